@@ -1,0 +1,221 @@
+"""The NumPy backend: every required primitive plus native fast paths.
+
+Written over an array module ``xp`` so that a module with NumPy's API (CuPy) can reuse it by
+subclassing and swapping ``xp`` (DESIGN.md §9.4, as thinc's ``CupyOps`` does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import idrak
+from idrak.backend import Backend
+from idrak.dtypes import DType
+from idrak.ops import Capabilities, Op
+
+from . import __version__
+
+_INTS = frozenset({idrak.uint8, idrak.int8, idrak.int16, idrak.int32, idrak.int64})
+_FLOATS = frozenset({idrak.float16, idrak.float32, idrak.float64})
+_NUMERIC = _INTS | _FLOATS
+_ALL = _NUMERIC | {idrak.bool_}
+
+_quiet = np.errstate(all="ignore")
+
+
+class NumpyBackend(Backend):
+    """CPU backend over NumPy. One device (``numpy:0``, alias ``cpu``)."""
+
+    name = "numpy"
+    xp: Any = np
+    version = __version__
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            name=self.name,
+            version=self.version,
+            device_count=1,
+            dtypes=frozenset(_ALL),
+            optional_ops=frozenset({Op.SUB, Op.POW, Op.TANH, Op.EXP2, Op.LOG2, Op.MATMUL,
+                                    Op.GATHER, Op.SCATTER_ADD, Op.ARANGE, Op.CONV2D}),
+            op_dtypes=self._op_dtypes(_ALL, _NUMERIC, _FLOATS),
+        )
+
+    @staticmethod
+    def _op_dtypes(
+        all_: frozenset[DType], numeric: frozenset[DType], floats: frozenset[DType]
+    ) -> dict[Op, frozenset[DType]]:
+        out: dict[Op, frozenset[DType]] = {}
+        for op in (Op.EXP, Op.LOG, Op.SIN, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.LOG2,
+                   Op.POW, Op.MATMUL, Op.CONV2D):
+            out[op] = floats
+        for op in (Op.NEG, Op.DIV, Op.SUB, Op.SUM, Op.ARANGE, Op.SCATTER_ADD):
+            out[op] = numeric
+        return out
+
+    def np_dtype(self, dtype: DType) -> Any:
+        return np.dtype(dtype.name)
+
+    # runtime -----------------------------------------------------------------------------
+    def from_numpy(self, array: np.ndarray, device_index: int = 0) -> Any:
+        return np.array(array, copy=True)
+
+    def to_numpy(self, buffer: Any) -> np.ndarray:
+        return np.array(buffer, copy=True)
+
+    # unary -------------------------------------------------------------------------------
+    def neg(self, x: Any) -> Any:
+        return self.xp.negative(x)
+
+    def exp(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.exp(x)
+
+    def log(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.log(x)
+
+    def sin(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.sin(x)
+
+    def sqrt(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.sqrt(x)
+
+    def reciprocal(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.reciprocal(x)
+
+    def tanh(self, x: Any) -> Any:
+        return self.xp.tanh(x)
+
+    def exp2(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.exp2(x)
+
+    def log2(self, x: Any) -> Any:
+        with _quiet:
+            return self.xp.log2(x)
+
+    # binary ------------------------------------------------------------------------------
+    def add(self, x: Any, y: Any) -> Any:
+        if x.dtype == bool:
+            return self.xp.logical_or(x, y)
+        with _quiet:
+            return self.xp.add(x, y)
+
+    def sub(self, x: Any, y: Any) -> Any:
+        with _quiet:
+            return self.xp.subtract(x, y)
+
+    def mul(self, x: Any, y: Any) -> Any:
+        if x.dtype == bool:
+            return self.xp.logical_and(x, y)
+        with _quiet:
+            return self.xp.multiply(x, y)
+
+    def div(self, x: Any, y: Any) -> Any:
+        with _quiet:
+            if x.dtype.kind == "f":
+                return self.xp.true_divide(x, y)
+            return self.xp.floor_divide(x, y)
+
+    def pow(self, x: Any, y: Any) -> Any:
+        with _quiet:
+            return self.xp.power(x, y)
+
+    def maximum(self, x: Any, y: Any) -> Any:
+        return self.xp.maximum(x, y)
+
+    def cmplt(self, x: Any, y: Any) -> Any:
+        return self.xp.less(x, y)
+
+    def cmpeq(self, x: Any, y: Any) -> Any:
+        return self.xp.equal(x, y)
+
+    def where(self, cond: Any, x: Any, y: Any) -> Any:
+        return self.xp.where(cond, x, y)
+
+    def cast(self, x: Any, dtype: DType) -> Any:
+        with _quiet:
+            return x.astype(self.np_dtype(dtype))
+
+    # reduce ------------------------------------------------------------------------------
+    def sum(self, x: Any, axes: tuple[int, ...]) -> Any:
+        with _quiet:
+            if x.dtype == np.float16:  # accumulate half precision in float32
+                return self.xp.sum(x, axis=axes, keepdims=True, dtype=np.float32).astype(x.dtype)
+            return self.xp.sum(x, axis=axes, keepdims=True, dtype=x.dtype)
+
+    def max(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return self.xp.max(x, axis=axes, keepdims=True)
+
+    # movement ----------------------------------------------------------------------------
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return x.reshape(shape)
+
+    def permute(self, x: Any, order: tuple[int, ...]) -> Any:
+        return x.transpose(order)
+
+    def expand(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.xp.broadcast_to(x, shape)
+
+    def pad(self, x: Any, widths: tuple[tuple[int, int], ...], value: Any) -> Any:
+        out = self.xp.full(tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths)),
+                           value, dtype=x.dtype)
+        out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))] = x
+        return out
+
+    def shrink(self, x: Any, bounds: tuple[tuple[int, int], ...]) -> Any:
+        return x[tuple(slice(a, b) for a, b in bounds)]
+
+    def flip(self, x: Any, axes: tuple[int, ...]) -> Any:
+        return self.xp.flip(x, axes)
+
+    # memory ------------------------------------------------------------------------------
+    def full(self, shape: tuple[int, ...], value: Any, dtype: DType, device_index: int) -> Any:
+        return self.xp.full(shape, value, dtype=self.np_dtype(dtype))
+
+    def contiguous(self, x: Any) -> Any:
+        return self.xp.ascontiguousarray(x)
+
+    def arange(self, start: Any, stop: Any, step: Any, dtype: DType, device_index: int) -> Any:
+        return self.xp.arange(start, stop, step, dtype=self.np_dtype(dtype))
+
+    # fast paths --------------------------------------------------------------------------
+    def matmul(self, x: Any, y: Any) -> Any:
+        return self.xp.matmul(x, y)
+
+    def gather(self, x: Any, index: Any, dim: int) -> Any:
+        return self.xp.take_along_axis(x, index, axis=dim)
+
+    def scatter_add(self, x: Any, index: Any, src: Any, dim: int) -> Any:
+        xp = self.xp
+        out = x.copy()
+        if index.size == 0:
+            return out
+        grid = list(xp.indices(index.shape, sparse=True))
+        grid[dim] = index
+        src = src[tuple(slice(0, s) for s in index.shape)]
+        xp.add.at(out, tuple(grid), src)
+        return out
+
+    def conv2d(self, x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int],
+               dilation: tuple[int, int], groups: int) -> Any:
+        xp = self.xp
+        n, c, _, _ = x.shape
+        o, cg, kh, kw = w.shape
+        (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+        if ph or pw:
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        win = xp.lib.stride_tricks.sliding_window_view(x, (eh, ew), axis=(2, 3))
+        win = win[:, :, ::sh, ::sw, ::dh, ::dw]  # (N, C, OH, OW, KH, KW)
+        oh, ow = win.shape[2], win.shape[3]
+        win = win.reshape(n, groups, cg, oh, ow, kh, kw)
+        wg = w.reshape(groups, o // groups, cg, kh, kw)
+        out = xp.einsum("ngchwij,gocij->ngohw", win, wg, optimize=True)
+        return out.reshape(n, o, oh, ow)

@@ -1,0 +1,115 @@
+"""The interface a backend plugin implements.
+
+A backend is a thin class over an array library. It implements every required op of
+:mod:`idrak.ops` as a method named after the op (``Op.ADD`` -> ``add(x, y)``), the optional ops it
+declares in :meth:`Backend.capabilities`, and three runtime methods: :meth:`~Backend.from_numpy`,
+:meth:`~Backend.to_numpy`, :meth:`~Backend.synchronize`.
+
+The frontend never calls op methods directly; it calls :meth:`Backend.run`, which checks the op and
+dtype against the declared capabilities and raises :class:`~idrak.errors.NotSupportedError` for
+anything undeclared, so a backend cannot silently return a wrong answer for an op it never claimed.
+
+Op method signatures (``x``, ``y``... are the backend's own arrays; ``arg`` values are plain
+Python)::
+
+    neg(x) exp(x) log(x) sin(x) sqrt(x) reciprocal(x) tanh(x) exp2(x) log2(x)
+    add(x, y) mul(x, y) div(x, y) maximum(x, y) cmplt(x, y) cmpeq(x, y) sub(x, y) pow(x, y)
+    where(cond, x, y)        cast(x, dtype)
+    sum(x, axes)             max(x, axes)                      # keepdims
+    reshape(x, shape)        permute(x, order)     expand(x, shape)
+    pad(x, widths, value)    shrink(x, bounds)     flip(x, axes)
+    full(shape, value, dtype, device_index)        contiguous(x)
+    matmul(x, y)             gather(x, index, dim) scatter_add(x, index, src, dim)
+    arange(start, stop, step, dtype, device_index) random_bits(n, key0, key1, counter0, device_index)
+    conv2d(x, w, stride, padding, dilation, groups)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from .dtypes import DType
+from .errors import NotSupportedError
+from .ops import Capabilities, Op
+
+__all__ = ["Backend"]
+
+# ops with no array inputs: they also take the device index
+_CREATION = frozenset({Op.FULL, Op.ARANGE, Op.RANDOM_BITS})
+
+
+class Backend:
+    """Base class of every backend. Subclasses set :attr:`name` and implement the op methods.
+
+    Raises:
+        NotSupportedError: from :meth:`run` for an undeclared op or dtype.
+    """
+
+    #: the registered name; also the device-string prefix (``"numpy"``, ``"cuda"``)
+    name: str = "base"
+
+    def capabilities(self) -> Capabilities:
+        """What this backend implements. Must be cheap and must not fail on an unavailable one."""
+        raise NotImplementedError
+
+    def is_available(self) -> tuple[bool, str]:
+        """``(True, "")`` when usable here, else ``(False, reason)`` naming the exact cause."""
+        return True, ""
+
+    # runtime -----------------------------------------------------------------------------
+    def from_numpy(self, array: np.ndarray, device_index: int = 0) -> Any:
+        """Copy a NumPy array onto device ``device_index``. dtype and shape are kept."""
+        raise NotImplementedError
+
+    def to_numpy(self, buffer: Any) -> np.ndarray:
+        """Copy a buffer back to a NumPy array (a new array the caller may keep)."""
+        raise NotImplementedError
+
+    def synchronize(self, device_index: int = 0) -> None:
+        """Block until queued work on the device has finished. Default: nothing is queued."""
+
+    def device_context(self, device_index: int) -> contextlib.AbstractContextManager[Any]:
+        """Context in which ops for device ``device_index`` run (CUDA: the current device)."""
+        return contextlib.nullcontext()
+
+    def memory_stats(self, device_index: int = 0) -> dict[str, int]:
+        """Bytes used and free on the device, where the backend can tell. Default: empty."""
+        return {}
+
+    # dispatch ----------------------------------------------------------------------------
+    def run(self, op: Op, srcs: tuple[Any, ...], arg: Any, dtype: DType, device_index: int) -> Any:
+        """Run one op. ``dtype`` is the dtype of the op's operands (the output's for creation ops).
+
+        Raises:
+            NotSupportedError: when ``op`` or ``dtype`` is not declared by :meth:`capabilities`.
+        """
+        caps = self._caps
+        if not caps.supports(op, dtype):
+            raise NotSupportedError(self.name, op.name, dtype.name if dtype else None,
+                                    "not declared in the backend's capabilities")
+        if op is Op.CAST and not caps.supports(op, arg):
+            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
+        fn = getattr(self, op.method, None)
+        if fn is None:
+            raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")
+        if op in _CREATION:
+            return fn(*arg, device_index)
+        if arg is None:
+            return fn(*srcs)
+        if isinstance(arg, tuple) and op in (Op.PAD, Op.CONV2D, Op.GATHER, Op.SCATTER_ADD):
+            return fn(*srcs, *arg)
+        return fn(*srcs, arg)
+
+    @property
+    def _caps(self) -> Capabilities:
+        c = self.__dict__.get("_caps_cache")
+        if c is None:
+            c = self.capabilities()
+            self.__dict__["_caps_cache"] = c
+        return c
+
+    def __repr__(self) -> str:
+        return f"<idrak backend {self.name!r} ({type(self).__module__}.{type(self).__qualname__})>"

@@ -1,0 +1,83 @@
+"""The ``idrak`` command line: ``idrak backends [--json]``, ``idrak conformance NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["backends_report", "main"]
+
+
+def backends_report() -> dict[str, Any]:
+    """Every discovered backend and every failed plugin, as plain data."""
+    from .errors import DeviceError
+    from .plugins import backend_entries, get_backend, plugin_failures
+
+    rows = []
+    for name, e in sorted(backend_entries().items()):
+        row: dict[str, Any] = {
+            "name": name, "plugin": e.plugin, "distribution": e.distribution,
+            "version": e.version, "description": e.description,
+            "available": False, "reason": "", "devices": 0, "dtypes": [], "optional_ops": [],
+        }
+        try:
+            be = get_backend(name)
+            caps = be.capabilities()
+            row.update(available=True, devices=caps.device_count,
+                       dtypes=sorted(d.name for d in caps.dtypes),
+                       optional_ops=sorted(o.name for o in caps.optional_ops),
+                       backend_version=caps.version)
+        except DeviceError as err:
+            row["reason"] = str(err)
+        rows.append(row)
+    fails = [{"plugin": f.plugin, "stage": f.stage, "error": f.error}
+             for f in plugin_failures()]
+    return {"backends": rows, "failed_plugins": fails}
+
+
+def _print_backends(rep: dict[str, Any]) -> None:
+    for r in rep["backends"]:
+        src = f"{r['distribution'] or 'in-process'} {r['version'] or ''}".strip()
+        state = "available" if r["available"] else "unavailable"
+        print(f"{r['name']}  ({src}, plugin {r['plugin']!r})  {state}")
+        if r["available"]:
+            print(f"  devices: {r['devices']}")
+            print(f"  dtypes: {', '.join(r['dtypes'])}")
+            print(f"  optional ops: {', '.join(r['optional_ops']) or 'none'}")
+        else:
+            print(f"  reason: {r['reason']}")
+    for f in rep["failed_plugins"]:
+        print(f"FAILED plugin {f['plugin']!r} ({f['stage']}): {f['error']}")
+    if not rep["backends"] and not rep["failed_plugins"]:
+        print("no backends found (is idrak installed, and IDRAK_PLUGINS not excluding them?)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="idrak", description="idrak command line")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("backends", help="list discovered backends and failed plugins")
+    b.add_argument("--json", action="store_true", help="print JSON for machines")
+    c = sub.add_parser("conformance", help="run the backend conformance suite")
+    c.add_argument("backend", help="registered backend name, e.g. numpy")
+    c.add_argument("--json", dest="json_path", default=None, help="write the JSON report here")
+    c.add_argument("--xfails", default=None, help="file of expected failures")
+    c.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
+    args = p.parse_args(argv)
+    if args.cmd == "backends":
+        rep = backends_report()
+        if args.json:
+            json.dump(rep, sys.stdout, indent=2)
+            print()
+        else:
+            _print_backends(rep)
+        return 0
+    from .testing.runner import run_conformance
+
+    return run_conformance(args.backend, json_path=args.json_path, xfails=args.xfails,
+                           extra=args.pytest_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The backend conformance suite (a pytest plugin). See :mod:`idrak.testing.plugin`."""
