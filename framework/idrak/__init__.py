@@ -28,3 +28,56 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    zeros,
+    zeros_like,
+)
+from .functions import (
+    abs,
+    argmax,
+    argmin,
+    broadcast_shapes,
+    cat,
+    clamp,
+    concat,
+    cos,
+    exp,
+    flatten,
+    log,
+    logsumexp,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    one_hot,
+    realize,
+    relu,
+    sigmoid,
+    sin,
+    softmax,
+    sqrt,
+    stack,
+    sum,
+    tanh,
+    where,
+)
+from .lazy import eager, is_eager
+from .random import Generator, manual_seed
+from .tensor import Tensor, tensor

@@ -39,6 +39,8 @@ __all__ = ["Backend"]
 
 # ops with no array inputs: they also take the device index
 _CREATION = frozenset({Op.FULL, Op.ARANGE, Op.RANDOM_BITS})
+# ops whose tuple arg is spread into separate parameters
+_SPLAT = frozenset({Op.PAD, Op.CONV2D})
 
 
 class Backend:
@@ -86,22 +88,28 @@ class Backend:
         Raises:
             NotSupportedError: when ``op`` or ``dtype`` is not declared by :meth:`capabilities`.
         """
-        caps = self._caps
-        if not caps.supports(op, dtype):
-            raise NotSupportedError(self.name, op.name, dtype.name if dtype else None,
-                                    "not declared in the backend's capabilities")
-        if op is Op.CAST and not caps.supports(op, arg):
-            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
-        fn = getattr(self, op.method, None)
+        fn = self.__dict__.get("_dispatch", {}).get((op, dtype))
         if fn is None:
-            raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")
+            fn = self._resolve(op, dtype)
+        if op is Op.CAST and not self._caps.supports(op, arg):
+            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
         if op in _CREATION:
             return fn(*arg, device_index)
         if arg is None:
             return fn(*srcs)
-        if isinstance(arg, tuple) and op in (Op.PAD, Op.CONV2D, Op.GATHER, Op.SCATTER_ADD):
+        if op in _SPLAT:
             return fn(*srcs, *arg)
         return fn(*srcs, arg)
+
+    def _resolve(self, op: Op, dtype: DType) -> Any:
+        if not self._caps.supports(op, dtype):
+            raise NotSupportedError(self.name, op.name, dtype.name if dtype else None,
+                                    "not declared in the backend's capabilities")
+        fn = getattr(self, op.method, None)
+        if fn is None:
+            raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")
+        self.__dict__.setdefault("_dispatch", {})[(op, dtype)] = fn
+        return fn
 
     @property
     def _caps(self) -> Capabilities:

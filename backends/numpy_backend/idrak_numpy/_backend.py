@@ -22,7 +22,14 @@ _FLOATS = frozenset({idrak.float16, idrak.float32, idrak.float64})
 _NUMERIC = _INTS | _FLOATS
 _ALL = _NUMERIC | {idrak.bool_}
 
-_quiet = np.errstate(all="ignore")
+
+
+def _quiet() -> Any:
+    """A fresh ``np.errstate`` ignoring FP warnings: IEEE results (inf, NaN) are the contract.
+
+    A new object per use: NumPy 2's errstate cannot be entered twice (nor shared by threads).
+    """
+    return np.errstate(all="ignore")
 
 
 class NumpyBackend(Backend):
@@ -70,61 +77,61 @@ class NumpyBackend(Backend):
         return self.xp.negative(x)
 
     def exp(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.exp(x)
 
     def log(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.log(x)
 
     def sin(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.sin(x)
 
     def sqrt(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.sqrt(x)
 
     def reciprocal(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.reciprocal(x)
 
     def tanh(self, x: Any) -> Any:
         return self.xp.tanh(x)
 
     def exp2(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.exp2(x)
 
     def log2(self, x: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.log2(x)
 
     # binary ------------------------------------------------------------------------------
     def add(self, x: Any, y: Any) -> Any:
         if x.dtype == bool:
             return self.xp.logical_or(x, y)
-        with _quiet:
+        with _quiet():
             return self.xp.add(x, y)
 
     def sub(self, x: Any, y: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.subtract(x, y)
 
     def mul(self, x: Any, y: Any) -> Any:
         if x.dtype == bool:
             return self.xp.logical_and(x, y)
-        with _quiet:
+        with _quiet():
             return self.xp.multiply(x, y)
 
     def div(self, x: Any, y: Any) -> Any:
-        with _quiet:
+        with _quiet():
             if x.dtype.kind == "f":
                 return self.xp.true_divide(x, y)
             return self.xp.floor_divide(x, y)
 
     def pow(self, x: Any, y: Any) -> Any:
-        with _quiet:
+        with _quiet():
             return self.xp.power(x, y)
 
     def maximum(self, x: Any, y: Any) -> Any:
@@ -140,12 +147,12 @@ class NumpyBackend(Backend):
         return self.xp.where(cond, x, y)
 
     def cast(self, x: Any, dtype: DType) -> Any:
-        with _quiet:
+        with _quiet():
             return x.astype(self.np_dtype(dtype))
 
     # reduce ------------------------------------------------------------------------------
     def sum(self, x: Any, axes: tuple[int, ...]) -> Any:
-        with _quiet:
+        with _quiet():
             if x.dtype == np.float16:  # accumulate half precision in float32
                 return self.xp.sum(x, axis=axes, keepdims=True, dtype=np.float32).astype(x.dtype)
             return self.xp.sum(x, axis=axes, keepdims=True, dtype=x.dtype)
@@ -180,7 +187,8 @@ class NumpyBackend(Backend):
         return self.xp.full(shape, value, dtype=self.np_dtype(dtype))
 
     def contiguous(self, x: Any) -> Any:
-        return self.xp.ascontiguousarray(x)
+        # ascontiguousarray would turn a 0-d array into a 1-d one
+        return x if x.flags.c_contiguous else self.xp.ascontiguousarray(x)
 
     def arange(self, start: Any, stop: Any, step: Any, dtype: DType, device_index: int) -> Any:
         return self.xp.arange(start, stop, step, dtype=self.np_dtype(dtype))
@@ -190,6 +198,9 @@ class NumpyBackend(Backend):
         return self.xp.matmul(x, y)
 
     def gather(self, x: Any, index: Any, dim: int) -> Any:
+        # torch.gather lets index be shorter than x along the other dims (and any length along
+        # dim); take_along_axis needs them equal, so cut x down to index's extent first
+        x = x[tuple(slice(None) if d == dim else slice(0, s) for d, s in enumerate(index.shape))]
         return self.xp.take_along_axis(x, index, axis=dim)
 
     def scatter_add(self, x: Any, index: Any, src: Any, dim: int) -> Any:

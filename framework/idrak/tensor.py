@@ -1,0 +1,510 @@
+"""The user-facing Tensor. Every method is composed from the primitives of :mod:`idrak.ops`.
+
+A Tensor wraps a :class:`~idrak.lazy.LazyBuffer` (its value, computed on demand) and, when it
+requires grad, the op that produced it (``_ctx = (op, inputs, arg)``) for
+:mod:`idrak.autograd`. Methods follow PyTorch's names and semantics: broadcasting, type
+promotion, Python scalars on either side.
+
+The methods live in mixins split by concern: elementwise math (:mod:`idrak._math`), reductions
+(:mod:`idrak._reduce`), movement and indexing (:mod:`idrak._movement`, :mod:`idrak._indexing`)
+and neural-network ops (:mod:`idrak._nnops`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import autograd as _ag
+from . import lazy as _lazy
+from ._indexing import IndexingMixin
+from ._math import MathMixin
+from ._movement import MovementMixin
+from ._nnops import NNOpsMixin
+from ._reduce import ReduceMixin
+from .device import Device, DeviceLike, device
+from .dtypes import DType, bool_, get_default_dtype, int64, result_type, to_dtype
+from .errors import DeviceError, IdrakError
+from .ops import Op
+
+__all__ = ["Tensor"]
+
+Scalar = bool | int | float
+_grad_state = _ag._grad_state
+_lazy_state = _lazy._state
+_NONDIFF = _ag.NONDIFF
+
+
+def _shape_of(shape: Any) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    out = tuple(int(s) for s in shape)
+    if any(s < 0 for s in out):
+        raise ValueError(f"negative dimension in shape {out}")
+    return out
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises ``ValueError`` naming them."""
+    nd = max(len(s) for s in shapes)
+    out = []
+    for i in range(nd):
+        size = 1
+        for s in shapes:
+            d = s[i - nd + len(s)] if i - nd + len(s) >= 0 else 1
+            if d != 1:
+                if size != 1 and d != size:
+                    raise ValueError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
+                                     f"cannot be broadcast together (dim {i}: {size} vs {d})")
+                size = d
+        out.append(size)
+    return tuple(out)
+
+
+class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
+    """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
+
+    Create tensors with :func:`idrak.tensor`, :func:`idrak.zeros`, ... rather than the class.
+
+    Attributes:
+        grad: accumulated gradient (a Tensor) after :meth:`backward`, else ``None``.
+        requires_grad: whether ops on this tensor are recorded.
+    """
+
+    __slots__ = ("__weakref__", "_ctx", "grad", "lazy", "requires_grad")
+    __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
+
+    def __init__(self, data: Any, dtype: DType | str | None = None,
+                 device: DeviceLike | None = None, requires_grad: bool = False) -> None:
+        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        self.lazy, self.grad, self._ctx, self.requires_grad = t.lazy, None, None, requires_grad
+
+    # construction --------------------------------------------------------------------------
+    @staticmethod
+    def _from_lazy(lb: _lazy.LazyBuffer, requires_grad: bool = False) -> Tensor:
+        t = Tensor.__new__(Tensor)
+        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, requires_grad
+        return t
+
+    @staticmethod
+    def _prim(op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...],
+              dtype: DType) -> Tensor:
+        """Record one primitive op (inputs already broadcast and promoted)."""
+        dev = srcs[0].lazy.device
+        for s in srcs[1:]:
+            if s.lazy.device is not dev and s.lazy.device != dev:
+                raise DeviceError(f"{op.name}: tensors are on different devices, {dev} and "
+                                  f"{s.lazy.device}; move one with .to(device)")
+        lb = _lazy.LazyBuffer(op, tuple(s.lazy for s in srcs), arg, shape, dtype, dev)
+        t = Tensor.__new__(Tensor)
+        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
+        if _grad_state["enabled"] and dtype.kind == "f" and op not in _NONDIFF:
+            for s in srcs:
+                if s.requires_grad:
+                    t.requires_grad, t._ctx = True, (op, srcs, arg)
+                    break
+        if _lazy_state["eager"]:
+            _lazy.realize(lb)
+        return t
+
+    @staticmethod
+    def _create(op: Op, arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device) -> Tensor:
+        lb = _lazy.LazyBuffer(op, (), arg, shape, dtype, dev)
+        if _lazy_state["eager"]:
+            _lazy.realize(lb)
+        return Tensor._from_lazy(lb)
+
+    def _full_like_shape(self, value: Scalar, shape: tuple[int, ...] | None = None,
+                         dtype: DType | None = None) -> Tensor:
+        shape = self.shape if shape is None else shape
+        dtype = self.dtype if dtype is None else dtype
+        return Tensor._create(Op.FULL, (shape, value, dtype), shape, dtype, self.lazy.device)
+
+    def _supports(self, op: Op, dtype: DType | None = None) -> bool:
+        return self.lazy.device.backend._caps.supports(op, dtype or self.dtype)
+
+    # metadata ------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension (a tuple of ints, like ``torch.Size``)."""
+        return self.lazy.shape
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the size of dimension ``dim``."""
+        return self.shape if dim is None else self.shape[self._dim(dim)]
+
+    @property
+    def dtype(self) -> DType:
+        return self.lazy.dtype
+
+    @property
+    def device(self) -> Device:
+        return self.lazy.device
+
+    @property
+    def ndim(self) -> int:
+        return len(self.lazy.shape)
+
+    def dim(self) -> int:
+        return len(self.lazy.shape)
+
+    def numel(self) -> int:
+        return math.prod(self.lazy.shape)
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def _dim(self, d: int) -> int:
+        n = self.ndim
+        if not -max(n, 1) <= d < max(n, 1):
+            raise IndexError(f"dimension {d} out of range for a tensor of {n} dims "
+                             f"(shape {self.shape})")
+        return d % max(n, 1)
+
+    # values --------------------------------------------------------------------------------
+    def realize(self) -> Tensor:
+        """Compute this tensor's value now. Returns ``self``."""
+        if self.lazy.buf is None:
+            _lazy.realize(self.lazy)
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the value (realizes it). Raises if it requires grad, as torch does."""
+        if self.requires_grad and _grad_state["enabled"] and self._ctx is not None:
+            pass  # allowed: a copy cannot alias the graph
+        self.realize()
+        return self.lazy.device.backend.to_numpy(self.lazy.buf)
+
+    def item(self) -> Scalar:
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.numpy().reshape(()).item()  # type: ignore[no-any-return]
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise ValueError(f"the truth value of a tensor with {self.numel()} elements "
+                             f"(shape {self.shape}) is ambiguous; use .any() or .all()")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "ui":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Any:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        arr = self.numpy()
+        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000,
+                               precision=4)
+        extras = []
+        if self.dtype not in (get_default_dtype(), int64, bool_):
+            extras.append(f"dtype={self.dtype!r}")
+        if self.device.type != "numpy":
+            extras.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx[0].name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # autograd ------------------------------------------------------------------------------
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate gradients of this tensor into the ``.grad`` of every leaf it depends on.
+
+        Args:
+            gradient: d(loss)/d(self), same shape as self; omit for a one-element tensor.
+            retain_graph: keep the graph for another backward (implied by ``create_graph``).
+            create_graph: record the backward pass so gradients can be differentiated again.
+
+        Raises:
+            IdrakError: no graph (does not require grad), non-scalar without ``gradient``, or a
+                ``gradient`` of the wrong shape.
+        """
+        _ag.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same value, cut from the graph (shares the lazy buffer; no copy)."""
+        return Tensor._from_lazy(self.lazy)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf. Returns ``self``.
+
+        Raises:
+            IdrakError: for a non-floating tensor, or a non-leaf asked to stop requiring grad.
+        """
+        if requires_grad and self.dtype.kind != "f":
+            raise IdrakError(f"only floating-point tensors can require grad, got {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise IdrakError("requires_grad_(False) on a non-leaf; use .detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_(self) -> Tensor:
+        """Set every element to zero (replaces the value; the graph is not recorded)."""
+        return self.assign(self._full_like_shape(0))
+
+    def assign(self, value: Tensor | Scalar) -> Tensor:
+        """Replace this tensor's value with ``value`` (same shape; cast to this dtype).
+
+        The tensor stays a leaf; used by optimizers for parameter updates. Returns ``self``.
+        """
+        if not isinstance(value, Tensor):
+            value = self._full_like_shape(value)
+        if value.shape != self.shape:
+            value = value.expand(self.shape)
+        if value.dtype != self.dtype:
+            value = value.cast(self.dtype)
+        if value.device != self.device:
+            raise DeviceError(f"assign: value is on {value.device}, tensor on {self.device}")
+        self.lazy = value.lazy
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """A detached tensor sharing this value; assigning to it replaces the value."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self.assign(value.detach())
+
+    def copy_(self, src: Tensor) -> Tensor:
+        return self.assign(src.detach())
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return self.assign(value)
+
+    # conversion ----------------------------------------------------------------------------
+    def cast(self, dtype: DType | str) -> Tensor:
+        """Convert to ``dtype`` (float->int truncates toward zero). A no-op when equal."""
+        d = to_dtype(dtype)
+        if d == self.dtype:
+            return self
+        return Tensor._prim(Op.CAST, (self,), d, self.shape, d)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)`` as in PyTorch.
+
+        A transfer between backends goes through host memory and returns a leaf.
+        """
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, DType) or (isinstance(a, str) and _is_dtype_name(a)) or a in (
+                    float, int, bool):
+                dtype = a
+            else:
+                dev = a
+        out = self
+        if dev is not None:
+            target = device(dev)
+            if target != self.device:
+                arr = self.numpy()
+                lb = _lazy.LazyBuffer(None, (), None, self.shape, self.dtype, target,
+                                      target.backend.from_numpy(arr, target.index))
+                out = Tensor._from_lazy(lb, self.requires_grad and self.is_leaf)
+        if dtype is not None:
+            out = out.cast(dtype)
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, index: int = 0) -> Tensor:
+        return self.to(f"cuda:{index}")
+
+    def type(self, dtype: DType | str) -> Tensor:
+        return self.cast(dtype)
+
+    def float(self) -> Tensor:
+        return self.cast("float32")
+
+    def double(self) -> Tensor:
+        return self.cast("float64")
+
+    def half(self) -> Tensor:
+        return self.cast("float16")
+
+    def long(self) -> Tensor:
+        return self.cast("int64")
+
+    def int(self) -> Tensor:
+        return self.cast("int32")
+
+    def bool(self) -> Tensor:
+        return self.cast("bool")
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (gradients flow back)."""
+        return self.contiguous() if self.requires_grad else Tensor._from_lazy(self.lazy)
+
+    def contiguous(self) -> Tensor:
+        return Tensor._prim(Op.CONTIGUOUS, (self,), None, self.shape, self.dtype)
+
+    # elementwise plumbing -------------------------------------------------------------------
+    def _broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        if self.shape == shape:
+            return self
+        x = self
+        if x.ndim < len(shape):
+            x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
+        return x.expand(shape)
+
+    def _operands(self, other: Any, reverse: bool = False, float_only: bool = False
+                  ) -> tuple[Tensor, Tensor]:
+        """Promote and broadcast ``self`` and ``other`` (a Tensor or Python scalar)."""
+        if isinstance(other, Tensor):
+            dt = result_type([self.dtype, other.dtype])
+            if float_only and dt.kind != "f":
+                dt = get_default_dtype()
+            shape = self.shape if self.shape == other.shape else broadcast_shapes(
+                self.shape, other.shape)
+            a = self.cast(dt)._broadcast_to(shape)
+            b = other.cast(dt)._broadcast_to(shape)
+        else:
+            if isinstance(other, np.generic):
+                other = other.item()
+            if not isinstance(other, (bool, int, float)):
+                raise TypeError(f"unsupported operand type {type(other).__name__} for a Tensor "
+                                "op; expected a Tensor or a Python number")
+            dt = result_type([self.dtype], [other])
+            if float_only and dt.kind != "f":
+                dt = get_default_dtype()
+            a = self.cast(dt)
+            b = a._full_like_shape(other)
+        return (b, a) if reverse else (a, b)
+
+    def _binary(self, op: Op, other: Any, reverse: bool = False,
+                float_only: bool = False) -> Tensor:
+        a, b = self._operands(other, reverse, float_only)
+        return Tensor._prim(op, (a, b), None, a.shape,
+                            bool_ if op is Op.CMPLT or op is Op.CMPEQ else a.dtype)
+
+    def _unary(self, op: Op, float_only: bool = True) -> Tensor:
+        x = self
+        if float_only and x.dtype.kind != "f":
+            x = x.cast(get_default_dtype())
+        return Tensor._prim(op, (x,), None, x.shape, x.dtype)
+
+    def _select(self, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
+        """``where(self, a, b)`` with ``self`` a bool tensor; broadcasting and promotion apply."""
+        cond = self if self.dtype == bool_ else self.cast(bool_)
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            dt = result_type([a.dtype, b.dtype])
+        elif isinstance(a, Tensor):
+            dt = result_type([a.dtype], [b])
+        elif isinstance(b, Tensor):
+            dt = result_type([b.dtype], [a])
+        else:
+            dt = result_type([get_default_dtype() if isinstance(a, float) or isinstance(b, float)
+                              else int64])
+        shapes = [cond.shape] + [t.shape for t in (a, b) if isinstance(t, Tensor)]
+        shape = broadcast_shapes(*shapes)
+        ta = a.cast(dt)._broadcast_to(shape) if isinstance(a, Tensor) else \
+            cond._full_like_shape(a, shape, dt)
+        tb = b.cast(dt)._broadcast_to(shape) if isinstance(b, Tensor) else \
+            cond._full_like_shape(b, shape, dt)
+        return Tensor._prim(Op.WHERE, (cond._broadcast_to(shape), ta, tb), None, shape, dt)
+
+    def _optional(self, op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...],
+                  dtype: DType, decomposition: Any) -> Tensor:
+        """Run optional ``op`` natively if the backend declares it, else its decomposition."""
+        if self.lazy.device.backend._caps.supports(op, srcs[0].dtype if srcs else dtype):
+            return Tensor._prim(op, srcs, arg, shape, dtype)
+        return decomposition()  # type: ignore[no-any-return]
+
+
+def _is_dtype_name(s: str) -> bool:
+    try:
+        to_dtype(s)
+        return True
+    except TypeError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
+    if isinstance(data, np.ndarray | np.generic):
+        return to_dtype(arr.dtype)
+    kind = arr.dtype.kind
+    if kind == "b":
+        return bool_
+    if kind in "iu":
+        return int64
+    if kind == "f":
+        return get_default_dtype()
+    raise TypeError(f"cannot make a tensor from {type(data).__name__} with numpy dtype "
+                    f"{arr.dtype}")
+
+
+def tensor(data: Any, dtype: DType | str | None = None, device: DeviceLike | None = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
+
+    Python floats give the default float dtype, ints int64, bools bool; NumPy arrays keep their
+    dtype.
+
+    Raises:
+        TypeError: unknown dtype or data type. DeviceError: unknown device.
+    """
+    from .device import device as _device
+
+    dev = _device(device)
+    if isinstance(data, Tensor):
+        out = data.detach().to(dev)
+        if dtype is not None:
+            out = out.cast(dtype)
+        out = Tensor._from_lazy(out.realize().lazy)
+    else:
+        arr = np.asarray(data)
+        dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
+        if dt.name == "bfloat16":
+            raise TypeError("bfloat16 tensors cannot be made from NumPy data on this backend; "
+                            "create float32 and .to(idrak.bfloat16) on a backend declaring it")
+        arr = np.asarray(arr, dtype=np.dtype(dt.name), order="C")
+        caps = dev.backend._caps
+        if dt not in caps.dtypes:
+            from .errors import NotSupportedError
+
+            raise NotSupportedError(dev.backend.name, "tensor creation", dt.name,
+                                    f"declared dtypes: {sorted(d.name for d in caps.dtypes)}")
+        buf = dev.backend.from_numpy(arr, dev.index)
+        out = Tensor._from_lazy(_lazy.LazyBuffer(None, (), None, arr.shape, dt, dev, buf))
+    if requires_grad:
+        out.requires_grad_()
+    return out
