@@ -49,6 +49,7 @@ class Checksum:
         object.__setattr__(self, "hexdigest", self.hexdigest.lower())
 
     def new(self) -> hashlib._Hash:
+        """A fresh ``hashlib`` object of this algorithm."""
         if self.algorithm == "md5":  # an identity check, not security
             return hashlib.md5(usedforsecurity=False)
         return hashlib.new(self.algorithm)

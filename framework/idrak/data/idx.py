@@ -99,7 +99,8 @@ def write_idx(
 ) -> Path:
     """Write ``array`` as an IDX file (gzip-compressed if ``compress``, default: name ends .gz).
 
-    The file is written to a temporary name in the same directory and renamed into place.
+    Parent directories are created; the file is written to a temporary name in the same
+    directory and renamed into place.
 
     Raises:
         ValueError: a dtype IDX cannot hold (supported: uint8, int8, int16, int32, float32,
@@ -117,6 +118,7 @@ def write_idx(
     payload += np.ascontiguousarray(arr, dtype=_CODES[code]).tobytes()
     if compress if compress is not None else p.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
+    p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

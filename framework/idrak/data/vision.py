@@ -183,22 +183,13 @@ class ImageDataset(TensorDataset):
 
 
 def _search_dirs(spec: DatasetSpec, root: str | os.PathLike[str] | None) -> list[Path]:
-    if root is not None:
-        return [Path(root)]
-    dirs = []
+    """``root``, ``$IDRAK_DATA/<name>``, the user cache, then system install directories."""
+    dirs = [] if root is None else [Path(root)]
     if env := os.environ.get("IDRAK_DATA"):
         dirs.append(Path(env) / spec.name)
     dirs.append(cache_dir(spec.name))
     dirs.extend(Path(d) for d in spec.system_dirs)
     return dirs
-
-
-def _download_dir(spec: DatasetSpec, root: str | os.PathLike[str] | None) -> Path:
-    if root is not None:
-        return Path(root)
-    if env := os.environ.get("IDRAK_DATA"):
-        return Path(env) / spec.name
-    return cache_dir(spec.name)
 
 
 def _how_to_get(spec: DatasetSpec, names: list[str], looked: list[Path], target: Path) -> str:
@@ -207,9 +198,8 @@ def _how_to_get(spec: DatasetSpec, names: list[str], looked: list[Path], target:
         "To get them:",
     ]
     if spec.apt_package:
-        lines.append(
-            f"  - sudo apt-get install {spec.apt_package}   (installs to {spec.system_dirs[0]})"
-        )
+        where = f" (installs to {spec.system_dirs[0]})" if spec.system_dirs else ""
+        lines.append(f"  - sudo apt-get install {spec.apt_package}{where}")
     lines += [
         f"  - download them from {spec.base_url} and place them in {target}",
         f"  - or set IDRAK_DATA to a directory that contains {spec.name}/ with these files",
@@ -249,7 +239,7 @@ def load_split(
     looked = _search_dirs(spec, root)
     found = next((d for d in looked if all((d / n).is_file() for n in names)), None)
     if found is None:
-        target = _download_dir(spec, root)
+        target = Path(root) if root is not None else cache_dir(spec.name)
         if not download:
             raise DatasetNotFoundError(_how_to_get(spec, names, looked, target))
         url = base_url or os.environ.get("IDRAK_DATA_URL") or spec.base_url
@@ -297,9 +287,9 @@ def mnist(
 
     Args:
         split: ``"train"`` or ``"test"``.
-        root: a directory holding the ``.gz`` files (used alone, and downloaded into). Without
-            it: ``$IDRAK_DATA/mnist``, then ``$XDG_CACHE_HOME/idrak/mnist`` (default
-            ``~/.cache/idrak/mnist``), which is where downloads go (or ``$IDRAK_DATA/mnist``).
+        root: a directory holding the ``.gz`` files. The first directory holding the split's
+            two files wins: ``root``, ``$IDRAK_DATA/mnist``, ``$XDG_CACHE_HOME/idrak/mnist``
+            (default ``~/.cache/idrak/mnist``). Downloads go to ``root``, else to that cache.
         download: fetch missing files from ``base_url`` (default ``$IDRAK_DATA_URL`` or the
             official mirror; ``{name}`` in it becomes ``mnist``), checked against SHA-256 and MD5.
         normalize: ``float32`` images in ``[0, 1]`` of shape ``(N, 1, 28, 28)``; default ``uint8``

@@ -145,7 +145,8 @@ class Experiment:
         self._artifacts: list[str] = list(meta.get("artifacts", []))
         params = path / "params.json"
         self._params: dict[str, Any] = json.loads(params.read_text()) if params.is_file() else {}
-        records, self._good_length = _read_metrics(path / "metrics.jsonl")
+        records, good_length = _read_metrics(path / "metrics.jsonl")
+        self._trim_to: int | None = good_length  # cut a crash-truncated line before appending
         self._metrics: dict[str, list[tuple[int, float]]] = {}
         for rec in records:
             self._metrics.setdefault(rec["name"], []).append(
@@ -229,7 +230,13 @@ class Experiment:
         """
         if not isinstance(name, str) or not name:
             raise TypeError(f"metric name must be a non-empty string, got {name!r}")
-        raw = value.item() if hasattr(value, "item") else value
+        try:
+            raw = value.item() if hasattr(value, "item") else value
+        except (ValueError, RuntimeError) as exc:  # e.g. a Tensor / array of several elements
+            raise TypeError(
+                f"metric {name!r} value must be a single number, got {type(value).__name__} of "
+                f"shape {tuple(getattr(value, 'shape', ()))}"
+            ) from exc
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise TypeError(f"metric {name!r} value must be a number, got {type(value).__name__}")
         if step is None:
@@ -253,9 +260,10 @@ class Experiment:
     def _metrics_file(self) -> IO[str]:
         if self._file is None or self._file.closed:
             path = self.path / "metrics.jsonl"
-            if path.is_file() and path.stat().st_size > self._good_length:
+            if self._trim_to is not None and path.is_file() and path.stat().st_size > self._trim_to:
                 with open(path, "r+b") as f:  # cut off a line truncated by an earlier crash
-                    f.truncate(self._good_length)
+                    f.truncate(self._trim_to)
+            self._trim_to = None
             self._file = open(path, "a", encoding="utf-8")
             self._finalizer = weakref.finalize(self, self._file.close)
         return self._file
