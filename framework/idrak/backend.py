@@ -20,7 +20,8 @@ Python)::
     pad(x, widths, value)    shrink(x, bounds)     flip(x, axes)
     full(shape, value, dtype, device_index)        contiguous(x)
     matmul(x, y)             gather(x, index, dim) scatter_add(x, index, src, dim)
-    arange(start, stop, step, dtype, device_index) random_bits(n, key0, key1, counter0, device_index)
+    arange(start, stop, step, dtype, device_index)
+    random_bits(n, key0, key1, counter0, device_index)
     conv2d(x, w, stride, padding, dilation, groups)
 """
 
@@ -103,8 +104,12 @@ class Backend:
 
     def _resolve(self, op: Op, dtype: DType) -> Any:
         if not self._caps.supports(op, dtype):
-            raise NotSupportedError(self.name, op.name, dtype.name if dtype else None,
-                                    "not declared in the backend's capabilities")
+            raise NotSupportedError(
+                self.name,
+                op.name,
+                dtype.name if dtype else None,
+                "not declared in the backend's capabilities",
+            )
         fn = getattr(self, op.method, None)
         if fn is None:
             raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")

@@ -18,22 +18,31 @@ def backends_report() -> dict[str, Any]:
     rows = []
     for name, e in sorted(backend_entries().items()):
         row: dict[str, Any] = {
-            "name": name, "plugin": e.plugin, "distribution": e.distribution,
-            "version": e.version, "description": e.description,
-            "available": False, "reason": "", "devices": 0, "dtypes": [], "optional_ops": [],
+            "name": name,
+            "plugin": e.plugin,
+            "distribution": e.distribution,
+            "version": e.version,
+            "description": e.description,
+            "available": False,
+            "reason": "",
+            "devices": 0,
+            "dtypes": [],
+            "optional_ops": [],
         }
         try:
             be = get_backend(name)
             caps = be.capabilities()
-            row.update(available=True, devices=caps.device_count,
-                       dtypes=sorted(d.name for d in caps.dtypes),
-                       optional_ops=sorted(o.name for o in caps.optional_ops),
-                       backend_version=caps.version)
+            row.update(
+                available=True,
+                devices=caps.device_count,
+                dtypes=sorted(d.name for d in caps.dtypes),
+                optional_ops=sorted(o.name for o in caps.optional_ops),
+                backend_version=caps.version,
+            )
         except DeviceError as err:
             row["reason"] = str(err)
         rows.append(row)
-    fails = [{"plugin": f.plugin, "stage": f.stage, "error": f.error}
-             for f in plugin_failures()]
+    fails = [{"plugin": f.plugin, "stage": f.stage, "error": f.error} for f in plugin_failures()]
     return {"backends": rows, "failed_plugins": fails}
 
 
@@ -75,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .testing.runner import run_conformance
 
-    return run_conformance(args.backend, json_path=args.json_path, xfails=args.xfails,
-                           extra=args.pytest_args)
+    return run_conformance(
+        args.backend, json_path=args.json_path, xfails=args.xfails, extra=args.pytest_args
+    )
 
 
 if __name__ == "__main__":

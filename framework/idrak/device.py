@@ -8,7 +8,7 @@ A device string is ``"<backend>[:index]"``: ``"numpy"``, ``"cuda"``, ``"cuda:1"`
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from .errors import DeviceError
 from .plugins import backend_entries, generation, get_backend
@@ -53,7 +53,7 @@ class Device:
         return f"device('{self}')"
 
 
-DeviceLike = Union[str, Device]
+DeviceLike = str | Device
 _cache: dict[str, object] = {}
 _default: str | None = None
 
@@ -70,6 +70,8 @@ def device(spec: DeviceLike | None = None) -> Device:
         return spec
     if spec is None:
         spec = get_default_device_string()
+    if not isinstance(spec, str):  # before the cache lookup: spec may not even be hashable
+        raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
     gen = generation()
     if _cache.get("__generation__") != gen:
         _cache.clear()
@@ -77,21 +79,23 @@ def device(spec: DeviceLike | None = None) -> Device:
     hit = _cache.get(spec)
     if hit is not None:
         return hit  # type: ignore[return-value]
-    if not isinstance(spec, str):
-        raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
-    name, _, idx = spec.strip().lower().partition(":")
+    name, colon, idx = spec.strip().lower().partition(":")
     name = _ALIASES.get(name, name)
-    if idx and not idx.isdigit():
+    if colon and not idx.isdigit():  # "numpy:x", "numpy:-1" and "numpy:" alike
         raise DeviceError(f"malformed device {spec!r}: index {idx!r} is not a non-negative int")
     index = int(idx) if idx else 0
-    if name not in backend_entries():
-        known = ", ".join(["cpu", *sorted(backend_entries())])
+    entries = backend_entries()
+    if name not in entries:
+        aliases = [a for a, target in _ALIASES.items() if target in entries]
+        known = ", ".join([*aliases, *sorted(entries)]) or "none (no backend is registered)"
         raise DeviceError(f"unknown device {spec!r}; known devices: {known}")
     be = get_backend(name)
     count = be.capabilities().device_count
     if index >= count:
-        raise DeviceError(f"device {spec!r} does not exist: backend {name!r} has {count} "
-                          f"device(s) (indices 0..{count - 1})")
+        raise DeviceError(
+            f"device {spec!r} does not exist: backend {name!r} has {count} "
+            f"device(s) (indices 0..{count - 1})"
+        )
     dev = Device(name, index, be)
     _cache[spec] = dev
     return dev

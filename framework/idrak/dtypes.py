@@ -77,11 +77,29 @@ float32 = DType("float32", 4, "f")
 float64 = DType("float64", 8, "f")
 
 ALL_DTYPES: tuple[DType, ...] = (
-    bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+    bool_,
+    uint8,
+    int8,
+    int16,
+    int32,
+    int64,
+    float16,
+    bfloat16,
+    float32,
+    float64,
 )
 _BY_NAME: dict[str, DType] = {d.name: d for d in ALL_DTYPES}
-_BY_NAME.update({"bool_": bool_, "float": float32, "double": float64, "half": float16,
-                 "long": int64, "int": int32, "short": int16})
+_BY_NAME.update(
+    {
+        "bool_": bool_,
+        "float": float32,
+        "double": float64,
+        "half": float16,
+        "long": int64,
+        "int": int32,
+        "short": int16,
+    }
+)
 
 _default_float = float32
 
@@ -126,9 +144,7 @@ def to_dtype(x: Any) -> DType:
             name = None
     if isinstance(name, str) and name in _BY_NAME:
         return _BY_NAME[name]
-    raise TypeError(
-        f"unknown dtype {x!r}; idrak knows {', '.join(d.name for d in ALL_DTYPES)}"
-    )
+    raise TypeError(f"unknown dtype {x!r}; idrak knows {', '.join(d.name for d in ALL_DTYPES)}")
 
 
 _RANK = {"b": 0, "u": 1, "i": 1, "f": 2}

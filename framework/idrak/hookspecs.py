@@ -31,7 +31,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def idrak_register_backends(register: Callable[..., Any]) -> None:  # type: ignore[empty-body]
+def idrak_register_backends(register: Callable[..., Any]) -> None:
     """Register the plugin's backends.
 
     Call ``register(name, factory, *, description="")`` once per backend. ``name`` is the device

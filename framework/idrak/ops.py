@@ -93,17 +93,39 @@ class Op(enum.Enum):
         return self.value
 
 
-UNARY = frozenset({Op.NEG, Op.EXP, Op.LOG, Op.SIN, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2,
-                   Op.LOG2})
+UNARY = frozenset(
+    {Op.NEG, Op.EXP, Op.LOG, Op.SIN, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.LOG2}
+)
 BINARY = frozenset({Op.ADD, Op.MUL, Op.DIV, Op.MAX, Op.CMPLT, Op.CMPEQ, Op.SUB, Op.POW})
 MOVEMENT = frozenset({Op.RESHAPE, Op.PERMUTE, Op.EXPAND, Op.PAD, Op.SHRINK, Op.FLIP})
-REQUIRED = frozenset({
-    Op.NEG, Op.EXP, Op.LOG, Op.SIN, Op.SQRT, Op.RECIPROCAL,
-    Op.ADD, Op.MUL, Op.DIV, Op.MAX, Op.CMPLT, Op.CMPEQ,
-    Op.WHERE, Op.CAST, Op.SUM, Op.REDUCE_MAX,
-    Op.RESHAPE, Op.PERMUTE, Op.EXPAND, Op.PAD, Op.SHRINK, Op.FLIP,
-    Op.FULL, Op.CONTIGUOUS,
-})
+REQUIRED = frozenset(
+    {
+        Op.NEG,
+        Op.EXP,
+        Op.LOG,
+        Op.SIN,
+        Op.SQRT,
+        Op.RECIPROCAL,
+        Op.ADD,
+        Op.MUL,
+        Op.DIV,
+        Op.MAX,
+        Op.CMPLT,
+        Op.CMPEQ,
+        Op.WHERE,
+        Op.CAST,
+        Op.SUM,
+        Op.REDUCE_MAX,
+        Op.RESHAPE,
+        Op.PERMUTE,
+        Op.EXPAND,
+        Op.PAD,
+        Op.SHRINK,
+        Op.FLIP,
+        Op.FULL,
+        Op.CONTIGUOUS,
+    }
+)
 OPTIONAL = frozenset(Op) - REQUIRED
 
 #: The exact semantics of each op, as the conformance suite checks them. ``x, y`` are backend
@@ -168,7 +190,9 @@ SEMANTICS: dict[Op, str] = {
         "scatter_add(x, index, src, arg dim): a copy of x with src added at index along dim "
         "(torch.Tensor.scatter_add); duplicates accumulate."
     ),
-    Op.ARANGE: "arg (start, stop, step, dtype): values start + i*step for i < ceil((stop-start)/step).",
+    Op.ARANGE: (
+        "arg (start, stop, step, dtype): values start + i*step for i < ceil((stop-start)/step)."
+    ),
     Op.RANDOM_BITS: (
         "arg (n, key0, key1, counter0): n uint32 values of Threefry-2x32 with 20 rounds (Salmon et "
         "al., SC'11) over counters counter0 .. counter0+ceil(n/2)-1, returned as int64 in "
@@ -204,15 +228,17 @@ class Capabilities:
     def __post_init__(self) -> None:
         bad = [o for o in self.optional_ops if o not in OPTIONAL]
         if bad:
-            raise ValueError(f"{self.name}: {bad} are not optional ops; optional are "
-                             f"{sorted(o.name for o in OPTIONAL)}")
+            raise ValueError(
+                f"{self.name}: {bad} are not optional ops; optional are "
+                f"{sorted(o.name for o in OPTIONAL)}"
+            )
         unknown = [d for d in self.dtypes if d not in ALL_DTYPES]
         if unknown:
             raise ValueError(f"{self.name}: unknown dtypes {unknown}")
 
     @property
     def ops(self) -> frozenset[Op]:
-        """Every op this backend runs: all required ops plus its optional ones."""
+        """Every op this backend runs (all required ops plus its optional ones)."""
         return REQUIRED | self.optional_ops
 
     def supports(self, op: Op, dtype: DType | None = None) -> bool:

@@ -92,7 +92,7 @@ class _Registry:
             try:
                 obj = ep.load()
                 pm.register(obj, name=ep.name)
-            except Exception as e:  # noqa: BLE001 - isolation is the point
+            except Exception as e:  # isolation is the point: record it, go on
                 self._fail(ep.name, "load", e)
                 continue
             dist = getattr(ep, "dist", None)
@@ -101,7 +101,7 @@ class _Registry:
             if name not in blocked:
                 try:
                     pm.register(obj, name=name)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     self._fail(name, "load", e)
         for impl in pm.hook.idrak_register_backends.get_hookimpls():
             self._call(impl.plugin_name, impl.function)
@@ -114,12 +114,14 @@ class _Registry:
             if not isinstance(name, str) or not _NAME_RE.match(name):
                 raise PluginError(plugin, f"backend name {name!r} must match {_NAME_RE.pattern}")
             if not callable(factory):
-                raise PluginError(plugin, f"factory for {name!r} is {type(factory).__name__}, "
-                                          "not a callable")
+                raise PluginError(
+                    plugin, f"factory for {name!r} is {type(factory).__name__}, not a callable"
+                )
             if name in self.entries or any(e.name == name for e in staged):
                 other = self.entries[name].plugin if name in self.entries else plugin
-                raise PluginError(plugin, f"backend name {name!r} is already registered by "
-                                          f"plugin {other!r}")
+                raise PluginError(
+                    plugin, f"backend name {name!r} is already registered by plugin {other!r}"
+                )
             staged.append(BackendEntry(name, factory, plugin, dist, ver, description))
 
         try:
@@ -127,15 +129,16 @@ class _Registry:
         except PluginError as e:
             self._fail(plugin, "validate", e)
             return
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self._fail(plugin, "register", e)
             return
-        for e in staged:
-            self.entries[e.name] = e
+        for entry in staged:
+            self.entries[entry.name] = entry
 
     def _fail(self, plugin: str, stage: str, e: BaseException) -> None:
-        self.failures.append(PluginFailure(plugin, stage, f"{type(e).__name__}: {e}",
-                                           traceback.format_exc()))
+        self.failures.append(
+            PluginFailure(plugin, stage, f"{type(e).__name__}: {e}", traceback.format_exc())
+        )
 
 
 _REG = _Registry()
@@ -169,22 +172,27 @@ def get_backend(name: str) -> Backend:
         entry = _REG.entries.get(name)
         if entry is None:
             known = ", ".join(sorted(_REG.entries)) or "none"
-            failed = "".join(f"\n  plugin {f.plugin!r} failed ({f.stage}): {f.error}"
-                             for f in _REG.failures)
+            failed = "".join(
+                f"\n  plugin {f.plugin!r} failed ({f.stage}): {f.error}" for f in _REG.failures
+            )
             raise DeviceError(f"no backend named {name!r}; registered backends: {known}{failed}")
         if entry.instance is None:
             if entry.error is None:
                 try:
                     inst = entry.factory()
                     if not isinstance(inst, Backend):
-                        raise PluginError(entry.plugin, f"factory for {name!r} returned "
-                                          f"{type(inst).__name__}, not an idrak.backend.Backend")
+                        raise PluginError(
+                            entry.plugin,
+                            f"factory for {name!r} returned "
+                            f"{type(inst).__name__}, not an idrak.backend.Backend",
+                        )
                     entry.instance = inst
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:  # a broken factory makes only its backend unavailable
                     entry.error = f"{type(e).__name__}: {e}"
             if entry.instance is None:
                 raise BackendUnavailableError(
-                    f"backend {name!r} (plugin {entry.plugin!r}) failed to start: {entry.error}")
+                    f"backend {name!r} (plugin {entry.plugin!r}) failed to start: {entry.error}"
+                )
         ok, reason = entry.instance.is_available()
         if not ok:
             raise BackendUnavailableError(f"backend {name!r} is unavailable: {reason}")

@@ -6,18 +6,24 @@ backend class is imported only when the backend is first used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from idrak.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ._backend import NumpyBackend
 
 __all__ = ["idrak_register_backends"]
 __version__ = "0.1.0"
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> NumpyBackend:
     from ._backend import NumpyBackend
 
     return NumpyBackend()
 
 
 @hookimpl
-def idrak_register_backends(register):  # type: ignore[no-untyped-def]
+def idrak_register_backends(register: Callable[..., Any]) -> None:
     register("numpy", _factory, description="NumPy on the CPU (reference backend)")

@@ -23,7 +23,6 @@ _NUMERIC = _INTS | _FLOATS
 _ALL = _NUMERIC | {idrak.bool_}
 
 
-
 def _quiet() -> Any:
     """A fresh ``np.errstate`` ignoring FP warnings: IEEE results (inf, NaN) are the contract.
 
@@ -45,8 +44,20 @@ class NumpyBackend(Backend):
             version=self.version,
             device_count=1,
             dtypes=frozenset(_ALL),
-            optional_ops=frozenset({Op.SUB, Op.POW, Op.TANH, Op.EXP2, Op.LOG2, Op.MATMUL,
-                                    Op.GATHER, Op.SCATTER_ADD, Op.ARANGE, Op.CONV2D}),
+            optional_ops=frozenset(
+                {
+                    Op.SUB,
+                    Op.POW,
+                    Op.TANH,
+                    Op.EXP2,
+                    Op.LOG2,
+                    Op.MATMUL,
+                    Op.GATHER,
+                    Op.SCATTER_ADD,
+                    Op.ARANGE,
+                    Op.CONV2D,
+                }
+            ),
             op_dtypes=self._op_dtypes(_ALL, _NUMERIC, _FLOATS),
         )
 
@@ -55,8 +66,19 @@ class NumpyBackend(Backend):
         all_: frozenset[DType], numeric: frozenset[DType], floats: frozenset[DType]
     ) -> dict[Op, frozenset[DType]]:
         out: dict[Op, frozenset[DType]] = {}
-        for op in (Op.EXP, Op.LOG, Op.SIN, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.LOG2,
-                   Op.POW, Op.MATMUL, Op.CONV2D):
+        for op in (
+            Op.EXP,
+            Op.LOG,
+            Op.SIN,
+            Op.SQRT,
+            Op.RECIPROCAL,
+            Op.TANH,
+            Op.EXP2,
+            Op.LOG2,
+            Op.POW,
+            Op.MATMUL,
+            Op.CONV2D,
+        ):
             out[op] = floats
         for op in (Op.NEG, Op.DIV, Op.SUB, Op.SUM, Op.ARANGE, Op.SCATTER_ADD):
             out[op] = numeric
@@ -171,8 +193,9 @@ class NumpyBackend(Backend):
         return self.xp.broadcast_to(x, shape)
 
     def pad(self, x: Any, widths: tuple[tuple[int, int], ...], value: Any) -> Any:
-        out = self.xp.full(tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths)),
-                           value, dtype=x.dtype)
+        out = self.xp.full(
+            tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths)), value, dtype=x.dtype
+        )
         out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))] = x
         return out
 
@@ -214,10 +237,17 @@ class NumpyBackend(Backend):
         xp.add.at(out, tuple(grid), src)
         return out
 
-    def conv2d(self, x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int],
-               dilation: tuple[int, int], groups: int) -> Any:
+    def conv2d(
+        self,
+        x: Any,
+        w: Any,
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int],
+        groups: int,
+    ) -> Any:
         xp = self.xp
-        n, c, _, _ = x.shape
+        n = x.shape[0]
         o, cg, kh, kw = w.shape
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         if ph or pw:
