@@ -514,3 +514,16 @@ def test_out_of_tree_backend_package(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "[2.0, -4.0]"
     assert "backend 'outoftree' does not support MATMUL" in proc.stdout
+
+
+def test_plugin_without_a_hook_is_reported(fresh_registry: None) -> None:
+    import types
+
+    plugins.register_plugin(types.ModuleType("hookless"), "hookless")
+    try:
+        failures = {f.plugin: f for f in plugins.plugin_failures()}
+        assert failures["hookless"].stage == "register"
+        assert "registered no backend" in failures["hookless"].error
+        assert "numpy" in plugins.available_backends()
+    finally:
+        plugins.unregister_plugin("hookless")

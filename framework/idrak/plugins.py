@@ -103,8 +103,16 @@ class _Registry:
                     pm.register(obj, name=name)
                 except Exception as e:
                     self._fail(name, "load", e)
-        for impl in pm.hook.idrak_register_backends.get_hookimpls():
+        impls = pm.hook.idrak_register_backends.get_hookimpls()
+        for impl in impls:
             self._call(impl.plugin_name, impl.function)
+        # a plugin with no hook implementation would otherwise vanish without a word
+        quiet = {impl.plugin_name for impl in impls} | {f.plugin for f in self.failures}
+        for name, _ in pm.list_name_plugin():
+            if name not in quiet:
+                self._fail(name, "register", PluginError(
+                    name, "defines no @hookimpl idrak_register_backends(register); it "
+                    "registered no backend (was its module imported from the wrong place?)"))
 
     def _call(self, plugin: str, fn: Callable[..., Any]) -> None:
         dist, ver = self.dists.get(plugin, (None, None))
@@ -136,9 +144,8 @@ class _Registry:
             self.entries[entry.name] = entry
 
     def _fail(self, plugin: str, stage: str, e: BaseException) -> None:
-        self.failures.append(
-            PluginFailure(plugin, stage, f"{type(e).__name__}: {e}", traceback.format_exc())
-        )
+        tb = "".join(traceback.format_exception(e)) if e.__traceback__ else ""
+        self.failures.append(PluginFailure(plugin, stage, f"{type(e).__name__}: {e}", tb))
 
 
 _REG = _Registry()
