@@ -1,0 +1,65 @@
+"""``idrak.nn``: Module, the Net and Pipeline containers, layers, losses, init.
+
+* :class:`Module` keeps parameters, buffers and children in plain dicts; ``.params`` and
+  ``.buffers`` flatten a whole tree by dotted name; ``m["fn"]`` is a layer's replaceable
+  computation.
+* :class:`Net` is a dict-like registry of named layers; :class:`Pipeline` (alias
+  :class:`Sequential`) composes layers and any Python callables with ``>>``.
+* :mod:`idrak.nn.functional` holds the stateless functions and losses, :mod:`idrak.nn.init` the
+  initialisers, :mod:`idrak.nn.utils` gradient clipping.
+"""
+
+from __future__ import annotations
+
+from . import functional, init, losses, utils
+from .containers import Net, Pipeline, Sequential
+from .layers import (
+    ELU,
+    GELU,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    GroupNorm,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+    Unflatten,
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    batch_norm1d,
+    batch_norm2d,
+    conv2d,
+    dropout,
+    embedding,
+    flatten,
+    group_norm,
+    identity,
+    layer_norm,
+    linear,
+    max_pool2d,
+)
+from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError, TensorDict
+from .parameter import Parameter
+
+__all__ = [
+    "ELU", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
+    "Dropout", "Embedding", "Flatten", "GroupNorm", "Identity", "IncompatibleKeys", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module", "Net", "Parameter", "Pipeline",
+    "ReLU", "RemovableHandle", "Sequential", "SiLU", "Sigmoid", "Softmax", "StateDictError",
+    "Tanh", "TensorDict", "Unflatten", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm1d",
+    "batch_norm2d", "conv2d", "dropout", "embedding", "flatten", "functional", "group_norm",
+    "identity", "init", "layer_norm", "linear", "losses", "max_pool2d", "utils",
+]

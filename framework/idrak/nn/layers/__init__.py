@@ -1,0 +1,36 @@
+"""The layer zoo, split by concern. Lower-case spellings (``nn.linear(4, 3)``) build the same
+layer objects as the class names (``nn.Linear(4, 3)``)."""
+
+from __future__ import annotations
+
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .conv import Conv2d
+from .dropout import Dropout
+from .embedding import Embedding
+from .linear import Flatten, Identity, Linear, Unflatten
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+
+__all__ = [
+    "ELU", "GELU", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
+    "Dropout", "Embedding", "Flatten", "GroupNorm", "Identity", "LayerNorm", "LeakyReLU",
+    "Linear", "LogSoftmax", "MaxPool2d", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh",
+    "Unflatten", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm1d", "batch_norm2d", "conv2d",
+    "dropout", "embedding", "flatten", "group_norm", "identity", "layer_norm", "linear",
+    "max_pool2d",
+]
+
+# the Idrak seed's spellings: factories returning layer objects
+linear = Linear
+conv2d = Conv2d
+max_pool2d = MaxPool2d
+avg_pool2d = AvgPool2d
+adaptive_avg_pool2d = AdaptiveAvgPool2d
+batch_norm1d = BatchNorm1d
+batch_norm2d = BatchNorm2d
+layer_norm = LayerNorm
+group_norm = GroupNorm
+dropout = Dropout
+embedding = Embedding
+flatten = Flatten
+identity = Identity

@@ -1,0 +1,87 @@
+"""Conv2d."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._conv import pair
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ._util import check_positive, new_param
+
+__all__ = ["Conv2d"]
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation, as in every framework).
+
+    Shapes: input (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, OH, OW) with
+    ``OH = (H + 2*padding - dilation*(KH - 1) - 1) // stride + 1``; ``weight``
+    (C_out, C_in/groups, KH, KW), ``bias`` (C_out,). Initialised like PyTorch:
+    U(-k, k) with ``k = 1/sqrt(C_in/groups * KH * KW)``.
+
+    Args:
+        in_channels, out_channels: channel counts, both divisible by ``groups``.
+        kernel_size, stride, dilation: an int or an (h, w) pair.
+        padding: an int, a pair, ``"valid"`` or ``"same"`` (zeros; ``padding_mode`` must be
+            ``"zeros"``).
+        groups: split channels into this many independent convolutions.
+        bias: learn a per-output-channel bias.
+        device, dtype: where and how the parameters are created.
+
+    Raises:
+        ValueError: bad sizes, channel counts not divisible by ``groups``, an unsupported
+            ``padding_mode``; in forward, an input with the wrong channel count.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels,
+                       groups=groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported "
+                             "(only 'zeros')")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride, self.dilation = pair(stride, "stride"), pair(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        check_positive("Conv2d", kernel_size=self.kernel_size[0], kernel_w=self.kernel_size[1],
+                       stride=self.stride[0], stride_w=self.stride[1])
+        kh, kw = self.kernel_size
+        self.weight = new_param(out_channels, in_channels // groups, kh, kw, dtype=dtype,
+                                device=device)
+        if bias:
+            self.bias = new_param(out_channels, dtype=dtype, device=device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init._default_layer_init(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
+            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}) expects input "
+                             f"(N, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

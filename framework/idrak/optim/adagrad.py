@@ -1,0 +1,52 @@
+"""Adagrad (Duchi, Hazan & Singer 2011), in PyTorch's formulation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad: Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization", JMLR 2011.
+
+    .. code-block:: text
+
+        g = -grad if maximize else grad ;  g = g + weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g^2                          (s starts at initial_accumulator_value)
+        p = p - clr * g / (sqrt(s) + eps)
+
+    State per parameter: ``step`` (int) and ``sum``.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, maximize: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                                  "initial_accumulator_value": initial_accumulator_value,
+                                  "eps": eps, "maximize": maximize})
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        if not group["lr_decay"] >= 0:
+            raise ValueError(f"Adagrad: invalid lr_decay={group['lr_decay']}")
+        if not group["initial_accumulator_value"] >= 0:
+            raise ValueError(f"Adagrad: invalid initial_accumulator_value="
+                             f"{group['initial_accumulator_value']}")
+
+    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+                ) -> Tensor:
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            g = g + p * group["weight_decay"]
+        t = state.get("step", 0) + 1
+        s = state.get("sum")
+        s = (g.square() + group["initial_accumulator_value"]) if s is None else s + g.square()
+        state["step"], state["sum"] = t, s
+        clr = group["lr"] / (1.0 + (t - 1) * group["lr_decay"])
+        return p - (g / (s.sqrt() + group["eps"])) * clr

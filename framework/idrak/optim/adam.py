@@ -1,0 +1,81 @@
+"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), in PyTorch's formulation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+
+    .. code-block:: text
+
+        g = -grad if maximize else grad
+        g = g + weight_decay * p                          (L2; AdamW decays p instead)
+        m = b1 m + (1 - b1) g ;  v = b2 v + (1 - b2) g^2   (m, v start at 0; t counts steps)
+        v_hat = max(v_hat, v) if amsgrad else v           (Reddi et al. 2018)
+        p = p - lr / (1 - b1^t) * m / (sqrt(v_hat) / sqrt(1 - b2^t) + eps)
+
+    Args:
+        params: tensors, a ``.params`` dict, or parameter-group dicts.
+        lr: learning rate. betas: (b1, b2) in [0, 1). eps: added to the denominator.
+        weight_decay: L2 penalty added to the gradient. amsgrad: keep the maximum of v.
+        maximize: ascend instead of descend.
+
+    State per parameter: ``step`` (int), ``exp_avg``, ``exp_avg_sq`` and, with amsgrad,
+    ``max_exp_avg_sq``.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False
+                 ) -> None:
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "amsgrad": amsgrad,
+                                  "maximize": maximize})
+
+    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+                ) -> Tensor:
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        g = -grad if group["maximize"] else grad
+        if wd and self._decoupled:
+            p = p * (1.0 - lr * wd)
+        elif wd:
+            g = g + p * wd
+        t = state.get("step", 0) + 1
+        m, v = state.get("exp_avg"), state.get("exp_avg_sq")
+        m = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)
+        v = g.square() * (1.0 - b2) if v is None else v * b2 + g.square() * (1.0 - b2)
+        state["step"], state["exp_avg"], state["exp_avg_sq"] = t, m, v
+        if group["amsgrad"]:
+            vmax = state.get("max_exp_avg_sq")
+            vmax = v if vmax is None else vmax.maximum(v)
+            state["max_exp_avg_sq"] = vmax
+            v = vmax
+        denom = v.sqrt() * (1.0 / math.sqrt(1.0 - b2**t)) + eps
+        return p - (m / denom) * (lr / (1.0 - b1**t))
+
+
+class AdamW(Adam):
+    """AdamW: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
+
+    Adam whose weight decay shrinks the parameter directly, ``p = p * (1 - lr * weight_decay)``,
+    instead of adding an L2 term to the gradient. Default ``weight_decay=1e-2`` as in PyTorch.
+    Same arguments and state as :class:`Adam`.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False
+                 ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

@@ -1,0 +1,208 @@
+"""The Optimizer base class: parameter groups, one realization per step, state_dict.
+
+A subclass writes only the math of one parameter's update, with Tensor ops, in
+:meth:`Optimizer._update`. :meth:`Optimizer.step` runs those updates under ``no_grad``, then
+computes every new parameter value and every new state tensor in ONE ``idrak.realize`` call (so
+the lazy graph never grows across steps and shared work runs once) and finally swaps the values
+in with ``p.assign(new)``: the Parameter objects stay the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..autograd import enable_grad, no_grad
+from ..functions import realize
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "ParamsT"]
+
+#: what an optimizer accepts: tensors, a ``.params`` dict, or a list of group dicts
+ParamsT = Iterable[Tensor] | Mapping[str, Tensor] | Iterable[dict[str, Any]]
+
+
+def _tensor_list(params: Any, where: str) -> list[Tensor]:
+    if isinstance(params, Tensor):
+        return [params]
+    if isinstance(params, Mapping):
+        params = params.values()
+    out = list(params)
+    for i, p in enumerate(out):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{where}: parameter {i} is a {type(p).__name__}, not a Tensor")
+        if not p.is_leaf:
+            raise ValueError(f"{where}: parameter {i} (shape {tuple(p.shape)}) is not a leaf; "
+                             "optimize the leaf tensors (detach().requires_grad_())")
+        if p.dtype.kind != "f":
+            raise TypeError(f"{where}: parameter {i} has dtype {p.dtype}; only floating "
+                            "tensors can be optimized")
+    return out
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (a list of dicts with ``"params"`` and the
+    hyperparameters) and per-parameter ``state`` (a dict keyed by the parameter).
+
+    Args:
+        params: an iterable of Tensors, a ``module.params`` dict, or a list of dicts
+            ``{"params": [...], "lr": ...}`` whose options override ``defaults`` per group.
+        defaults: the hyperparameters a group gets when it does not set them.
+
+    Raises:
+        ValueError: no parameters, a parameter in two groups, a non-leaf, or a bad
+            hyperparameter (named with its value). TypeError: a non-Tensor parameter.
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        if isinstance(params, Tensor):
+            params = [params]
+        items = list(params.values()) if isinstance(params, Mapping) else list(params)
+        if not items:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        groups: list[Any] = items if isinstance(items[0], dict) else [{"params": items}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validate one group's hyperparameters (subclasses extend this)."""
+        name = type(self).__name__
+        if "lr" in group and not group["lr"] >= 0:
+            raise ValueError(f"{name}: invalid learning rate lr={group['lr']}")
+        if not group.get("weight_decay", 0.0) >= 0:
+            raise ValueError(f"{name}: invalid weight_decay={group['weight_decay']}")
+        if not group.get("eps", 0.0) >= 0:
+            raise ValueError(f"{name}: invalid eps={group['eps']}")
+        betas = group.get("betas")
+        if betas is not None and not (len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas)):
+            raise ValueError(f"{name}: betas must be two values in [0, 1), got {betas}")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group (``{"params": ..., **options}``); missing options come from defaults."""
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"a parameter group must be a dict with a 'params' key, got "
+                            f"{param_group!r}")
+        group = dict(param_group)
+        group["params"] = _tensor_list(group["params"], f"{type(self).__name__} group "
+                                                        f"{len(self.param_groups)}")
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        unknown = sorted(set(group) - set(self.defaults) - {"params", "initial_lr", "max_lr",
+                                                            "min_lr", "max_momentum",
+                                                            "base_momentum"})
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown options {unknown}; known: "
+                             f"{sorted(self.defaults)}")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in group["params"]) or len(
+                {id(p) for p in group["params"]}) != len(group["params"]):
+            raise ValueError("a parameter appears in more than one group (or twice in one)")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter (to ``None``, or to zeros)."""
+        for g in self.param_groups:
+            for p in g["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = p.grad.zeros_like()
+
+    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+                ) -> Tensor:
+        """The new value of ``p`` (lazy Tensor ops); store new state tensors in ``state``."""
+        raise NotImplementedError
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient (others are skipped).
+
+        Args:
+            closure: optional; re-evaluates the model and returns the loss (run with grad on).
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            updates: list[tuple[Tensor, Tensor]] = []
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state.setdefault(p, {})
+                    grad = p.grad if p.grad.dtype == p.dtype else p.grad.cast(p.dtype)
+                    updates.append((p, self._update(p, grad, state, group)))
+            pending = [new for _, new in updates]
+            for p, _ in updates:
+                pending += [v for v in self.state[p].values() if isinstance(v, Tensor)]
+            realize(*pending)
+            for p, new in updates:
+                p.assign(new)
+        return loss
+
+    # checkpoints --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {name: Tensor | number}}, "param_groups": [{..., "params":
+        [index, ...]}]}``; parameters are numbered in group order, as in PyTorch."""
+        index: dict[int, int] = {}
+        groups = []
+        for g in self.param_groups:
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+            packed = {k: v for k, v in g.items() if k != "params"}
+            packed["params"] = [index[id(p)] for p in g["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: {k: (v.detach() if isinstance(v, Tensor) else v)
+                                for k, v in s.items()}
+                 for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyperparameters and state saved by :meth:`state_dict` (tensors are cast to
+        each parameter's dtype and device; integer keys may arrive as strings).
+
+        Raises:
+            ValueError: a different number of groups or of parameters in a group.
+        """
+        saved = list(state_dict["param_groups"])
+        if len(saved) != len(self.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the checkpoint has "
+                             f"{len(saved)} parameter groups, this optimizer "
+                             f"{len(self.param_groups)}")
+        by_index: dict[int, Tensor] = {}
+        for i, (g, s) in enumerate(zip(self.param_groups, saved)):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: group {i} has "
+                                 f"{len(s['params'])} parameters in the checkpoint, "
+                                 f"{len(g['params'])} here")
+            for p, idx in zip(g["params"], s["params"]):
+                by_index[int(idx)] = p
+            for k, v in s.items():
+                if k != "params":
+                    g[k] = tuple(v) if isinstance(self.defaults.get(k), tuple) else v
+        self.state = {}
+        for idx, entries in state_dict.get("state", {}).items():
+            p = by_index.get(int(idx))
+            if p is None:
+                continue
+            restored: dict[str, Any] = {}
+            for k, v in entries.items():
+                if isinstance(v, Tensor):
+                    v = v.detach().to(p.device)
+                    v = v.cast(p.dtype) if v.dtype.kind == "f" else v
+                restored[k] = v
+            self.state[p] = restored

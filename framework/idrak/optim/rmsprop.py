@@ -1,0 +1,71 @@
+"""RMSprop (Hinton, Lecture 6e of "Neural Networks for Machine Learning", 2012; centered
+variant from Graves 2013), in PyTorch's formulation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``:
+
+    .. code-block:: text
+
+        g = -grad if maximize else grad ;  g = g + weight_decay * p
+        s = alpha s + (1 - alpha) g^2                        (s starts at 0)
+        centered: a = alpha a + (1 - alpha) g ;  d = sqrt(s - a^2) + eps
+        else:     d = sqrt(s) + eps
+        momentum > 0: b = momentum b + g / d ;  p = p - lr b
+        else:         p = p - lr g / d
+
+    Args:
+        params: tensors, a ``.params`` dict, or parameter-group dicts.
+        lr: learning rate. alpha: smoothing constant in [0, 1]. eps: added to the denominator.
+        weight_decay: L2 penalty. momentum: momentum factor. centered: normalise by the
+        variance estimate. maximize: ascend instead of descend.
+
+    State per parameter: ``step``, ``square_avg``, and ``grad_avg`` / ``momentum_buffer``
+    when used.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, maximize: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
+                                  "weight_decay": weight_decay, "momentum": momentum,
+                                  "centered": centered, "maximize": maximize})
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        if not 0.0 <= group["alpha"] <= 1.0:
+            raise ValueError(f"RMSprop: invalid alpha={group['alpha']} (must be in [0, 1])")
+        if not group["momentum"] >= 0:
+            raise ValueError(f"RMSprop: invalid momentum={group['momentum']}")
+
+    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+                ) -> Tensor:
+        alpha, eps, mu = group["alpha"], group["eps"], group["momentum"]
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            g = g + p * group["weight_decay"]
+        s = state.get("square_avg")
+        s = g.square() * (1.0 - alpha) if s is None else s * alpha + g.square() * (1.0 - alpha)
+        state["step"], state["square_avg"] = state.get("step", 0) + 1, s
+        if group["centered"]:
+            a = state.get("grad_avg")
+            a = g * (1.0 - alpha) if a is None else a * alpha + g * (1.0 - alpha)
+            state["grad_avg"] = a
+            d = (s - a.square()).sqrt() + eps
+        else:
+            d = s.sqrt() + eps
+        if mu > 0:
+            b = state.get("momentum_buffer")
+            b = g / d if b is None else b * mu + g / d
+            state["momentum_buffer"] = b
+            return p - b * group["lr"]
+        return p - (g / d) * group["lr"]
