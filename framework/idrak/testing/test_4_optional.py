@@ -1,0 +1,326 @@
+"""Layer 4, optional: every optional fast path against idrak's own decomposition of it.
+
+The reference is the decomposition the frontend uses when a backend does not declare the op,
+evaluated on idrak's NumPy backend with every optional op hidden, in float64 for floating
+dtypes and rounded to the op's dtype. Per (op, dtype) the backend can hold:
+
+* ``native`` (the op is declared) — ``Backend.run`` of the op, on C-contiguous and transposed
+  inputs, matches the reference within the op's tolerance, and the frontend's Tensor method
+  records the native op;
+* ``decomposed`` (not declared) — the Tensor method on the device records no such op (even where
+  the backend has a method of that name) and its result, computed with the backend's required
+  ops, matches the reference within the decomposition's published accuracy.
+
+RANDOM_BITS has its own layer (``random``). A backend that fuses (``fusion_support()``, see
+:mod:`idrak.fusion`) also gets ``FUSED``: :func:`idrak.fusion.check_fused` must find no problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ..backend import Backend
+from ..dtypes import DType, bfloat16, bool_, float64, int64
+from ..ops import REQUIRED, Capabilities, Op
+from ._compare import ConformanceFailure, compare, snippet
+from ._run import check_run
+from ._session import Check, Session, core_deps, parametrize, rng_for
+from ._values import edge_pool, literal, np_dtype, sample, value_code
+from .tolerances import Tolerance
+
+FLOAT, NUM, ALL = "f", "uif", "buif"
+DOMAIN = {Op.SUB: NUM, Op.POW: FLOAT, Op.TANH: FLOAT, Op.EXP2: FLOAT, Op.LOG2: FLOAT,
+          Op.MATMUL: NUM, Op.GATHER: ALL, Op.SCATTER_ADD: NUM, Op.ARANGE: NUM, Op.CONV2D: FLOAT}
+ELEMENTWISE = (Op.SUB, Op.POW, Op.TANH, Op.EXP2, Op.LOG2)
+
+
+class DecomposedBackend(Backend):
+    """A backend with every optional op hidden: the frontend runs idrak's decompositions on it."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner, self.name = inner, f"{inner.name}_decomposed"
+
+    def capabilities(self) -> Capabilities:
+        c = self.inner.capabilities()
+        return dataclasses.replace(c, name=self.name, optional_ops=frozenset(), op_dtypes={
+            op: d for op, d in c.op_dtypes.items() if op in REQUIRED})
+
+    def from_numpy(self, array: np.ndarray, device_index: int = 0) -> Any:
+        return self.inner.from_numpy(array, device_index)
+
+    def to_numpy(self, buffer: Any) -> np.ndarray:
+        return self.inner.to_numpy(buffer)
+
+    def __getattr__(self, name: str) -> Any:  # the op methods
+        return getattr(self.inner, name)
+
+
+def reference_device(s: Session) -> Any:
+    """A device running idrak's decompositions on the NumPy backend (cached per session)."""
+    from ..device import Device
+
+    if "decomposed" not in s.cache:
+        s.cache["decomposed"] = Device("numpy_decomposed", 0,
+                                       DecomposedBackend(s.reference_backend()))
+    return s.cache["decomposed"]
+
+
+# the Tensor method of each op: fn(tensors, arg) and its spelling with inputs x0, x1, ...
+FRONTEND: dict[Op, tuple[Callable[[list[Any], Any], Any], str]] = {
+    Op.SUB: (lambda t, a: t[0].sub(t[1]), "x0.sub(x1)"),
+    Op.POW: (lambda t, a: t[0].pow(t[1]), "x0.pow(x1)"),
+    Op.TANH: (lambda t, a: t[0].tanh(), "x0.tanh()"),
+    Op.EXP2: (lambda t, a: t[0].exp2(), "x0.exp2()"),
+    Op.LOG2: (lambda t, a: t[0].log2(), "x0.log2()"),
+    Op.MATMUL: (lambda t, a: t[0].matmul(t[1]), "x0.matmul(x1)"),
+    Op.GATHER: (lambda t, a: t[0].gather(a, t[1]), "x0.gather({a}, x1)"),
+    Op.SCATTER_ADD: (lambda t, a: t[0].scatter_add(a, t[1], t[2]), "x0.scatter_add({a}, x1, x2)"),
+    Op.CONV2D: (lambda t, a: t[0].conv2d(t[1], stride=a[0], padding=a[1], dilation=a[2],
+                                         groups=a[3]),
+                "x0.conv2d(x1, stride={a[0]}, padding={a[1]}, dilation={a[2]}, groups={a[3]})"),
+}
+
+
+def _checks(s: Session) -> list[Check]:
+    out = []
+    for op, kinds in DOMAIN.items():
+        for dt in s.dtypes:
+            if dt is bfloat16 or dt.kind not in kinds:
+                continue
+            if s.supports(op, dt):
+                deps = (f"runtime:roundtrip:{dt.name}:values", "runtime:roundtrip:int64:values",
+                        f"primitive:PERMUTE:{dt.name}:values", "runtime:capabilities:*")
+                out.append(Check("optional", op.name, dt.name, "native", deps,
+                                 {"op": op, "dt": dt}))
+            else:
+                out.append(Check("optional", op.name, dt.name, "decomposed",
+                                 core_deps([dt, bool_, int64], optional=False),
+                                 {"op": op, "dt": dt}))
+    return out
+
+
+def _fused_checks(s: Session) -> list[Check]:
+    try:
+        from ..fusion import support_of
+    except ImportError:  # pragma: no cover - an idrak without the fusion pass
+        return []
+    if support_of(s.backend) is None:
+        return []
+    return [Check("optional", "FUSED", "-", "fusion", core_deps(s.dtypes, optional=False))]
+
+
+def pytest_generate_tests(metafunc: Any) -> None:
+    make = _fused_checks if metafunc.function.__name__ == "test_fused" else _checks
+    parametrize(metafunc, make, empty="the backend does not fuse kernels (no fusion_support())")
+
+
+# inputs -------------------------------------------------------------------------------------------
+Case = tuple[list[np.ndarray], Any]
+
+
+def _grid(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    return [np.repeat(a, len(b)), np.tile(b, len(a))]
+
+
+def _cases(op: Op, dt: DType, rng: np.random.Generator) -> list[Case]:
+    """Inputs and args per op: random values plus the edge values the decomposition defines."""
+    npd = np_dtype(dt)
+
+    def arr(*vals: float) -> np.ndarray:
+        return np.array(vals, dtype=npd)
+
+    def rand(shape: tuple[int, ...], lo: float, hi: float) -> np.ndarray:
+        return rng.uniform(lo, hi, shape).astype(npd)
+
+    if op is Op.SUB:
+        pool = edge_pool(dt)
+        return [([sample(dt, s, rng), sample(dt, s, rng)], None) for s in ((), (0, 3), (3, 4))] \
+            + [(_grid(pool, pool), None)]
+    if op is Op.POW:  # no x == 1 with y == NaN, no -0.0 base: there IEEE pow is special-cased
+        x = arr(0.0, 0.5, 2.0, 3.7, 9.0, -2.0, -0.5, 1e-3, math.inf, math.nan)
+        y = arr(0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5, -2.5, math.nan)
+        return [(_grid(x, y), None), ([rand((3, 4), 0.1, 4.0), rand((3, 4), -3.0, 3.0)], None)]
+    if op is Op.TANH:  # |x| >= 0.25 or 0: the decomposition cancels badly near 0
+        sign = np.where(rng.random((3, 4)) < 0.5, -1.0, 1.0)
+        edges = arr(0.0, -0.0, 0.25, -0.25, 1.0, -1.0, 5.0, 20.0, -100.0, math.inf, -math.inf,
+                    math.nan)
+        return [([(rand((3, 4), 0.25, 20.0) * sign).astype(npd)], None), ([edges], None),
+                ([rand((), 0.5, 2.0)], None)]
+    if op is Op.EXP2:  # |x| <= 20, and values that overflow / underflow the dtype
+        big = {16: 40.0, 32: 200.0}.get(dt.bits, 2000.0)
+        edges = arr(0.0, -0.0, 1.0, -1.0, 10.0, -10.0, big, -big, math.inf, -math.inf, math.nan)
+        return [([rand((3, 4), -20.0, 20.0)], None), ([edges], None)]
+    if op is Op.LOG2:
+        sub = float(np.finfo(npd).smallest_subnormal)
+        edges = arr(0.0, -0.0, 1.0, 2.0, 0.5, 1024.0, sub, -1.0, math.inf, math.nan)
+        hi = 10.0 if dt.bits == 16 else 13.0  # e**10 < the float16 maximum
+        return [([np.exp(rand((3, 4), -7.0, hi).astype(np.float64)).astype(npd)], None),
+                ([edges], None)]
+    if op is Op.MATMUL:
+        shapes = [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((1, 4), (4, 1)), ((0, 3), (3, 2)),
+                  ((3, 0), (0, 2))]
+        return [([sample(dt, a, rng, edge_pool(dt, True)), sample(dt, b, rng, edge_pool(dt, True))],
+                 None) for a, b in shapes]
+    if op in (Op.GATHER, Op.SCATTER_ADD):
+        cases: list[Case] = []
+        spec = [((3, 4), 0, (5, 4)), ((3, 4), 1, (3, 6)), ((3, 4), 0, (0, 4)),
+                ((2, 3, 4), 1, (2, 5, 4))]
+        for xs, dim, ixs in spec:
+            if op is Op.GATHER:  # the frontend cuts x to index's extent off `dim`
+                xs = tuple(s if i == dim else ixs[i] for i, s in enumerate(xs))
+            x = sample(dt, xs, rng, edge_pool(dt, op is Op.SCATTER_ADD))
+            idx = rng.integers(0, xs[dim], size=ixs, dtype=np.int64)
+            ins = [x, idx] if op is Op.GATHER else [x, idx, sample(dt, ixs, rng,
+                                                                   edge_pool(dt, True))]
+            cases.append((ins, dim))
+        if op is Op.SCATTER_ADD:  # index smaller than x off `dim`
+            cases.append(([sample(dt, (3, 4), rng, edge_pool(dt, True)),
+                           rng.integers(0, 3, (2, 3), dtype=np.int64),
+                           sample(dt, (2, 3), rng, edge_pool(dt, True))], 0))
+        return cases
+    if op is Op.ARANGE:
+        args: list[tuple[float, float, float]] = [(0, 5, 1), (5, 0, -2), (0, 0, 1), (2, 11, 3),
+                                                  (3, 1, 1)]
+        if dt.kind == "f":
+            args += [(0.0, 1.0, 0.25), (-1.0, 1.0, 0.5), (0.5, -1.0, -0.75)]
+        return [([], (*a, dt)) for a in args]
+    if op is Op.CONV2D:
+        one = (1, 1)
+        conv = [((one, (0, 0), one, 1), (2, 3, 5, 6), (4, 3, 3, 3)),
+                (((2, 1), (1, 2), one, 1), (2, 3, 5, 6), (4, 3, 3, 2)),
+                ((one, (1, 1), (2, 1), 1), (1, 2, 6, 5), (3, 2, 2, 3)),
+                ((one, (0, 0), one, 3), (2, 3, 4, 4), (6, 1, 3, 3)),
+                ((one, (0, 0), one, 1), (2, 3, 4, 4), (5, 3, 1, 1)),
+                ((one, (0, 0), one, 1), (0, 3, 4, 4), (2, 3, 3, 3))]
+        return [([rand(xs, -2.0, 2.0), rand(ws, -2.0, 2.0)], arg) for arg, xs, ws in conv]
+    raise AssertionError(op)
+
+
+# reference ----------------------------------------------------------------------------------------
+def _frontend(op: Op, ts: list[Any], arg: Any, dev: Any) -> Any:
+    import idrak
+
+    if op is Op.ARANGE:
+        start, stop, step, dt = arg
+        return idrak.arange(start, stop, step, dtype=dt, device=dev)
+    return FRONTEND[op][0](ts, arg)
+
+
+def _code(op: Op, arg: Any, device: str) -> str:
+    if op is Op.ARANGE:
+        start, stop, step, dt = arg
+        return f"idrak.arange({start!r}, {stop!r}, {step!r}, dtype={value_code(dt)}, " \
+               f"device={device!r})"
+    return FRONTEND[op][1].format(a=arg)
+
+
+def reference(s: Session, op: Op, xs: list[np.ndarray], arg: Any, dt: DType,
+              rounded: bool = True) -> np.ndarray:
+    """idrak's decomposition of ``op`` on the NumPy backend, in float64 for floats."""
+    import idrak
+
+    dev = reference_device(s)
+    work = [x.astype(np.float64) if x.dtype.kind == "f" else x for x in xs]
+    if op is Op.ARANGE and dt.kind == "f":
+        arg = (*arg[:3], float64)
+    out = _frontend(op, [idrak.tensor(x, device=dev) for x in work], arg, dev).numpy()
+    if not rounded:
+        return np.asarray(out)
+    with np.errstate(all="ignore"):
+        return np.asarray(out).astype(np_dtype(dt))
+
+
+def _reference_of(s: Session, op: Op, arg: Any, dt: DType, xs: list[np.ndarray]) -> np.ndarray:
+    return reference(s, op, xs, arg, dt)
+
+
+def _scale(s: Session, op: Op, arg: Any, dt: DType) -> Callable[[list[np.ndarray]], Any] | None:
+    if op in (Op.MATMUL, Op.CONV2D, Op.SCATTER_ADD):  # errors relative to the sum of |terms|
+        return lambda ys: reference(s, op, [np.abs(y) if y.dtype.kind == "f" else y for y in ys],
+                                    arg, dt, rounded=False)
+    return None
+
+
+def _native_tol(s: Session, op: Op, dt: DType) -> Tolerance:
+    # a float64 reference is computed in float64 itself: allow for its own error as well
+    t = s.tol(op, dt)
+    if dt is not float64:
+        return t
+    d = s.tol(op, dt, decomposed=True)
+    return Tolerance(max(t.rtol, d.rtol), max(t.atol, d.atol))
+
+
+def _uses(t: Any, op: Op) -> bool:
+    """Whether ``op`` is in the unrealized graph of tensor ``t``."""
+    stack, seen = [t.lazy], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if n.op is op:
+            return True
+        stack.extend(n.srcs)
+    return False
+
+
+def test_optional(check: Check) -> None:
+    """Native: Backend.run vs the decomposition. Decomposed: the Tensor method vs the same."""
+    import idrak
+
+    s, op, dt = check.s, check.data["op"], check.data["dt"]
+    native = check.kind == "native"
+    for xs, arg in _cases(op, dt, rng_for(check)):
+        ts = [idrak.tensor(x, device=s.name) for x in xs]
+        y = _frontend(op, ts, arg, s.name)
+        body = [f"x{i} = idrak.tensor({literal(x)}, device={s.name!r})" for i, x in enumerate(xs)]
+        body.append(f"y = {_code(op, arg, s.name)}")
+        if native != _uses(y, op) and op is not Op.ARANGE:
+            check.repro = snippet(check.key, s.name, body + ["print(y.lazy)"])
+            raise ConformanceFailure(
+                f"{op.name} is {'' if native else 'not '}declared for {dt.name}, but the Tensor "
+                f"method {'did not record' if native else 'recorded'} it", check.repro)
+        if native:
+            layouts = [["C"] * len(xs)] + ([["T"] + ["C"] * (len(xs) - 1)]
+                                           if xs and xs[0].ndim >= 2 and xs[0].size else [])
+            want_fn = functools.partial(_reference_of, s, op, arg, dt)
+            for lays in layouts:
+                check_run(check, op, xs, lays, arg, dt, want_fn, _native_tol(s, op, dt),
+                          _scale(s, op, arg, dt), op is not Op.GATHER, op in ELEMENTWISE)
+            continue
+        want = reference(s, op, xs, arg, dt)
+        check.repro = snippet(check.key, s.name, body + [
+            "got = y.numpy()", f"want = {literal(want)}", 'print("got: ", repr(got))',
+            'print("want:", repr(want))'])
+        got = y.numpy()
+        scale = _scale(s, op, arg, dt)
+        msg = compare(got, want, s.tol(op, dt, decomposed=True),
+                      scale(xs) if scale is not None else None, op is not Op.GATHER,
+                      xs if op in ELEMENTWISE else None)
+        if msg is not None:
+            raise ConformanceFailure(f"{op.name} {dt.name} through idrak's decomposition: {msg}",
+                                     check.repro)
+
+
+def test_fused(check: Check) -> None:
+    """The backend's fused kernels (``fusion_support()``) agree with running op by op."""
+    from ..fusion import check_fused
+
+    s = check.s
+    check.repro = snippet(check.key, s.name, ["from idrak.fusion import check_fused", "",
+                                              "print(check_fused(be))"])
+    try:
+        problems = check_fused(s.backend)
+    except ModuleNotFoundError as e:  # an idrak build whose fusion check is not in place yet
+        if not (e.name or "").startswith("idrak."):
+            raise
+        pytest.skip(f"idrak's fused-kernel check is not available in this build: {e}")
+    if problems:
+        raise ConformanceFailure("FUSED: " + "; ".join(problems), check.repro)
