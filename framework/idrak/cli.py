@@ -72,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("backend", help="registered backend name, e.g. numpy")
     c.add_argument("--json", dest="json_path", default=None, help="write the JSON report here")
     c.add_argument("--xfails", default=None, help="file of expected failures")
-    c.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
-    args = p.parse_args(argv)
+    args, extra = p.parse_known_args(argv)
+    if args.cmd != "conformance" and extra:
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
+    # anything idrak does not know (e.g. `-- -k MAX -x`) goes to pytest
+    args.pytest_args = [a for a in extra if a != "--"]
     if args.cmd == "backends":
         rep = backends_report()
         if args.json:
