@@ -42,7 +42,7 @@ def unfold2d(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
     """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW)."""
     from ._movement import stack
 
-    n, c, h, w = x.shape
+    h, w = x.shape[2], x.shape[3]
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     oh = out_size(h, kh, sh, ph, dh, ceil_mode)
     ow = out_size(w, kw, sw, pw, dw, ceil_mode)
@@ -61,7 +61,7 @@ def unfold2d(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
 def conv2d_decomposed(x: Tensor, w: Tensor, stride: tuple[int, int], padding: tuple[int, int],
                       dilation: tuple[int, int], groups: int) -> Tensor:
     """CONV2D from movement ops and MATMUL: (N,C,H,W) * (O,C/g,KH,KW) -> (N,O,OH,OW)."""
-    n, c, _, _ = x.shape
+    n = x.shape[0]
     o, cg, kh, kw = w.shape
     cols = unfold2d(x, (kh, kw), stride, padding, dilation)  # (N, C, K, OH, OW)
     oh, ow = cols.shape[3], cols.shape[4]

@@ -1,9 +1,13 @@
 """Indexing (``x[...]``), gather/scatter and one-hot, composed from movement ops and GATHER.
 
-Basic indices (ints, slices with any step, ``None``, ``...``) become SHRINK/FLIP/PAD/RESHAPE; integer
-tensors (and boolean masks, converted to integer positions) use NumPy's advanced-indexing rules
-and become one GATHER on a flattened view, so their gradients are SCATTER_ADDs.
+Basic indices (ints, slices with any step, ``None``, ``...``) become SHRINK/FLIP/PAD/RESHAPE;
+integer tensors (and boolean masks, converted to integer positions) use NumPy's advanced-indexing
+rules and become one GATHER on a flattened view, so their gradients are SCATTER_ADDs.
 """
+
+# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
+# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
+# mypy: disable-error-code="misc"
 
 from __future__ import annotations
 
@@ -67,13 +71,15 @@ class IndexingMixin:
             else:
                 out.append(it)
         used_dims = sum(1 for it in out if not (it is None or it is Ellipsis))
-        if out.count(Ellipsis) > 1:
+        # identity tests only: ``==``/``in`` would call Tensor.__eq__ on tensor indices
+        ells = [i for i, it in enumerate(out) if it is Ellipsis]
+        if len(ells) > 1:
             raise IndexError("an index can only have a single ellipsis ('...')")
         if used_dims > self.ndim:
             raise IndexError(f"too many indices for a tensor of {self.ndim} dims "
                              f"(shape {self.shape}): {key!r}")
-        if Ellipsis in out:
-            i = out.index(Ellipsis)
+        if ells:
+            i = ells[0]
             out[i:i + 1] = [slice(None)] * (self.ndim - used_dims)
         else:
             out += [slice(None)] * (self.ndim - used_dims)
@@ -114,7 +120,7 @@ class IndexingMixin:
         return x._advanced(adv) if adv else x
 
     def _advanced(self: Tensor, adv: list[tuple[int, Tensor]]) -> Tensor:
-        from .tensor import Tensor, broadcast_shapes
+        from .tensor import broadcast_shapes
 
         dims = [d for d, _ in adv]
         bshape = broadcast_shapes(*[i.shape for _, i in adv])
@@ -123,7 +129,7 @@ class IndexingMixin:
         x = self.permute(dims + rest)
         sizes = [self.shape[d] for d in dims]
         flat = None
-        for (d, idx), n, stride in zip(adv, sizes, _strides(sizes)):
+        for (_, idx), n, stride in zip(adv, sizes, _strides(sizes)):
             i = idx.cast(int64)
             i = (i < 0)._select(i + n, i)
             term = i * stride if stride != 1 else i
@@ -151,8 +157,12 @@ class IndexingMixin:
             if is_grad_enabled():
                 raise IdrakError("in-place assignment to a leaf that requires grad; wrap it in "
                                  "idrak.no_grad() or assign to .data")
+        # compute from a snapshot: the graph must not run through ``self``, whose history is
+        # about to become the assignment itself (that would be a cycle)
+        src = Tensor._from_lazy(self.lazy, self.requires_grad)
+        src._ctx = self._ctx
         if isinstance(key, Tensor) and key.dtype == bool_:
-            new = key._broadcast_to(self.shape)._select(value, self)
+            new = key._broadcast_to(self.shape)._select(value, src)
         else:
             pos = Tensor(np.arange(self.numel()).reshape(self.shape), device=self.device)
             sel = pos[key]
@@ -160,20 +170,23 @@ class IndexingMixin:
             vals = value if isinstance(value, Tensor) else sel._full_like_shape(value,
                                                                                  dtype=self.dtype)
             vals = vals.cast(self.dtype)._broadcast_to(sel.shape).reshape(-1)
-            flat = self.reshape(-1)
+            flat = src.reshape(-1)
             placed = flat.zeros_like().scatter_add(0, region, vals)
             hit = flat.zeros_like().cast(int64).scatter_add(
                 0, region, region.ones_like()) > 0
             new = hit._select(placed, flat).reshape(self.shape)
         new = new.cast(self.dtype)
-        self.lazy, self._ctx, self.requires_grad = new.lazy, new._ctx, new.requires_grad
+        if self._ctx is None and not new.requires_grad:
+            self.lazy = new.lazy  # a leaf stays a leaf (e.g. a parameter written under no_grad)
+        else:
+            self.lazy, self._ctx, self.requires_grad = new.lazy, new._ctx, new.requires_grad
 
     # gather / scatter ----------------------------------------------------------------------
     def gather(self: Tensor, dim: int, index: Tensor) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (``torch.gather``); index is int64."""
-        from .tensor import Tensor
-
         d = self._dim(dim)
+        if self.ndim == 0 and index.ndim == 0:
+            return self.reshape(1).gather(0, index.reshape(1)).reshape(())
         if index.ndim != self.ndim:
             raise ValueError(f"gather: index has {index.ndim} dims, input {self.ndim} "
                              f"(shapes {index.shape} and {self.shape})")

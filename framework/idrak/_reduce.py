@@ -1,5 +1,9 @@
 """Reductions over dimensions (``dim``/``keepdim`` as in PyTorch), built on SUM and REDUCE_MAX."""
 
+# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
+# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
+# mypy: disable-error-code="misc"
+
 from __future__ import annotations
 
 import math
@@ -30,6 +34,8 @@ class ReduceMixin:
             return tuple(range(self.ndim))
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         axes = tuple(sorted({self._dim(d) for d in dims}))
+        if self.ndim == 0:  # dim 0 / -1 of a 0-d tensor names the tensor itself: nothing to reduce
+            return ()
         if len(axes) != len(dims):
             raise ValueError(f"dim {dim} names a dimension twice (shape {self.shape})")
         return axes
@@ -109,7 +115,7 @@ class ReduceMixin:
 
     def argmax(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the first largest value along ``dim`` (flattened when None); NaN is largest."""
-        x = self.reshape(-1) if dim is None else self
+        x = self.reshape(-1) if dim is None or self.ndim == 0 else self
         d = 0 if dim is None else x._dim(dim)
         n = x.shape[d]
         if n == 0:
@@ -120,7 +126,7 @@ class ReduceMixin:
             hit = hit | x.isnan()
         idx = x._arange_along(d)
         first = hit._select(idx, n).amin(d, keepdim=True)
-        if dim is None:
+        if dim is None or self.ndim == 0:
             return first.reshape(()) if not keepdim else first.reshape((1,) * self.ndim)
         return first if keepdim else first.squeeze(d)
 
@@ -166,7 +172,7 @@ class ReduceMixin:
 
     def prod(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Product along ``dim`` by pairwise halving (exact for integers, differentiable)."""
-        x = self.reshape(-1) if dim is None else self
+        x = self.reshape(-1) if dim is None or self.ndim == 0 else self
         x = x.cast(int64) if x.dtype == bool_ or x.dtype.kind in "ui" else x
         d = 0 if dim is None else x._dim(dim)
         while x.shape[d] > 1:
@@ -180,7 +186,7 @@ class ReduceMixin:
             x = lo * hi
         if x.shape[d] == 0:
             x = x._pad(tuple((0, 1) if i == d else (0, 0) for i in range(x.ndim)), 1)
-        if dim is None:
+        if dim is None or self.ndim == 0:
             return x.reshape(()) if not keepdim else x.reshape((1,) * self.ndim)
         return x if keepdim else x.squeeze(d)
 
@@ -188,20 +194,37 @@ class ReduceMixin:
         """log(sum(exp(x))) computed stably (shifted by the detached maximum)."""
         x = self._float()
         axes = x._axes(dim)
+        if not axes:
+            return x
+        if any(x.shape[a] == 0 for a in axes):  # an empty sum: log(0) = -inf
+            return x._finish(x.exp()._sum_keep(axes).log(), axes, keepdim)
         m = x.detach()._max_keep(axes)
         m = m.isinf()._select(0.0, m)
         out = (x - m).exp()._sum_keep(axes).log() + m
         return x._finish(out, axes, keepdim)
 
     def softmax(self: Tensor, dim: int = -1) -> Tensor:
+        """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the (detached) maximum."""
         x = self._float()
         d = x._dim(dim)
+        if x.ndim == 0:
+            return x.reshape(1).softmax(0).reshape(())
+        if x.shape[d] == 0:
+            return x
         e = (x - x.detach()._max_keep((d,))).exp()
         return e / e._sum_keep((d,))
 
     def log_softmax(self: Tensor, dim: int = -1) -> Tensor:
+        """``x - logsumexp(x)`` along ``dim``, as ``s - log(sum(exp(s)))`` with ``s = x - max``
+        (so an infinite maximum gives NaN, as in torch)."""
         x = self._float()
-        return x - x.logsumexp(dim, keepdim=True)
+        d = x._dim(dim)
+        if x.ndim == 0:
+            return x.reshape(1).log_softmax(0).reshape(())
+        if x.shape[d] == 0:
+            return x
+        s = x - x.detach()._max_keep((d,))
+        return s - s.exp()._sum_keep((d,)).log()
 
     def cumsum(self: Tensor, dim: int) -> Tensor:
         """Inclusive prefix sum along ``dim`` (Hillis-Steele scan: log2(n) shifted adds)."""
@@ -219,8 +242,9 @@ class ReduceMixin:
         return x
 
     def cumprod(self: Tensor, dim: int) -> Tensor:
+        """Inclusive prefix product along ``dim`` (Hillis-Steele scan)."""
         d = self._dim(dim)
-        n = self.shape[d]
+        n = self.shape[d] if self.ndim else 1
         x = self
         shift = 1
         while shift < n:

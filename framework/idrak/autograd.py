@@ -206,11 +206,19 @@ def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
                 continue
             seen.add(id(t))
             stack.append((t, True))
-            if t._ctx is not None:
+            if t._ctx is not None and t._ctx[1] is not None:
                 for p in t._ctx[1]:
                     if p.requires_grad and id(p) not in seen:
                         stack.append((p, False))
     return order
+
+
+def _freed_error(op: Op) -> Exception:
+    from .errors import IdrakError
+
+    return IdrakError(f"backward through a graph that was already freed: the inputs of a {op.name} "
+                      "node were released by an earlier backward() or grad(); pass "
+                      "retain_graph=True to the first call to backward through the graph again")
 
 
 def _run_backward(outputs: Sequence[Tensor], grads: Sequence[Tensor], targets: set[int] | None,
@@ -222,34 +230,44 @@ def _run_backward(outputs: Sequence[Tensor], grads: Sequence[Tensor], targets: s
     for t in order:
         if (targets is not None and id(t) in targets) or (targets is None and t._ctx is None):
             needed.add(id(t))
-        elif t._ctx is not None and any(id(p) in needed for p in t._ctx[1]):
+        elif t._ctx is not None and t._ctx[1] is not None and any(
+                id(p) in needed for p in t._ctx[1]):
             needed.add(id(t))
     acc: dict[int, Tensor] = {}
-    for o, g in zip(outputs, grads):
-        acc[id(o)] = acc[id(o)] + g if id(o) in acc else g
+    for o, go in zip(outputs, grads):
+        acc[id(o)] = acc[id(o)] + go if id(o) in acc else go
     result: dict[int, tuple[Tensor, Tensor]] = {}
+    freed: Op | None = None  # a freed node that a gradient reached
     with _grad_mode(create_graph):
-            for t in reversed(order):
-                g = acc.pop(id(t), None)
-                if g is None or id(t) not in needed:
-                    continue
-                if targets is not None and id(t) in targets:
+        for t in reversed(order):
+            ctx = t._ctx
+            if ctx is not None and ctx[1] is None and id(t) in acc:
+                freed = ctx[0]
+                if targets is None:
+                    raise _freed_error(freed)
+            g = acc.pop(id(t), None)
+            if g is None or id(t) not in needed:
+                continue
+            if targets is not None and id(t) in targets:
+                result[id(t)] = (t, g)
+            if ctx is None:
+                if targets is None:
                     result[id(t)] = (t, g)
-                ctx = t._ctx
-                if ctx is None:
-                    if targets is None:
-                        result[id(t)] = (t, g)
+                continue
+            op, inputs, arg = ctx
+            if not any(id(p) in needed for p in inputs):
+                continue  # a target whose own history no other target needs
+            in_grads = _VJPS[op](g, t, inputs, arg)
+            for inp, gi in zip(inputs, in_grads):
+                if gi is None or not inp.requires_grad or id(inp) not in needed:
                     continue
-                op, inputs, arg = ctx
-                if not any(id(p) in needed for p in inputs):
-                    continue  # a target whose own history no other target needs
-                in_grads = _VJPS[op](g, t, inputs, arg)
-                for inp, gi in zip(inputs, in_grads):
-                    if gi is None or not inp.requires_grad or id(inp) not in needed:
-                        continue
-                    acc[id(inp)] = acc[id(inp)] + gi if id(inp) in acc else gi
-                if not retain_graph:
-                    t._ctx = None
+                acc[id(inp)] = acc[id(inp)] + gi if id(inp) in acc else gi
+            if not retain_graph:
+                # free the inputs (and their memory); the op stays so a second pass can say
+                # what was freed, and the tensor stays a non-leaf
+                t._ctx = (op, None, None)
+    if freed is not None and targets is not None and len(result) < len(targets):
+        raise _freed_error(freed)
     return result
 
 
@@ -278,8 +296,9 @@ def backward(tensor: Tensor, gradient: Tensor | None = None, retain_graph: bool 
 
 
 def grad(outputs: Sequence[Tensor] | Tensor, inputs: Sequence[Tensor] | Tensor,
-         grad_outputs: Sequence[Tensor | None] | Tensor | None = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+         grad_outputs: Sequence[Tensor | None] | Tensor | None = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs`` (like ``torch.autograd.grad``).
 
     Does not touch ``.grad``. With ``create_graph=True`` the returned gradients are themselves

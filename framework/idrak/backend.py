@@ -42,6 +42,9 @@ __all__ = ["Backend"]
 _CREATION = frozenset({Op.FULL, Op.ARANGE, Op.RANDOM_BITS})
 # ops whose tuple arg is spread into separate parameters
 _SPLAT = frozenset({Op.PAD, Op.CONV2D})
+# calling conventions, decided once per (op, dtype) and cached by Backend.run
+_PLAIN, _CREATE, _SPREAD, _CAST = range(4)
+_NO_ENTRIES: dict[Any, Any] = {}
 
 
 class Backend:
@@ -89,20 +92,25 @@ class Backend:
         Raises:
             NotSupportedError: when ``op`` or ``dtype`` is not declared by :meth:`capabilities`.
         """
-        fn = self.__dict__.get("_dispatch", {}).get((op, dtype))
-        if fn is None:
-            fn = self._resolve(op, dtype)
-        if op is Op.CAST and not self._caps.supports(op, arg):
-            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
-        if op in _CREATION:
+        # the cache key avoids hashing the Op enum and the DType dataclass (Python-level hashes)
+        key = (op._value_, dtype.name if dtype is not None else None)
+        entry = self.__dict__.get("_dispatch", _NO_ENTRIES).get(key)
+        if entry is None:
+            entry = self._resolve(op, dtype)
+            self.__dict__.setdefault("_dispatch", {})[key] = entry
+        fn, mode = entry
+        if mode == _PLAIN:
+            return fn(*srcs) if arg is None else fn(*srcs, arg)
+        if mode == _CREATE:
             return fn(*arg, device_index)
-        if arg is None:
-            return fn(*srcs)
-        if op in _SPLAT:
+        if mode == _SPREAD:
             return fn(*srcs, *arg)
+        if not self._caps.supports(op, arg):  # CAST: the target dtype must be declared too
+            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
         return fn(*srcs, arg)
 
-    def _resolve(self, op: Op, dtype: DType) -> Any:
+    def _resolve(self, op: Op, dtype: DType) -> tuple[Any, int]:
+        """``(method, calling convention)`` of ``op`` at ``dtype``, checked against the caps."""
         if not self._caps.supports(op, dtype):
             raise NotSupportedError(
                 self.name,
@@ -113,8 +121,9 @@ class Backend:
         fn = getattr(self, op.method, None)
         if fn is None:
             raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")
-        self.__dict__.setdefault("_dispatch", {})[(op, dtype)] = fn
-        return fn
+        mode = (_CREATE if op in _CREATION else _SPREAD if op in _SPLAT
+                else _CAST if op is Op.CAST else _PLAIN)
+        return fn, mode
 
     @property
     def _caps(self) -> Capabilities:

@@ -141,8 +141,9 @@ def _uniform(shape: tuple[int, ...], d: DType, dev: Any,
         hi = (b[:, 0] // 32).cast("float64")  # 27 bits
         lo = (b[:, 1] // 64).cast("float64")  # 26 bits
         u = (hi * 67108864.0 + lo) * (1.0 / 9007199254740992.0)
-    else:  # 24 random bits: exact in float32, below 1.0
-        u = (_bits(n, dev, generator) // 256).cast("float32") * (1.0 / 16777216.0)
+    else:  # as many random bits as the type's mantissa holds: exact, so always below 1.0
+        m = {"float16": 11, "bfloat16": 8}.get(d.name, 24)
+        u = (_bits(n, dev, generator) // 2 ** (32 - m)).cast("float32") * (1.0 / 2**m)
     return u.reshape(shape).cast(d)
 
 

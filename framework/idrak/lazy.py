@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .backend import Backend
 from .dtypes import DType
 from .ops import Op
 
@@ -59,6 +60,15 @@ class LazyBuffer:
 
 def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
     """Unrealized nodes reachable from ``nodes`` in dependency order (sources first)."""
+    if len(nodes) == 1:  # the common case of one op on realized inputs: no graph walk
+        node = nodes[0]
+        if node.buf is not None:
+            return []
+        for s in node.srcs:
+            if s.buf is None:
+                break
+        else:
+            return [node]
     order: list[LazyBuffer] = []
     seen: set[int] = set()
     for root in nodes:
@@ -80,24 +90,37 @@ def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
     return order
 
 
+_WHERE, _FUSED = Op.WHERE, Op.FUSED  # bound once: enum attribute lookups cost ~0.1 us
+_NO_CONTEXT = Backend.device_context
+
+
 def _operand_dtype(node: LazyBuffer) -> DType:
-    if node.op in _CREATION or not node.srcs:
+    srcs = node.srcs
+    if not srcs or node.op in _CREATION:
         return node.dtype
-    if node.op is Op.WHERE:
-        return node.srcs[1].dtype
-    return node.srcs[0].dtype
+    if node.op is _WHERE:
+        return srcs[1].dtype
+    return srcs[0].dtype
+
+
+def _execute(node: LazyBuffer, be: Any, index: int) -> None:
+    """Run ``node`` on backend ``be`` (inside its device context); store the buffer, drop srcs."""
+    op = node.op
+    assert op is not None
+    if op is _FUSED:  # idrak.fusion: declared by backend.fusion_support()
+        out = be.fused(*[s.buf for s in node.srcs], node.arg)
+    else:
+        out = be.run(op, tuple([s.buf for s in node.srcs]), node.arg, _operand_dtype(node),
+                     index)
+    node.buf = out
+    node.srcs = ()
 
 
 def run_node(node: LazyBuffer) -> None:
     """Run one node whose sources are realized, store its buffer and drop its sources."""
     dev = node.device
-    be = dev.backend
-    assert node.op is not None
-    with be.device_context(dev.index):
-        out = be.run(node.op, tuple(s.buf for s in node.srcs), node.arg, _operand_dtype(node),
-                     dev.index)
-    node.buf = out
-    node.srcs = ()
+    with dev.backend.device_context(dev.index):
+        _execute(node, dev.backend, dev.index)
 
 
 def realize(*nodes: LazyBuffer) -> None:
@@ -107,9 +130,40 @@ def realize(*nodes: LazyBuffer) -> None:
         return
     for hook in schedule_hooks:
         order = hook(order)
-    for node in order:
-        if node.buf is None:
-            run_node(node)
+    # one device context per run of nodes on the same device, not one per node
+    dev: Any = None
+    ctx: Any = None
+    be: Any = None
+    index = 0
+    try:
+        for node in order:
+            if node.buf is not None:
+                continue
+            if node.device is not dev:
+                if ctx is not None:
+                    ctx.__exit__(None, None, None)
+                    ctx = None
+                dev = node.device
+                be, index = dev.backend, dev.index
+                if type(be).device_context is not _NO_CONTEXT:  # the base one does nothing
+                    ctx = be.device_context(index)
+                    ctx.__enter__()
+            op = node.op  # _execute, inlined: this loop is the per-op hot path
+            srcs = node.srcs
+            if op is _FUSED:
+                node.buf = be.fused(*[s.buf for s in srcs], node.arg)
+            else:
+                node.buf = be.run(op, tuple([s.buf for s in srcs]), node.arg,
+                                  srcs[1].dtype if op is _WHERE else
+                                  srcs[0].dtype if srcs and op not in _CREATION else node.dtype,
+                                  index)
+            node.srcs = ()
+    except BaseException as e:
+        if ctx is not None:
+            ctx.__exit__(type(e), e, e.__traceback__)
+        raise
+    if ctx is not None:
+        ctx.__exit__(None, None, None)
 
 
 def is_eager() -> bool:

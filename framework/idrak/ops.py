@@ -18,7 +18,7 @@ SUM REDUCE_MAX RESHAPE PERMUTE EXPAND PAD SHRINK FLIP FULL CONTIGUOUS (24), plus
 
 Optional fast paths (a backend declares those it implements in :class:`Capabilities`; the frontend
 owns a reference decomposition for each): SUB POW TANH EXP2 LOG2 MATMUL GATHER SCATTER_ADD ARANGE
-RANDOM_BITS CONV2D.
+RANDOM_BITS CONV2D, and FUSED (a compiled group of elementwise ops; see :mod:`idrak.fusion`).
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class Op(enum.Enum):
     ARANGE = "arange"
     RANDOM_BITS = "random_bits"
     CONV2D = "conv2d"
+    # scheduler op (idrak.fusion): never written by a Tensor method, only by the fusion pass
+    FUSED = "fused"
 
     @property
     def method(self) -> str:
@@ -201,6 +203,14 @@ SEMANTICS: dict[Op, str] = {
     Op.CONV2D: (
         "conv2d(x (N,C,H,W), w (O,C/groups,KH,KW), arg (stride, padding, dilation, groups)) -> "
         "(N,O,OH,OW); cross-correlation as in torch.nn.functional.conv2d, no bias."
+    ),
+    # --- idrak.fusion (issue 8) ---
+    Op.FUSED: (
+        "fused(*inputs, kernel): run the idrak.fusion.FusedKernel arg (a hashable IR: inputs with "
+        "shapes and dtypes, a list of elementwise ops, an optional trailing SUM/REDUCE_MAX) over "
+        "the external inputs in one pass; same values as running the ops one by one (floats "
+        "within the per-op tolerances). Declared by Backend.fusion_support(), not by "
+        "Capabilities; checked by idrak.fusion.check_fused. Decomposition: the ops themselves."
     ),
 }
 

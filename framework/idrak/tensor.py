@@ -12,6 +12,7 @@ and neural-network ops (:mod:`idrak._nnops`).
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -35,6 +36,22 @@ Scalar = bool | int | float
 _grad_state = _ag._grad_state
 _lazy_state = _lazy._state
 _NONDIFF = _ag.NONDIFF
+# enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
+_CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
+#: (id(capabilities), op value, dtype name) -> (capabilities, supported)
+_SUPPORTS: dict[tuple[int, str, str], tuple[Any, bool]] = {}
+
+
+def _backend_supports(backend: Any, op: Op, dtype: DType) -> bool:
+    """``backend._caps.supports(op, dtype)``, memoized (it hashes an enum and a dataclass)."""
+    caps = backend._caps
+    key = (id(caps), op._value_, dtype.name)
+    hit = _SUPPORTS.get(key)
+    if hit is not None and hit[0] is caps:
+        return bool(hit[1])
+    ok = caps.supports(op, dtype)
+    _SUPPORTS[key] = (caps, ok)
+    return ok
 
 
 def _shape_of(shape: Any) -> tuple[int, ...]:
@@ -74,6 +91,10 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
     """
 
     __slots__ = ("__weakref__", "_ctx", "grad", "lazy", "requires_grad")
+    lazy: _lazy.LazyBuffer
+    grad: Tensor | None
+    _ctx: tuple[Any, ...] | None
+    requires_grad: bool
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
 
     def __init__(self, data: Any, dtype: DType | str | None = None,
@@ -92,18 +113,20 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
     def _prim(op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...],
               dtype: DType) -> Tensor:
         """Record one primitive op (inputs already broadcast and promoted)."""
-        dev = srcs[0].lazy.device
-        for s in srcs[1:]:
-            if s.lazy.device is not dev and s.lazy.device != dev:
+        lazies = [s.lazy for s in srcs]
+        dev = lazies[0].device
+        for lz in lazies:
+            if lz.device is not dev and lz.device != dev:
                 raise DeviceError(f"{op.name}: tensors are on different devices, {dev} and "
-                                  f"{s.lazy.device}; move one with .to(device)")
-        lb = _lazy.LazyBuffer(op, tuple(s.lazy for s in srcs), arg, shape, dtype, dev)
+                                  f"{lz.device}; move one with .to(device)")
+        lb = _lazy.LazyBuffer(op, tuple(lazies), arg, shape, dtype, dev)
         t = Tensor.__new__(Tensor)
         t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
-        if _grad_state["enabled"] and dtype.kind == "f" and op not in _NONDIFF:
+        if _grad_state["enabled"] and dtype.kind == "f":
             for s in srcs:
                 if s.requires_grad:
-                    t.requires_grad, t._ctx = True, (op, srcs, arg)
+                    if op not in _NONDIFF:
+                        t.requires_grad, t._ctx = True, (op, srcs, arg)
                     break
         if _lazy_state["eager"]:
             _lazy.realize(lb)
@@ -118,12 +141,18 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
 
     def _full_like_shape(self, value: Scalar, shape: tuple[int, ...] | None = None,
                          dtype: DType | None = None) -> Tensor:
-        shape = self.shape if shape is None else shape
-        dtype = self.dtype if dtype is None else dtype
-        return Tensor._create(Op.FULL, (shape, value, dtype), shape, dtype, self.lazy.device)
+        lz = self.lazy
+        shape = lz.shape if shape is None else shape
+        dtype = lz.dtype if dtype is None else dtype
+        lb = _lazy.LazyBuffer(_FULL, (), (shape, value, dtype), shape, dtype, lz.device)
+        if _lazy_state["eager"]:
+            _lazy.realize(lb)
+        t = Tensor.__new__(Tensor)
+        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
+        return t
 
     def _supports(self, op: Op, dtype: DType | None = None) -> bool:
-        return self.lazy.device.backend._caps.supports(op, dtype or self.dtype)
+        return _backend_supports(self.lazy.device.backend, op, dtype or self.dtype)
 
     # metadata ------------------------------------------------------------------------------
     @property
@@ -189,7 +218,8 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.numpy().reshape(()).item()  # type: ignore[no-any-return]
+        value: Scalar = self.numpy().reshape(()).item()
+        return value
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
@@ -225,19 +255,32 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         return id(self)
 
     def __repr__(self) -> str:
+        """PyTorch's format: ``tensor([1.5000, 2.0000], dtype=idrak.float64, grad_fn=<...>)``."""
+        from ._printing import add_suffixes, format_array
+
         arr = self.numpy()
-        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000,
-                               precision=4)
-        extras = []
-        if self.dtype not in (get_default_dtype(), int64, bool_):
-            extras.append(f"dtype={self.dtype!r}")
+        suffixes = []
+        dflt = get_default_dtype()
         if self.device.type != "numpy":
-            extras.append(f"device='{self.device}'")
+            suffixes.append(f"device='{self.device}'")
+        if arr.size == 0:
+            if self.ndim != 1:
+                suffixes.append(f"size={self.shape}")
+            if self.dtype != dflt:
+                suffixes.append(f"dtype={self.dtype!r}")
+        elif self.dtype not in (dflt, int64, bool_):
+            suffixes.append(f"dtype={self.dtype!r}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx[0].name}>")
+            name = "".join(w.capitalize() for w in self._ctx[0].name.split("_"))
+            suffixes.append(f"grad_fn=<{name}Backward0>")
         elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+            suffixes.append("requires_grad=True")
+        return add_suffixes("tensor(" + format_array(arr, self.dtype.kind == "f"), suffixes)
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.ndim == 0:  # f"{loss:.3f}" on a 0-d tensor, as torch allows
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if spec else repr(self)
 
     # autograd ------------------------------------------------------------------------------
     def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
@@ -310,10 +353,12 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
     # conversion ----------------------------------------------------------------------------
     def cast(self, dtype: DType | str) -> Tensor:
         """Convert to ``dtype`` (float->int truncates toward zero). A no-op when equal."""
-        d = to_dtype(dtype)
-        if d == self.dtype:
+        if dtype is self.lazy.dtype:
             return self
-        return Tensor._prim(Op.CAST, (self,), d, self.shape, d)
+        d = to_dtype(dtype)
+        if d == self.lazy.dtype:
+            return self
+        return Tensor._prim(_CAST, (self,), d, self.lazy.shape, d)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)`` or ``to(device, dtype)`` as in PyTorch.
@@ -377,7 +422,7 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         return Tensor._prim(Op.CONTIGUOUS, (self,), None, self.shape, self.dtype)
 
     # elementwise plumbing -------------------------------------------------------------------
-    def _broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+    def _broadcast_to(self, shape: tuple[builtins.int, ...]) -> Tensor:
         if self.shape == shape:
             return self
         x = self
@@ -385,37 +430,46 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
         return x.expand(shape)
 
-    def _operands(self, other: Any, reverse: bool = False, float_only: bool = False
-                  ) -> tuple[Tensor, Tensor]:
+    def _operands(self, other: Any, reverse: builtins.bool = False,
+                  float_only: builtins.bool = False) -> tuple[Tensor, Tensor]:
         """Promote and broadcast ``self`` and ``other`` (a Tensor or Python scalar)."""
         if isinstance(other, Tensor):
-            dt = result_type([self.dtype, other.dtype])
+            dt = _promote(self, other)
             if float_only and dt.kind != "f":
                 dt = get_default_dtype()
-            shape = self.shape if self.shape == other.shape else broadcast_shapes(
-                self.shape, other.shape)
-            a = self.cast(dt)._broadcast_to(shape)
-            b = other.cast(dt)._broadcast_to(shape)
+            sa, sb = self.lazy.shape, other.lazy.shape
+            if sa == sb:
+                a, b = self.cast(dt), other.cast(dt)
+            else:
+                shape = broadcast_shapes(sa, sb)
+                a = self.cast(dt)._broadcast_to(shape)
+                b = other.cast(dt)._broadcast_to(shape)
         else:
-            if isinstance(other, np.generic):
-                other = other.item()
-            if not isinstance(other, (bool, int, float)):
-                raise TypeError(f"unsupported operand type {type(other).__name__} for a Tensor "
-                                "op; expected a Tensor or a Python number")
-            dt = result_type([self.dtype], [other])
+            kind = self.lazy.dtype.kind
+            tp = type(other)
+            if (tp is float and kind == "f") or (tp is int and kind != "b"):
+                dt = self.lazy.dtype  # the common cases of result_type, without the call
+            else:
+                if isinstance(other, np.generic):
+                    other = other.item()
+                if not isinstance(other, (bool, int, float)):
+                    raise TypeError(f"unsupported operand type {type(other).__name__} for a "
+                                    "Tensor op; expected a Tensor or a Python number")
+                dt = result_type([self.lazy.dtype], [other])
             if float_only and dt.kind != "f":
                 dt = get_default_dtype()
             a = self.cast(dt)
             b = a._full_like_shape(other)
         return (b, a) if reverse else (a, b)
 
-    def _binary(self, op: Op, other: Any, reverse: bool = False,
-                float_only: bool = False) -> Tensor:
+    def _binary(self, op: Op, other: Any, reverse: builtins.bool = False,
+                float_only: builtins.bool = False) -> Tensor:
         a, b = self._operands(other, reverse, float_only)
-        return Tensor._prim(op, (a, b), None, a.shape,
-                            bool_ if op is Op.CMPLT or op is Op.CMPEQ else a.dtype)
+        lz = a.lazy
+        return Tensor._prim(op, (a, b), None, lz.shape,
+                            bool_ if op is _CMPLT or op is _CMPEQ else lz.dtype)
 
-    def _unary(self, op: Op, float_only: bool = True) -> Tensor:
+    def _unary(self, op: Op, float_only: builtins.bool = True) -> Tensor:
         x = self
         if float_only and x.dtype.kind != "f":
             x = x.cast(get_default_dtype())
@@ -425,7 +479,7 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         """``where(self, a, b)`` with ``self`` a bool tensor; broadcasting and promotion apply."""
         cond = self if self.dtype == bool_ else self.cast(bool_)
         if isinstance(a, Tensor) and isinstance(b, Tensor):
-            dt = result_type([a.dtype, b.dtype])
+            dt = _promote(a, b)
         elif isinstance(a, Tensor):
             dt = result_type([a.dtype], [b])
         elif isinstance(b, Tensor):
@@ -441,12 +495,34 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             cond._full_like_shape(b, shape, dt)
         return Tensor._prim(Op.WHERE, (cond._broadcast_to(shape), ta, tb), None, shape, dt)
 
-    def _optional(self, op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...],
+    def _optional(self, op: Op, srcs: tuple[Tensor, ...], arg: Any,
+                  shape: tuple[builtins.int, ...],
                   dtype: DType, decomposition: Any) -> Tensor:
         """Run optional ``op`` natively if the backend declares it, else its decomposition."""
-        if self.lazy.device.backend._caps.supports(op, srcs[0].dtype if srcs else dtype):
+        if _backend_supports(self.lazy.device.backend, op, srcs[0].dtype if srcs else dtype):
             return Tensor._prim(op, srcs, arg, shape, dtype)
-        return decomposition()  # type: ignore[no-any-return]
+        out: Tensor = decomposition()
+        return out
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote(a: Tensor, b: Tensor) -> DType:
+    """The result dtype of an op on tensors ``a`` and ``b`` (PyTorch's rules).
+
+    As in PyTorch, a 0-d tensor combined with a dimensioned one counts only when its category
+    (bool < integer < floating) is higher: ``int8[3] + int64 0-d`` is int8, ``int32[3] +
+    float64 0-d`` is float64.
+    """
+    da, db = a.lazy.dtype, b.lazy.dtype
+    if da is db:
+        return da
+    za, zb = not a.lazy.shape, not b.lazy.shape
+    if za != zb:
+        zero, dim = (da, db) if za else (db, da)
+        return zero if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
+    return result_type([da, db])
 
 
 def _is_dtype_name(s: str) -> bool:
@@ -472,6 +548,14 @@ def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
                     f"{arr.dtype}")
 
 
+def _host(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data.numpy()
+    if isinstance(data, (list, tuple)):
+        return [_host(d) for d in data]
+    return data
+
+
 def tensor(data: Any, dtype: DType | str | None = None, device: DeviceLike | None = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
@@ -492,6 +576,10 @@ def tensor(data: Any, dtype: DType | str | None = None, device: DeviceLike | Non
         out = Tensor._from_lazy(out.realize().lazy)
     else:
         arr = np.asarray(data)
+        if arr.dtype == object and isinstance(data, (list, tuple)):
+            # a (nested) list of tensors, like torch.tensor([t0, t1]); they keep their dtype
+            data = np.asarray(_host(data))
+            arr = data
         dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
         if dt.name == "bfloat16":
             raise TypeError("bfloat16 tensors cannot be made from NumPy data on this backend; "

@@ -325,3 +325,31 @@ class CudaBackend(NumpyBackend):
         self._kernel((grid,), (_THREADS,),
                      (out, np.uint64(n), np.uint32(key0), np.uint32(key1), np.uint64(counter0)))
         return out
+
+    # fusion (idrak.fusion; issue 8): generated CUDA kernels, see _fused.py ----------------
+    def fusion_support(self) -> Any:
+        """Elementwise ops and a trailing SUM/REDUCE_MAX, all dtypes but float16/bfloat16."""
+        ok, _ = self.is_available()
+        if not ok:
+            return None
+        from idrak.fusion import ELEMENTWISE, FusionSupport
+
+        from ._fused import CTYPES
+
+        caps = self._caps
+        return FusionSupport(
+            ops=frozenset(o for o in ELEMENTWISE if caps.supports(o)),
+            dtypes=frozenset(d for d in caps.dtypes if d.name in CTYPES),
+            reduce_ops=frozenset({Op.SUM, Op.REDUCE_MAX}), op_dtypes=dict(caps.op_dtypes),
+            max_inputs=128)
+
+    def fused(self, *args: Any) -> Any:
+        """Run ``fused(*inputs, kernel)`` as a generated CUDA kernel on the current device."""
+        device_index = int(self.xp.cuda.runtime.getDevice())
+        return self._call("FUSED", device_index, self._fused_engine, args[:-1], args[-1])
+
+    @functools.cached_property
+    def _fused_engine(self) -> Any:
+        from ._fused import CudaFusedEngine
+
+        return CudaFusedEngine(self)

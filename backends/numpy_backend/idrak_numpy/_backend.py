@@ -6,6 +6,7 @@ subclassing and swapping ``xp`` (DESIGN.md §9.4, as thinc's ``CupyOps`` does).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,47 @@ _NUMERIC = _INTS | _FLOATS
 _ALL = _NUMERIC | {idrak.bool_}
 
 
-def _quiet() -> Any:
-    """A fresh ``np.errstate`` ignoring FP warnings: IEEE results (inf, NaN) are the contract.
+_EXTOBJ: Any = None
+_IGNORE: Any = None
+try:  # NumPy 2 keeps the FP-error state in a context variable; setting it directly is cheap
+    from numpy._core import _ufunc_config
 
-    A new object per use: NumPy 2's errstate cannot be entered twice (nor shared by threads).
+    _IGNORE = _ufunc_config._make_extobj(all="ignore")  # type: ignore[attr-defined]
+    _EXTOBJ = _ufunc_config._extobj_contextvar  # type: ignore[attr-defined]
+except (ImportError, AttributeError, TypeError):  # other NumPy versions: the public API
+    _EXTOBJ = None
+
+
+class _Quiet:
+    """``np.errstate(all="ignore")`` at a fraction of its cost (no keyword parsing per use)."""
+
+    __slots__ = ("token",)
+
+    def __enter__(self) -> None:
+        self.token = _EXTOBJ.set(_IGNORE)
+
+    def __exit__(self, *exc: object) -> None:
+        _EXTOBJ.reset(self.token)
+
+
+def _quiet() -> Any:
+    """A fresh context ignoring FP warnings: IEEE results (inf, NaN) are the contract.
+
+    A new object per use: the state cannot be entered twice (nor shared by threads).
     """
-    return np.errstate(all="ignore")
+    return _Quiet() if _EXTOBJ is not None else np.errstate(all="ignore")
+
+
+def _ignoring(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` with FP warnings ignored (the hot path: no context-manager object)."""
+    if _EXTOBJ is None:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    token = _EXTOBJ.set(_IGNORE)
+    try:
+        return fn(*args)
+    finally:
+        _EXTOBJ.reset(token)
 
 
 class NumpyBackend(Backend):
@@ -99,52 +135,42 @@ class NumpyBackend(Backend):
         return self.xp.negative(x)
 
     def exp(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.exp(x)
+        return _ignoring(self.xp.exp, x)
 
     def log(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.log(x)
+        return _ignoring(self.xp.log, x)
 
     def sin(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.sin(x)
+        return _ignoring(self.xp.sin, x)
 
     def sqrt(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.sqrt(x)
+        return _ignoring(self.xp.sqrt, x)
 
     def reciprocal(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.reciprocal(x)
+        return _ignoring(self.xp.reciprocal, x)
 
     def tanh(self, x: Any) -> Any:
         return self.xp.tanh(x)
 
     def exp2(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.exp2(x)
+        return _ignoring(self.xp.exp2, x)
 
     def log2(self, x: Any) -> Any:
-        with _quiet():
-            return self.xp.log2(x)
+        return _ignoring(self.xp.log2, x)
 
     # binary ------------------------------------------------------------------------------
     def add(self, x: Any, y: Any) -> Any:
         if x.dtype == bool:
             return self.xp.logical_or(x, y)
-        with _quiet():
-            return self.xp.add(x, y)
+        return _ignoring(self.xp.add, x, y)
 
     def sub(self, x: Any, y: Any) -> Any:
-        with _quiet():
-            return self.xp.subtract(x, y)
+        return _ignoring(self.xp.subtract, x, y)
 
     def mul(self, x: Any, y: Any) -> Any:
         if x.dtype == bool:
             return self.xp.logical_and(x, y)
-        with _quiet():
-            return self.xp.multiply(x, y)
+        return _ignoring(self.xp.multiply, x, y)
 
     def div(self, x: Any, y: Any) -> Any:
         with _quiet():
@@ -153,8 +179,7 @@ class NumpyBackend(Backend):
             return self.xp.floor_divide(x, y)
 
     def pow(self, x: Any, y: Any) -> Any:
-        with _quiet():
-            return self.xp.power(x, y)
+        return _ignoring(self.xp.power, x, y)
 
     def maximum(self, x: Any, y: Any) -> Any:
         return self.xp.maximum(x, y)
@@ -207,7 +232,12 @@ class NumpyBackend(Backend):
 
     # memory ------------------------------------------------------------------------------
     def full(self, shape: tuple[int, ...], value: Any, dtype: DType, device_index: int) -> Any:
-        return self.xp.full(shape, value, dtype=self.np_dtype(dtype))
+        dt = self.np_dtype(dtype)
+        if self.xp is np and (dt.kind == "f" or not isinstance(value, float)):
+            out = np.empty(shape, dtype=dt)  # empty + fill: half the cost of np.full's wrapper
+            out.fill(value)
+            return out
+        return self.xp.full(shape, value, dtype=dt)  # float into int: full's casting rules
 
     def contiguous(self, x: Any) -> Any:
         # ascontiguousarray would turn a 0-d array into a 1-d one
@@ -260,3 +290,23 @@ class NumpyBackend(Backend):
         wg = w.reshape(groups, o // groups, cg, kh, kw)
         out = xp.einsum("ngchwij,gocij->ngohw", win, wg, optimize=True)
         return out.reshape(n, o, oh, ow)
+
+    # fusion (idrak.fusion; issue 8) -------------------------------------------------------
+    def fusion_support(self) -> Any:
+        """FUSED kernels when numexpr (the ``fused`` extra) imports, else None: op by op."""
+        from ._fused import numexpr_available
+
+        if not numexpr_available():
+            return None
+        caps = self._caps
+        return self._fused_engine.support(caps.op_dtypes, caps.dtypes, caps.optional_ops)
+
+    def fused(self, *args: Any) -> Any:
+        """Run ``fused(*inputs, kernel)``, an :class:`idrak.fusion.FusedKernel` (see ``_fused``)."""
+        return self._fused_engine(args[:-1], args[-1])
+
+    @functools.cached_property
+    def _fused_engine(self) -> Any:
+        from ._fused import FusedEngine
+
+        return FusedEngine(self)

@@ -1,0 +1,455 @@
+"""FUSED kernels on the CPU (see :mod:`idrak.fusion` for the IR).
+
+Two engines run a :class:`~idrak.fusion.FusedKernel`:
+
+* an interpreter that calls the same NumPy ufuncs as the op-by-op backend, in order, writing each
+  result over a dead temporary of the same shape and dtype (``out=``), so values are bit-identical
+  to unfused execution and a chain of N ops allocates one buffer instead of N. It also serves CuPy
+  (``xp``) as the CUDA backend's fallback.
+* numexpr (the ``fused`` extra) for large arrays: the op list becomes one numexpr expression,
+  compiled once per kernel structure and evaluated multi-threaded in cache-sized blocks with no
+  temporaries. Used when the kernel has at least :data:`NUMEXPR_MIN_SIZE` elements and numexpr
+  can express every op (it has no integer floor division, float16 or narrowing casts); a
+  trailing reduction then runs in NumPy on its result.
+
+Compiled plans live in :func:`idrak.fusion.kernel_cache` under the backend's name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from idrak.dtypes import DType
+from idrak.fusion import ELEMENTWISE, FusedKernel, FusionSupport, kernel_cache
+from idrak.ops import REQUIRED, Op
+
+__all__ = ["NUMEXPR_MIN_SIZE", "FusedEngine", "numexpr_available"]
+
+#: kernels with at least this many elements run on numexpr when it can express them
+NUMEXPR_MIN_SIZE = int(os.environ.get("IDRAK_NUMEXPR_MIN_SIZE", str(1 << 20)))
+#: kernels with at least this many elements run block by block (on up to _THREADS threads)
+BLOCK_MIN_SIZE = 1 << 18
+BLOCK = 1 << 15  # elements per block: a few of them fit in a core's L2 cache
+SCRATCH_MAX = 1 << 20  # kernels up to this size keep their temporaries between calls
+_THREADS = max(1, min(8, os.cpu_count() or 1))
+_NE_KINDS: dict[str, Any] = {
+    "bool": bool,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float32": float,
+    "float64": np.float64,
+}
+# casts numexpr performs exactly as NumPy's astype (widening; x != 0; bool -> 0/1)
+_NE_WIDEN = {
+    ("int32", "int64"),
+    ("int32", "float32"),
+    ("int32", "float64"),
+    ("int64", "float64"),
+    ("float32", "float64"),
+}
+_NE_FUNCS = {
+    Op.EXP: "exp",
+    Op.LOG: "log",
+    Op.SIN: "sin",
+    Op.SQRT: "sqrt",
+    Op.TANH: "tanh",
+    Op.LOG2: "log2",
+}
+_NE_INFIX = {
+    Op.ADD: "+",
+    Op.MUL: "*",
+    Op.SUB: "-",
+    Op.DIV: "/",
+    Op.POW: "**",
+    Op.CMPLT: "<",
+    Op.CMPEQ: "==",
+}
+_MAX_EXPR = 20_000  # characters; MAX repeats its operands, so deep nests of it grow fast
+
+
+def numexpr_available() -> bool:
+    """Whether numexpr imports (checked once)."""
+    global _numexpr
+    if _numexpr is None:
+        try:
+            import numexpr
+
+            _numexpr = numexpr
+        except ImportError:
+            _numexpr = False
+    return _numexpr is not False
+
+
+_numexpr: Any = None
+
+
+class _Plan:
+    """A kernel prepared for the interpreter (and, when possible, numexpr).
+
+    For each op: the array function, its operands, and where its result goes: over a dead
+    temporary of the same shape and dtype (``out=``), into the output (the last op), or into a
+    scratch buffer the plan keeps between calls (kernels of at most ``SCRATCH_MAX`` elements), so
+    a replayed step allocates nothing but its outputs.
+    """
+
+    def __init__(self, kernel: FusedKernel, xp: Any, ufunc: Callable[[Op, DType], Any]) -> None:
+        n_in = len(kernel.inputs)
+        dtypes = [s.dtype for s in kernel.inputs] + [o.dtype for o in kernel.ops]
+        shapes: list[tuple[int, ...]] = [s.shape for s in kernel.inputs]
+        last_use = [-1] * len(dtypes)
+        for j, o in enumerate(kernel.ops):
+            srcs = [shapes[s] for s in o.srcs]
+            shapes.append(() if o.op is Op.FULL else tuple(np.broadcast_shapes(*srcs)))
+            for s in o.srcs:
+                last_use[s] = j
+        # op results to drop after each step (their last use), so big temporaries are freed early
+        self.frees = [
+            [v for v in range(n_in, len(dtypes)) if last_use[v] == j]
+            for j in range(len(kernel.ops))
+        ]
+        self.n_in = n_in
+        self.np_dtypes = [np.dtype(d.name) for d in dtypes]
+        self.direct = kernel.reduce is None and kernel.ops[-1].op not in (Op.FULL, Op.CAST)
+        # (op, fn, srcs, dead temporary to write into or -1, arg, result may use scratch)
+        self.steps: list[tuple[Op, Any, tuple[int, ...], int, Any, bool]] = []
+        last = len(kernel.ops) - 1
+        for j, o in enumerate(kernel.ops):
+            v = n_in + j
+            into = -1
+            if o.op not in (Op.FULL, Op.CAST, Op.WHERE):  # (WHERE reads its operand twice)
+                for s in o.srcs:
+                    dead = s >= n_in and last_use[s] == j and kernel.ops[s - n_in].op is not Op.FULL
+                    if dead and dtypes[s] == o.dtype and shapes[s] == shapes[v] != ():
+                        into = s
+                        break
+            fn = None if o.op in (Op.FULL, Op.WHERE, Op.CAST) else ufunc(o.op, dtypes[o.srcs[0]])
+            scratch = (
+                into < 0
+                and o.op is not Op.FULL
+                and o.op is not Op.CAST
+                and shapes[v] == kernel.shape
+                and not (j == last and self.direct)
+            )
+            self.steps.append((o.op, fn, o.srcs, into, o.arg, scratch))
+        self.xp = xp
+        self.numexpr: Any = None  # compiled on first large call; False when not expressible
+        self._consts: tuple[Any, list[Any]] = ((), [])
+        self._scratch: dict[int, Any] = {}
+        self._busy = threading.Lock()
+
+    def constants(self, kernel: FusedKernel) -> list[Any]:
+        """The kernel's constants as 0-d arrays (kept while the same values come back)."""
+        key, vals = self._consts
+        if key is not kernel.consts:
+            npd, n_in = self.np_dtypes, self.n_in
+            vals = [
+                self.xp.full((), kernel.consts[o.arg], dtype=npd[n_in + j])
+                if o.op is Op.FULL
+                else None
+                for j, o in enumerate(kernel.ops)
+            ]
+            self._consts = (kernel.consts, vals)
+        return vals
+
+    def interpret(
+        self, inputs: tuple[Any, ...], kernel: FusedKernel, out: Any, chunk: bool = False
+    ) -> Any:
+        """Run the ops in order; the last writes into ``out`` when ``direct`` (else returned).
+
+        ``chunk``: the inputs are blocks of the kernel (no scratch buffers: other threads run
+        the same plan).
+        """
+        use_scratch = (
+            not chunk
+            and math.prod(kernel.shape) <= SCRATCH_MAX
+            and self._busy.acquire(blocking=False)
+        )
+        try:
+            return self._run(inputs, kernel, out, use_scratch)
+        finally:
+            if use_scratch:
+                self._busy.release()
+
+    def _run(self, inputs: tuple[Any, ...], kernel: FusedKernel, out: Any, scratch: bool) -> Any:
+        xp, npd, frees, consts = self.xp, self.np_dtypes, self.frees, self.constants(kernel)
+        vals: list[Any] = list(inputs)
+        last = len(self.steps) - 1
+        for j, (op, fn, srcs, into, _, may_scratch) in enumerate(self.steps):
+            if op is Op.FULL:
+                vals.append(consts[j])
+                continue
+            if op is Op.CAST:
+                vals.append(xp.asarray(vals[srcs[0]]).astype(npd[self.n_in + j]))
+            else:
+                dst = out if (j == last and self.direct) else (vals[into] if into >= 0 else None)
+                if dst is None and scratch and may_scratch:
+                    dst = self._scratch.get(j)
+                    if dst is None:
+                        dst = xp.empty(kernel.shape, dtype=npd[self.n_in + j])
+                        self._scratch[j] = dst
+                if op is Op.WHERE:
+                    vals.append(_select(xp, vals[srcs[0]], vals[srcs[1]], vals[srcs[2]], dst))
+                elif len(srcs) == 2:
+                    vals.append(fn(vals[srcs[0]], vals[srcs[1]], out=dst))
+                else:
+                    vals.append(fn(vals[srcs[0]], out=dst))
+            for s in frees[j]:
+                vals[s] = None
+        return vals[-1]
+
+
+def _quiet() -> Any:
+    """The backend's cheap ``np.errstate(all="ignore")`` (IEEE results are the contract)."""
+    global _QUIET
+    if _QUIET is None:
+        from . import _backend
+
+        _QUIET = getattr(_backend, "_quiet", None) or (lambda: np.errstate(all="ignore"))
+    return _QUIET()
+
+
+_QUIET: Any = None
+
+
+_UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _select(xp: Any, c: Any, a: Any, b: Any, out: Any) -> Any:
+    """``where(c, a, b)``, exactly, as a bitwise select (``np.where`` is a per-element loop)."""
+    if xp is not np or out is None or np.may_share_memory(out, b):
+        return xp.where(c, a, b)
+    u = _UINTS[out.dtype.itemsize]
+    m = np.asarray(c).astype(u)
+    np.negative(m, out=m)  # 0 or all ones
+    r, bu = out.view(u), np.asarray(b).view(u)
+    np.bitwise_xor(np.asarray(a).view(u), bu, out=r)
+    np.bitwise_and(r, m, out=r)
+    np.bitwise_xor(r, bu, out=r)
+    return out
+
+
+class FusedEngine:
+    """Runs FUSED kernels for a NumPy-like backend (``backend.xp`` is NumPy or CuPy)."""
+
+    def __init__(self, backend: Any, use_numexpr: bool = True) -> None:
+        self.backend = backend
+        self.use_numexpr = use_numexpr
+        self.cache = kernel_cache(backend.name)
+        self._lock = threading.Lock()
+
+    def support(
+        self,
+        op_dtypes: dict[Op, frozenset[DType]],
+        dtypes: frozenset[DType],
+        optional: frozenset[Op],
+    ) -> FusionSupport:
+        """Every elementwise op the backend runs, on the dtypes it declares for each."""
+        ops = frozenset(o for o in ELEMENTWISE if o in REQUIRED or o in optional)
+        return FusionSupport(
+            ops=ops,
+            dtypes=dtypes,
+            op_dtypes=dict(op_dtypes),
+            max_inputs=1024,
+            reduce_ops=frozenset({Op.SUM, Op.REDUCE_MAX}),
+        )
+
+    # ----------------------------------------------------------------------------------------
+    def ufunc(self, op: Op, dtype: DType) -> Any:
+        """The array function the op-by-op backend uses for ``op`` on operands of ``dtype``."""
+        xp = self.backend.xp
+        if op is Op.ADD and dtype.name == "bool":
+            return xp.logical_or
+        if op is Op.MUL and dtype.name == "bool":
+            return xp.logical_and
+        if op is Op.DIV:
+            return xp.true_divide if dtype.kind == "f" else xp.floor_divide
+        return getattr(
+            xp,
+            {
+                "NEG": "negative",
+                "MAX": "maximum",
+                "CMPLT": "less",
+                "CMPEQ": "equal",
+                "SUB": "subtract",
+                "POW": "power",
+                "ADD": "add",
+                "MUL": "multiply",
+            }.get(op.name, op.method),
+        )
+
+    def __call__(self, inputs: tuple[Any, ...], kernel: FusedKernel) -> Any:
+        """Run ``kernel`` on the input buffers; returns a new (or reused) array."""
+        be = self.backend
+        plan: _Plan = self.cache.get(kernel, lambda: _Plan(kernel, be.xp, self.ufunc))
+        xs = tuple(
+            x if x.shape == s.shape else x.reshape(s.shape) for x, s in zip(inputs, kernel.inputs)
+        )
+        n = math.prod(kernel.shape)
+        blocked = be.xp is np and n >= BLOCK_MIN_SIZE and len(xs) < 60  # nditer: <= 64 operands
+        out = self._reusable(xs, kernel) if kernel.reduce is None else None
+        if out is None and (kernel.reduce is None or blocked):  # (a temporary before a reduce)
+            out = be.xp.empty(kernel.shape, dtype=plan.np_dtypes[-1])
+        with _quiet():
+            res = None
+            if self.use_numexpr and n >= NUMEXPR_MIN_SIZE and plan.numexpr is not False:
+                res = self._numexpr(plan, xs, kernel, out)
+            if res is None and blocked:
+                res = _blocked(plan, xs, kernel, out)
+            if res is None:
+                res = plan.interpret(xs, kernel, out if kernel.reduce is None else None)
+        if kernel.reduce is not None:
+            op, axes = kernel.reduce
+            if getattr(res, "shape", None) != kernel.shape:  # (all operands were broadcast)
+                res = be.xp.broadcast_to(res, kernel.shape)
+            return be.sum(res, axes) if op is Op.SUM else be.max(res, axes)
+        assert out is not None
+        if res is not out:
+            out[...] = res
+        return out
+
+    def _reusable(self, xs: tuple[Any, ...], kernel: FusedKernel) -> Any:
+        if kernel.reuse is None:
+            return None
+        x = xs[kernel.reuse]
+        ok = (
+            getattr(x, "base", 0) is None
+            and x.flags.c_contiguous
+            and getattr(x.flags, "writeable", True)
+            and x.shape == kernel.shape
+            and x.dtype.name == kernel.dtype.name
+        )
+        return x if ok else None
+
+    # numexpr ---------------------------------------------------------------------------------
+    def _numexpr(self, plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) -> Any:
+        if not numexpr_available() or not xs:  # no input array: nothing for numexpr to stream
+            plan.numexpr = False
+            return None
+        if plan.numexpr is None:
+            plan.numexpr = _compile_numexpr(kernel) or False
+            if plan.numexpr is False:
+                return None
+        prog, extra = plan.numexpr
+        consts = [
+            np.full((), kernel.consts[o.arg], dtype=np.dtype(o.dtype.name))
+            for o in kernel.ops
+            if o.op is Op.FULL
+        ]
+        args = [np.broadcast_to(x, kernel.shape) for x in xs] + consts + extra
+        target = out if out is not None else np.empty(kernel.shape, np.dtype(kernel.dtype.name))
+        with self._lock:  # numexpr's thread pool serves one evaluation at a time
+            prog(*args, out=target, order="K", casting="no", ex_uses_vml=False)
+        return target
+
+
+def _blocked(plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) -> Any:
+    """The interpreter over cache-sized blocks (one pass over memory), on several threads."""
+    ops = [np.broadcast_to(x, kernel.shape) for x in xs] + [out]
+    n = out.size
+    parts = max(1, min(_THREADS, n // BLOCK_MIN_SIZE))
+
+    def work(lo: int, hi: int) -> None:
+        it = np.nditer(
+            ops,
+            flags=["external_loop", "buffered", "zerosize_ok", "ranged"],  # type: ignore[call-overload]
+            op_flags=[["readonly"]] * len(xs) + [["writeonly"]],
+            buffersize=BLOCK,
+            order="C",
+        )
+        it.iterrange = (lo, hi)
+        with it, np.errstate(all="ignore"):  # errstate is per thread
+            for chunk in it:
+                o = chunk[-1]
+                r = plan.interpret(chunk[:-1], kernel, o, chunk=True)
+                if r is not o:
+                    o[...] = r
+
+    if parts == 1:
+        work(0, n)
+    else:
+        global _pool
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="idrak-fused")
+        list(_pool.map(lambda i: work(n * i // parts, n * (i + 1) // parts), range(parts)))
+    return out
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _compile_numexpr(kernel: FusedKernel) -> tuple[Any, list[Any]] | None:
+    """``(NumExpr program, extra constant arrays)`` for ``kernel``, or None if not expressible."""
+    ne = _numexpr
+    dts = [s.dtype.name for s in kernel.inputs] + [o.dtype.name for o in kernel.ops]
+    if any(d not in _NE_KINDS for d in dts):
+        return None
+    n_in = len(kernel.inputs)
+    names = [f"i{k}" for k in range(n_in)]
+    sig: list[tuple[str, Any]] = [
+        (n, _NE_KINDS[s.dtype.name]) for n, s in zip(names, kernel.inputs)
+    ]
+    extra_sig: list[tuple[str, Any]] = []
+    extra: list[Any] = []
+
+    def const(value: Any, dtype: str) -> str:
+        name = f"k{len(extra)}"
+        extra.append(np.full((), value, dtype=np.dtype(dtype)))
+        extra_sig.append((name, _NE_KINDS[dtype]))
+        return name
+
+    n_const = 0
+    for o in kernel.ops:
+        a = [names[s] for s in o.srcs]
+        dt, src_dt = o.dtype.name, dts[o.srcs[0]] if o.srcs else ""
+        if o.op is Op.FULL:
+            e = f"c{n_const}"
+            sig.append((e, _NE_KINDS[dt]))
+            n_const += 1
+        elif o.op is Op.NEG:
+            e = f"(-{a[0]})"
+        elif o.op is Op.RECIPROCAL:
+            e = f"({const(1, dt)} / {a[0]})"
+        elif o.op in _NE_FUNCS:
+            e = f"{_NE_FUNCS[o.op]}({a[0]})"
+        elif o.op in (Op.ADD, Op.MUL) and src_dt == "bool":
+            e = f"({a[0]} {'|' if o.op is Op.ADD else '&'} {a[1]})"
+        elif o.op is Op.DIV and src_dt not in ("float32", "float64"):
+            return None  # integer floor division
+        elif o.op in _NE_INFIX:
+            e = f"({a[0]} {_NE_INFIX[o.op]} {a[1]})"
+        elif o.op is Op.MAX:
+            if src_dt == "bool":
+                e = f"({a[0]} | {a[1]})"
+            else:  # NaN in either operand propagates, as np.maximum
+                nan = f" | ({a[0]} != {a[0]})" if src_dt.startswith("float") else ""
+                e = f"where(({a[0]} > {a[1]}){nan}, {a[0]}, {a[1]})"
+        elif o.op is Op.WHERE:
+            e = f"where({a[0]}, {a[1]}, {a[2]})"
+        elif o.op is Op.CAST and dt == "bool":
+            e = f"({a[0]} != {const(0, src_dt)})"
+        elif o.op is Op.CAST and src_dt == "bool":
+            e = f"where({a[0]}, {const(1, dt)}, {const(0, dt)})"
+        elif o.op is Op.CAST and (src_dt, dt) in _NE_WIDEN:
+            e = f"({a[0]} * {const(1, dt)})"
+        else:
+            return None
+        names.append(e)
+        if len(e) > _MAX_EXPR:
+            return None
+    try:
+        prog = ne.NumExpr(names[-1], signature=sig + extra_sig)
+        probe = [np.zeros((1,), np.dtype(s.dtype.name)) for s in kernel.inputs]
+        probe += [np.zeros((), np.dtype(o.dtype.name)) for o in kernel.ops if o.op is Op.FULL]
+        got = prog(*probe, *extra, order="K", casting="safe", ex_uses_vml=False)
+    except Exception:  # an op this numexpr lacks: the interpreter runs the kernel instead
+        return None
+    if got.dtype.name != kernel.dtype.name:
+        return None
+    return prog, extra

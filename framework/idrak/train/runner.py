@@ -1,0 +1,484 @@
+"""``Runner``: the loops around a user's step function (train, evaluate, predict, resume).
+
+The user writes one function, ``step(state) -> {"loss": Tensor, "y_pred": Tensor}``; the Runner
+owns everything else: batching, ``backward``, gradient clipping, the optimizer and scheduler
+steps, metrics, evaluation under ``no_grad``, callbacks, progress output, checkpoints and
+experiment logging. See ``docs/training.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .callbacks import Callback, ExperimentLogger, ProgressLogger, check_callbacks
+from .config import Config
+from .history import History
+from .registry import build_optimizer, build_scheduler, current_lr, step_scheduler
+from .state import (
+    RunnerState,
+    batch_inputs,
+    batch_size,
+    check_metrics,
+    check_outputs,
+    clip_gradients,
+    metric_value,
+    read_checkpoint,
+    resolve_device,
+    scalar_outputs,
+    to_device,
+    to_tensors,
+    update_metrics,
+    write_checkpoint,
+)
+
+__all__ = ["Runner"]
+
+StepFn = Callable[[RunnerState], Any]
+
+
+class Runner:
+    """Runs training, evaluation and inference for a model, driven by a :class:`Config`.
+
+    Args:
+        config: a :class:`Config`, a dict, a dataclass, or a plain class / instance whose
+            attributes are the settings (see :meth:`Config.from_object`). Keys the Runner reads
+            (all optional): ``epochs`` (1), ``batch_size`` (32), ``optimizer`` ("Adam"),
+            ``learning_rate`` (1e-3), ``weight_decay``, ``momentum``, ``betas``, ``eps``,
+            ``nesterov``, ``optimizer_kwargs`` (a table), ``lr_scheduler`` (a scheduler class
+            name, or a table with ``name`` and its arguments), ``lr_scheduler_kwargs``,
+            ``lr_scheduler_interval`` ("epoch" or "step"), ``lr_scheduler_monitor``,
+            ``grad_clip_norm``, ``seed`` (data shuffling), ``drop_last``, ``eval_batch_size``.
+        model: an ``idrak.nn.Module`` (``Net``, ``Pipeline``, ...). Default: built from the config
+            by :func:`idrak.train.build_net` (``block_type`` or ``layers`` keys).
+        optimizer: an ``idrak.optim`` optimizer; default: built from the config at ``train``.
+        device: where batches (and the model) go; default: the device of the model's first
+            parameter, else idrak's default device.
+        experiment: an :class:`~idrak.train.Experiment` that receives the config, every
+            epoch's values and the final checkpoint.
+        callbacks: :class:`~idrak.train.callbacks.Callback` objects, called in order.
+        quiet: print nothing (no progress bar, no per-epoch lines).
+        lr_scheduler: a scheduler object (wins over the config's ``lr_scheduler``).
+
+    Attributes:
+        model (alias ``net``), config, optimizer, lr_scheduler, device, history (a
+        :class:`History`), epoch (epochs completed), step (optimizer steps taken),
+        stop_training (set True by a callback to stop after the current epoch).
+
+    Raises:
+        TypeError: a model that is not callable or has no ``parameters()``.
+        ConfigError: a config the schema rejects.
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        model: Any = None,
+        optimizer: Any = None,
+        device: Any = None,
+        experiment: Any = None,
+        callbacks: Iterable[Callback] = (),
+        quiet: bool = False,
+        lr_scheduler: Any = None,
+    ) -> None:
+        self.config: Config = Config() if config is None else Config.from_object(config)
+        self.config.validate()
+        if model is None:
+            from .registry import build_net
+
+            model = build_net(self.config)
+        if not callable(model) or not hasattr(model, "parameters"):
+            raise TypeError(
+                f"model must be an idrak.nn.Module (callable, with parameters()), got "
+                f"{type(model).__name__}"
+            )
+        self.model = model
+        self.device = resolve_device(model, device)
+        self.optimizer = optimizer
+        self.lr_scheduler = lr_scheduler
+        self.experiment = experiment
+        self.callbacks: list[Callback] = check_callbacks(callbacks)
+        self.quiet = bool(quiet)
+        self.history = History()
+        self.epoch = 0
+        self.step = 0
+        self.stop_training = False
+        self.total_epochs = 0
+        self.batches_per_epoch: int | None = None
+        self.training_step_fn: StepFn | None = None
+        self._pending: tuple[Any, Any] | None = None  # checkpoint state for a later scheduler
+
+    @property
+    def net(self) -> Any:
+        """The model (the seed's name for it)."""
+        return self.model
+
+    def log(self, message: str) -> None:
+        """Print one line to stdout unless quiet (above a progress bar if one is shown)."""
+        if self.quiet:
+            return
+        try:
+            from tqdm.auto import tqdm
+
+            tqdm.write(message, file=sys.stdout)
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            print(message, flush=True)
+
+    # training ------------------------------------------------------------------------------
+    def train(
+        self,
+        training_step_fn: StepFn,
+        train_dataset: Any,
+        eval_dataset: Any = None,
+        metrics: Sequence[Any] = (),
+        epochs: int | None = None,
+        *,
+        eval_step_fn: StepFn | None = None,
+        resume_from: str | os.PathLike[str] | None = None,
+        callbacks: Iterable[Callback] = (),
+    ) -> History:
+        """Train until ``epochs`` epochs are complete (counting epochs of a resumed run).
+
+        Args:
+            training_step_fn: ``f(state) -> {"loss": Tensor, "y_pred": Tensor, ...}`` (or just
+                the loss Tensor). ``loss`` must be a scalar Tensor that requires grad. Metrics
+                get ``y_pred`` and the target: the dict's ``"target"`` if present, else
+                ``batch[1]`` of a tuple batch or ``batch["y"]`` (``target``, ``label``...) of a
+                dict batch. Other scalar entries are averaged per epoch into the History.
+            train_dataset: a DataLoader (used as is), a Dataset (wrapped in a DataLoader with
+                ``config.batch_size``, shuffled with ``config.seed``) or any iterable of batches.
+            eval_dataset: evaluated after every epoch with the same step function (or
+                ``eval_step_fn``) under ``no_grad``, model in eval mode, ``state.training`` False.
+            metrics: streaming metrics (``idrak.metrics``); copies are updated per phase, so
+                the History gets ``train_<name>`` and ``eval_<name>``.
+            epochs: the total number of epochs; default ``config.epochs`` (else 1).
+            eval_step_fn: a different step for evaluation.
+            resume_from: a checkpoint of :meth:`save_checkpoint` to continue from.
+            callbacks: more callbacks for this call only.
+
+        Returns:
+            The run's :class:`History` (also ``runner.history``).
+
+        Raises:
+            TypeError / ValueError: a bad step function result, dataset, metric or config value;
+                the messages name the offending value.
+        """
+        if not callable(training_step_fn):
+            raise TypeError(f"training_step_fn must be callable(state), got {training_step_fn!r}")
+        total = self.config.get("epochs", 1) if epochs is None else epochs
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise ValueError(f"epochs must be an int >= 0, got {total!r}")
+        self.training_step_fn = training_step_fn
+        eval_fn = eval_step_fn or training_step_fn
+        metric_list = check_metrics(metrics)
+        train_loader = self._loader(train_dataset, train=True, what="train_dataset")
+        eval_loader = self._loader(eval_dataset, train=False, what="eval_dataset")
+        if self.optimizer is None:
+            self.optimizer = build_optimizer(self.config, self.model)
+        interval = self.config.get("lr_scheduler_interval", "epoch")
+        if interval not in ("epoch", "step"):
+            raise ValueError(f"lr_scheduler_interval must be 'epoch' or 'step', got {interval!r}")
+        if self.lr_scheduler is None and self.config.get("lr_scheduler"):
+            steps = _len_or_none(train_loader)
+            t_max = total if interval == "epoch" else total * (steps or 1)
+            self.lr_scheduler = build_scheduler(self.config, self.optimizer, t_max)
+        if resume_from is not None:
+            self.load_checkpoint(resume_from)
+        if self._pending is not None and self.lr_scheduler is not None:
+            # a new scheduler resets the learning rate: put the saved optimizer state back first
+            opt_state, sched_state = self._pending
+            if opt_state is not None:
+                self.optimizer.load_state_dict(to_tensors(opt_state, self.device))
+            self.lr_scheduler.load_state_dict(sched_state)
+            self._pending = None
+        self.total_epochs = total
+        self.batches_per_epoch = _len_or_none(train_loader)
+        self.stop_training = False
+        cbs: list[Callback] = [ProgressLogger(self.quiet), *self.callbacks]
+        cbs += check_callbacks(callbacks)
+        if self.experiment is not None:
+            cbs.append(ExperimentLogger(self.experiment))
+        for cb in cbs:
+            cb.on_train_begin(self)
+        for epoch in range(self.epoch, total):
+            for cb in cbs:
+                cb.on_epoch_begin(self, epoch)
+            t0 = time.perf_counter()
+            lr = current_lr(self.optimizer)
+            logs = _prefixed(
+                "train",
+                self._run(
+                    training_step_fn,
+                    train_loader,
+                    metric_list,
+                    training=True,
+                    epoch=epoch,
+                    callbacks=cbs,
+                ),
+            )
+            if eval_loader is not None:
+                logs.update(
+                    _prefixed(
+                        "eval",
+                        self._run(eval_fn, eval_loader, metric_list, training=False, epoch=epoch),
+                    )
+                )
+            if lr is not None:
+                logs["lr"] = lr
+            logs["epoch_time"] = time.perf_counter() - t0
+            if self.lr_scheduler is not None and interval == "epoch":
+                step_scheduler(self.lr_scheduler, self.config, logs)
+            self.history.record(epoch, logs)
+            self.epoch = epoch + 1
+            for cb in cbs:
+                cb.on_epoch_end(self, epoch, logs)
+            if self.stop_training:
+                break
+        for cb in cbs:
+            cb.on_train_end(self, self.history)
+        return self.history
+
+    def _run(
+        self,
+        fn: StepFn,
+        loader: Any,
+        metrics: list[Any],
+        *,
+        training: bool,
+        epoch: int,
+        callbacks: Sequence[Callback] = (),
+    ) -> dict[str, Any]:
+        """One pass over ``loader``; returns ``{"loss": mean, <metric>: value, <extra>: mean}``."""
+        import idrak
+
+        if hasattr(loader, "set_epoch") and training:
+            loader.set_epoch(epoch)  # the shuffle of epoch e depends only on (seed, e): resumable
+        metrics = [copy.deepcopy(m) for m in metrics]
+        for m in metrics:
+            m.reset()
+        was_training = bool(getattr(self.model, "training", True))
+        self.model.train(training) if hasattr(self.model, "train") else None
+        state = RunnerState(
+            self.model,
+            self.config,
+            self.device,
+            self.optimizer,
+            self,
+            epoch=epoch,
+            step=self.step,
+            training=training,
+        )
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        clip = self.config.get("grad_clip_norm")
+        per_step = self.lr_scheduler is not None and (
+            self.config.get("lr_scheduler_interval", "epoch") == "step"
+        )
+        grad_ctx = idrak.enable_grad() if training else idrak.no_grad()
+        try:
+            with grad_ctx:
+                for i, raw in enumerate(loader):
+                    state.batch, state.batch_idx, state.step = self._to_device(raw), i, self.step
+                    if training:
+                        self.optimizer.zero_grad()
+                    out = check_outputs(fn(state), training)
+                    state.outputs = out
+                    if training:
+                        out["loss"].backward()
+                        if clip is not None:
+                            clip_gradients(self.model, clip)
+                        self.optimizer.step()
+                        if per_step:
+                            self.lr_scheduler.step()
+                        self.step += 1
+                    n = batch_size(state.batch)
+                    values = scalar_outputs(out)
+                    for key, v in values.items():
+                        sums[key] = sums.get(key, 0.0) + v * n
+                        counts[key] = counts.get(key, 0) + n
+                    if metrics:
+                        update_metrics(metrics, out, state.batch)
+                    if training:
+                        logs = {"loss": values["loss"]}
+                        for cb in callbacks:
+                            cb.on_batch_end(self, state, logs)
+        finally:
+            if hasattr(self.model, "train"):
+                self.model.train(was_training)
+        if not counts:
+            raise ValueError(f"the {'train' if training else 'eval'} dataset yielded no batches")
+        result: dict[str, Any] = {k: sums[k] / counts[k] for k in sums}
+        for m in metrics:
+            result[m.name] = metric_value(m)
+        return result
+
+    # evaluation and inference --------------------------------------------------------------
+    def evaluate(
+        self, dataset: Any, metrics: Sequence[Any] = (), step_fn: StepFn | None = None
+    ) -> dict[str, Any]:
+        """Run ``step_fn`` (default: the last training step) over ``dataset`` under ``no_grad``
+        with the model in eval mode. Returns ``{"loss": mean, <metric name>: value, ...}``.
+
+        Raises:
+            ValueError: no step function given and ``train`` was never called.
+        """
+        fn = step_fn or self.training_step_fn
+        if fn is None:
+            raise ValueError("evaluate needs step_fn= (no training step has been run yet)")
+        loader = self._loader(dataset, train=False, what="dataset")
+        return self._run(fn, loader, check_metrics(metrics), training=False, epoch=self.epoch)
+
+    def predict(self, dataset: Any, fn: Callable[[Any, Any], Any] | None = None) -> Any:
+        """The model's outputs for every sample of ``dataset``, concatenated along dim 0.
+
+        Each batch's input is ``batch[0]`` (tuple batches), ``batch["x"]`` (dict batches) or the
+        batch itself; ``fn(model, x)`` replaces ``model(x)`` if given. Runs in eval mode under
+        ``no_grad``; the training mode is restored afterwards.
+
+        Returns:
+            A Tensor ``(N, ...)`` on the runner's device.
+        """
+        import idrak
+
+        loader = self._loader(dataset, train=False, what="dataset")
+        was_training = bool(getattr(self.model, "training", True))
+        self.model.eval()
+        outputs = []
+        try:
+            with idrak.no_grad():
+                for raw in loader:
+                    x = batch_inputs(self._to_device(raw))
+                    y = fn(self.model, x) if fn is not None else self.model(x)
+                    outputs.append(np.asarray(y.numpy()))
+        finally:
+            self.model.train(was_training)
+        if not outputs:
+            raise ValueError("predict: the dataset yielded no batches")
+        return idrak.tensor(np.concatenate(outputs), device=self.device)
+
+    # checkpoints ---------------------------------------------------------------------------
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> Path:
+        """Write model, optimizer and scheduler state, epoch, step, history, config and the
+        random generator's state to a safetensors file (temp file + rename: never half-written).
+
+        Returns the path written.
+        """
+        import idrak.random
+
+        payload: dict[str, Any] = {
+            "format": 1,
+            "epoch": self.epoch,
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "history": self.history.to_dict(),
+            "config": self.config.to_dict(),
+            "rng": list(idrak.random.default_generator.get_state()),
+        }
+        if self.optimizer is not None and hasattr(self.optimizer, "state_dict"):
+            payload["optimizer"] = self.optimizer.state_dict()
+        if self.lr_scheduler is not None and hasattr(self.lr_scheduler, "state_dict"):
+            payload["lr_scheduler"] = self.lr_scheduler.state_dict()
+        return write_checkpoint(Path(path), payload)
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Restore what :meth:`save_checkpoint` wrote; training continues at the saved epoch.
+
+        Returns the checkpoint's contents (tensors as NumPy arrays).
+
+        Raises:
+            FileNotFoundError, ValueError: a missing file or one that is not a checkpoint.
+            idrak.nn.StateDictError: weights whose names or shapes do not fit the model.
+        """
+        import idrak.random
+
+        ckpt = read_checkpoint(Path(path), self.device)
+        self.model.load_state_dict(ckpt["model"])
+        if "optimizer" in ckpt:
+            if self.optimizer is None:
+                self.optimizer = build_optimizer(self.config, self.model)
+            self.optimizer.load_state_dict(to_tensors(ckpt["optimizer"], self.device))
+        if "lr_scheduler" in ckpt:
+            if self.lr_scheduler is not None:
+                self.lr_scheduler.load_state_dict(ckpt["lr_scheduler"])
+            else:  # built by train() from the config; restored there (see _restore_pending)
+                self._pending = (ckpt.get("optimizer"), ckpt["lr_scheduler"])
+        self.epoch, self.step = int(ckpt["epoch"]), int(ckpt["step"])
+        self.history = History.from_dict(ckpt["history"])
+        if "rng" in ckpt:
+            idrak.random.default_generator.set_state(tuple(ckpt["rng"]))
+        return ckpt
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike[str], model: Any = None, **kwargs: Any) -> Runner:
+        """A Runner restored from a checkpoint: the config saved in it (unless ``config=`` is
+        given), ``model`` (default: rebuilt from that config with ``build_net``), then weights,
+        optimizer, epoch and history. Other ``kwargs`` go to :class:`Runner`; continue with
+        ``runner.train(...)``.
+        """
+        ckpt = read_checkpoint(Path(path))
+        kwargs.setdefault("config", ckpt.get("config") or {})
+        runner = cls(model=model, **kwargs)
+        runner.load_checkpoint(path)
+        return runner
+
+    # helpers for callbacks -----------------------------------------------------------------
+    def model_state_numpy(self) -> dict[str, np.ndarray]:
+        """A copy of the model's state_dict as NumPy arrays."""
+        return {k: np.array(v.numpy()) for k, v in self.model.state_dict().items()}
+
+    def load_model_state_numpy(self, state: Mapping[str, np.ndarray]) -> None:
+        """Load a :meth:`model_state_numpy` copy back into the model."""
+        self.model.load_state_dict(dict(state))
+
+    def _loader(self, dataset: Any, *, train: bool, what: str) -> Any:
+        if dataset is None:
+            return None
+        from ..data import DataLoader
+
+        if isinstance(dataset, DataLoader):
+            return dataset
+        if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+            bs = self.config.get("batch_size", 32)
+            if not train:
+                bs = self.config.get("eval_batch_size", bs)
+            return DataLoader(
+                dataset,
+                batch_size=bs,
+                shuffle=train,
+                seed=self.config.get("seed"),
+                drop_last=bool(self.config.get("drop_last", False)) and train,
+                device=self.device,
+            )
+        if hasattr(dataset, "__iter__"):
+            return dataset
+        raise TypeError(
+            f"{what} must be a DataLoader, a Dataset (len and indexing) or an iterable of "
+            f"batches, got {type(dataset).__name__}"
+        )
+
+    def _to_device(self, batch: Any) -> Any:
+        return to_device(batch, self.device)
+
+    def __repr__(self) -> str:
+        return (
+            f"Runner(model={type(self.model).__name__}, device={self.device}, "
+            f"epoch={self.epoch}, step={self.step})"
+        )
+
+
+def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}_{k}": v for k, v in values.items()}
+
+
+def _len_or_none(loader: Any) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:
+        return None

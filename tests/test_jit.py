@@ -1,0 +1,214 @@
+"""idrak.jit: a replayed training step matches the plain one; retracing; clear errors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import idrak
+from idrak import JitError, fusion
+
+nn = pytest.importorskip("idrak.nn")
+optim = pytest.importorskip("idrak.optim")
+F = pytest.importorskip("idrak.nn.functional")
+
+
+class TensorStepAdam:
+    """Adam whose step counter is a Tensor, so every value it uses lives in the graph."""
+
+    def __init__(self, params: list[idrak.Tensor], lr: float = 1e-2) -> None:
+        self.params, self.lr, self.b1, self.b2 = params, lr, 0.9, 0.999
+        self.t = idrak.zeros(())
+        self.m = [p.zeros_like() for p in params]
+        self.v = [p.zeros_like() for p in params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        with idrak.no_grad():
+            self.t.assign(self.t + 1.0)
+            bc1 = 1.0 - idrak.full((), self.b1) ** self.t
+            bc2 = 1.0 - idrak.full((), self.b2) ** self.t
+            for p, m, v in zip(self.params, self.m, self.v):
+                g: Any = p.grad
+                m.assign(m * self.b1 + g * (1 - self.b1))
+                v.assign(v * self.b2 + g * g * (1 - self.b2))
+                p.assign(p - self.lr * (m / bc1) / ((v / bc2).sqrt() + 1e-8))
+
+
+def _data(n: int, batch: int = 16, seed: int = 0) -> list[tuple[idrak.Tensor, idrak.Tensor]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            idrak.tensor(rng.standard_normal((batch, 12)).astype(np.float32)),
+            idrak.tensor(rng.integers(0, 3, batch)),
+        )
+        for _ in range(n)
+    ]
+
+
+def _train(
+    make_opt: Callable[[Any], Any], jit: bool, batches: list[Any]
+) -> tuple[list[float], list[np.ndarray], Any]:
+    idrak.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = make_opt(list(model.parameters()))
+
+    def step(x: idrak.Tensor, y: idrak.Tensor) -> dict[str, idrak.Tensor]:
+        opt.zero_grad()
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        opt.step()
+        return {"loss": loss, "logits": logits}
+
+    fn: Any = idrak.jit(step, state=[model, opt]) if jit else step
+    losses = [float(fn(x, y)["loss"].item()) for x, y in batches]
+    return losses, [p.numpy() for p in model.parameters()], fn
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    "tensor_step_adam": lambda ps: TensorStepAdam(ps),
+}
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_jitted_training_matches_plain(name: str, fused: bool) -> None:
+    prev = fusion.set_enabled(fused)
+    try:
+        batches = _data(8)
+        l0, p0, _ = _train(OPTIMIZERS[name], False, batches)
+        l1, p1, fn = _train(OPTIMIZERS[name], True, batches)
+    finally:
+        fusion.set_enabled(prev)
+    np.testing.assert_allclose(l1, l0, rtol=1e-6, atol=1e-6)
+    for a, b in zip(p0, p1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+    assert fn.stats["replays"] >= 4, fn.stats
+
+
+def test_replay_does_not_run_python() -> None:
+    calls = []
+    w = idrak.tensor(np.ones(4, np.float32))
+
+    def step(x: idrak.Tensor) -> idrak.Tensor:
+        calls.append(1)  # a side effect the jit does not see: state=[w] names the state
+        w.assign(w * 0.5 + x)
+        return (w * 2.0).exp()
+
+    f = idrak.jit(step, state=[w])
+
+    xs = [idrak.tensor(np.full(4, i, np.float32)) for i in range(5)]
+    outs = [f(x).numpy() for x in xs]
+    assert len(calls) == 1 and f.stats == {"traces": 1, "replays": 4, "plain": 0}
+    wv = np.ones(4, np.float32)
+    for i, o in enumerate(outs):
+        wv = wv * 0.5 + i
+        np.testing.assert_allclose(o, np.exp(wv * 2), rtol=1e-6)
+    np.testing.assert_allclose(w.numpy(), wv, rtol=1e-6)
+
+
+def test_a_new_batch_size_retraces() -> None:
+    batches = _data(3, batch=16) + _data(3, batch=5, seed=1) + _data(2, batch=16, seed=2)
+    l0, p0, _ = _train(OPTIMIZERS["sgd_momentum"], False, batches)
+    l1, p1, fn = _train(OPTIMIZERS["sgd_momentum"], True, batches)
+    np.testing.assert_allclose(l1, l0, rtol=1e-6, atol=1e-6)
+    for a, b in zip(p0, p1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+    assert fn.stats["traces"] >= 4 and fn.stats["replays"] >= 2
+
+
+def test_reading_a_computed_value_inside_raises() -> None:
+    x = idrak.tensor(np.arange(4, dtype=np.float32))
+
+    for read in (lambda t: t.item(), lambda t: bool(t), lambda t: t.numpy(), lambda t: float(t)):
+
+        @idrak.jit
+        def f(x: idrak.Tensor, read: Any = read) -> idrak.Tensor:
+            s = (x * 2.0).sum()
+            if read(s) > 0:
+                return s
+            return -s
+
+        with pytest.raises(JitError, match=r"reads a value computed inside a traced"):
+            f(x)
+    # the guard is gone afterwards
+    assert (x * 2.0).sum().item() == 12.0
+
+
+def test_reading_an_input_inside_is_allowed() -> None:
+    @idrak.jit
+    def f(x: idrak.Tensor, y: idrak.Tensor) -> idrak.Tensor:
+        assert y.numpy().min() >= 0  # validation of an input, like a loss checking targets
+        return x * 2.0
+
+    x, y = idrak.tensor([1.0, 2.0]), idrak.tensor([0, 1])
+    assert f(x, y).tolist() == [2.0, 4.0] and f(x, y).tolist() == [2.0, 4.0]
+
+
+def test_random_numbers_inside_fall_back_with_a_warning() -> None:
+    @idrak.jit
+    def f(x: idrak.Tensor) -> idrak.Tensor:
+        return x + idrak.rand(x.shape)
+
+    x = idrak.zeros(3)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        outs = [f(x).numpy() for _ in range(4)]
+    assert not np.allclose(outs[0], outs[1])  # fresh numbers every call
+    assert f.stats["replays"] == 0 and any("random" in str(m.message) for m in w)
+
+
+def test_an_int_step_counter_falls_back_but_stays_correct() -> None:
+    batches = _data(5)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        l0, _, _ = _train(lambda ps: optim.Adam(ps, lr=1e-2), False, batches)
+        l1, _, fn = _train(lambda ps: optim.Adam(ps, lr=1e-2), True, batches)
+    np.testing.assert_allclose(l1, l0, rtol=1e-6, atol=1e-6)
+    if fn.stats["replays"] == 0:  # optimizer keeps Python-number state: jit refused, loudly
+        assert any("without jit" in str(m.message) for m in w)
+
+
+def test_returned_structures_and_grads_are_rebuilt() -> None:
+    p = idrak.tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
+
+    @idrak.jit
+    def f(x: idrak.Tensor) -> tuple[idrak.Tensor, dict[str, Any]]:
+        p.grad = None
+        loss = ((p * x) ** 2).sum()
+        loss.backward()
+        return loss, {"p": p, "n": 3}
+
+    for i in range(3):
+        x = idrak.tensor(np.full(3, i + 1.0, np.float32))
+        loss, extra = f(x)
+        pv = np.array([1.0, -2.0, 3.0])
+        assert math.isclose(loss.item(), float(((pv * (i + 1)) ** 2).sum()), rel_tol=1e-6)
+        assert extra["p"] is p and extra["n"] == 3
+        np.testing.assert_allclose(p.grad.numpy(), 2 * pv * (i + 1) ** 2, rtol=1e-6)
+    assert f.stats["replays"] >= 1
+
+
+def test_numpy_arguments_are_rejected() -> None:
+    f = idrak.jit(lambda x: x)
+    with pytest.raises(JitError, match="NumPy array"):
+        f(np.ones(3))
+
+
+def test_a_jitted_call_inside_a_trace_is_inlined() -> None:
+    inner = idrak.jit(lambda x: x * 3.0)
+    outer = idrak.jit(lambda x: inner(x) + 1.0)
+    x = idrak.tensor([1.0, 2.0])
+    for _ in range(3):
+        assert outer(x).tolist() == [4.0, 7.0]
+    assert outer.stats["replays"] == 2 and inner.stats["plain"] == 1
