@@ -508,3 +508,20 @@ def test_shape_errors_when_written(eager: bool, device: str) -> None:
             x @ x
         with pytest.raises(ValueError, match=r"\(2, 3\)"):
             x.view(5)
+
+
+def test_softplus_and_logsigmoid_gradient_at_zero_is_one_half() -> None:
+    # torch: d softplus(0) = sigmoid(0) = 0.5 and d logsigmoid(0) = 1 - sigmoid(0) = 0.5
+    for name in ("softplus", "logsigmoid"):
+        x = idrak.zeros(1, dtype="float64", requires_grad=True)
+        getattr(x, name)().sum().backward()
+        assert x.grad is not None and x.grad.item() == 0.5, name
+
+
+def test_deepcopy_of_a_tensor_keeps_value_and_flags() -> None:
+    import copy
+
+    x = idrak.tensor([1.0, 2.0], requires_grad=True)
+    y = copy.deepcopy(x)
+    assert y is not x and y.requires_grad and y.is_leaf
+    assert y.tolist() == [1.0, 2.0] and y.device == x.device

@@ -311,11 +311,13 @@ class MathMixin:
 
     def logsigmoid(self: Tensor) -> Tensor:
         x = self._float()
-        return x.minimum(0.0) - (1.0 + (-x.abs()).exp()).log()
+        # min(x, 0) written as a select so the gradient at 0 is torch's 0.5, not a tie split
+        return (x < 0)._select(x, 0.0) - (1.0 + (-x.abs()).exp()).log()
 
     def softplus(self: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         x = self._float() * beta
-        soft = (x.maximum(0.0) + (1.0 + (-x.abs()).exp()).log()) / beta
+        # max(x, 0) as a select: with d|x|/dx = 1 at 0 the gradient there is torch's 0.5
+        soft = ((x >= 0)._select(x, 0.0) + (1.0 + (-x.abs()).exp()).log()) / beta
         return (x > threshold)._select(self._float(), soft)
 
     def relu(self: Tensor) -> Tensor:

@@ -46,6 +46,12 @@ class Device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Device:
+        return self  # a device names hardware; copying a tensor must not copy its backend
+
+    def __copy__(self) -> Device:
+        return self
+
     def __str__(self) -> str:
         return f"{self.type}:{self.index}"
 

@@ -52,7 +52,7 @@ def _method(name: str) -> Any:
     def f(x: Tensor, *args: Any, **kwargs: Any) -> Any:
         return getattr(x, name)(*args, **kwargs)
 
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = f"``idrak.{name}(x, ...)`` is ``x.{name}(...)``; see :meth:`Tensor.{name}`."
     return f
 

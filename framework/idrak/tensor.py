@@ -302,6 +302,16 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         """The same value, cut from the graph (shares the lazy buffer; no copy)."""
         return Tensor._from_lazy(self.lazy)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A leaf with the same value (buffers are immutable, so sharing one is a copy)."""
+        import copy
+
+        out = type(self).__new__(type(self))
+        out.lazy, out._ctx, out.requires_grad = self.lazy, None, self.requires_grad
+        out.grad = copy.deepcopy(self.grad, memo) if self.grad is not None else None
+        memo[id(self)] = out
+        return out
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place on a leaf. Returns ``self``.
 
