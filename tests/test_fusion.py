@@ -35,7 +35,7 @@ def _fusing_backends() -> list[str]:
 
 
 BACKENDS = _fusing_backends()
-ENGINES = [("numpy", "interpreter"), ("numpy", "numexpr")] + [
+ENGINES = [("numpy", "interpreter"), ("numpy", "blocked"), ("numpy", "numexpr")] + [
     (b, "native") for b in BACKENDS if b != "numpy"
 ]
 
@@ -48,6 +48,10 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         import idrak_numpy._fused as nf
 
         monkeypatch.setattr(nf, "NUMEXPR_MIN_SIZE", 0 if kind == "numexpr" else 1 << 62)
+        if kind == "blocked":  # tiny blocks: several per kernel, on several threads
+            monkeypatch.setattr(nf, "BLOCK_MIN_SIZE", 0)
+            monkeypatch.setattr(nf, "BLOCK", 64)
+            monkeypatch.setattr(nf, "_THREADS", 2)
     return name
 
 
@@ -167,6 +171,14 @@ def test_a_dying_fresh_input_is_marked_for_reuse(on: None) -> None:
     np.testing.assert_allclose(y.numpy(), np.exp(x.numpy() @ w.numpy() * 2 + 1), rtol=1e-5)
 
 
+def test_a_transposed_matmul_result_comes_out_contiguous(on: None) -> None:
+    x, g = _x(8, 5), _x(8, 3, seed=1)
+    w_grad = x.transpose(0, 1).matmul(g).transpose(0, 1)  # as in the weight gradient of x @ w.T
+    ops = [k.op for k in _schedule(w_grad.realize)]
+    assert ops[-1] == "MATMUL" and w_grad.lazy.buf.flags.c_contiguous
+    np.testing.assert_allclose(w_grad.numpy(), (x.numpy().T @ g.numpy()).T, rtol=1e-5)
+
+
 def test_disabled_fusion_runs_op_by_op() -> None:
     prev = fusion.set_enabled(False)
     try:
@@ -217,6 +229,13 @@ def test_repeated_structure_hits_the_kernel_cache(on: None) -> None:
     np.testing.assert_allclose(
         ((x * -7.5 + 2.0).exp()).numpy(), np.exp(x.numpy() * -7.5 + 2), rtol=1e-6
     )
+
+
+def test_constants_keep_their_sign_and_type_across_calls(on: None) -> None:
+    x = idrak.tensor(np.array([1.0, 2.0], np.float32))
+    for c in (0.0, -0.0, 0.0, -0.0):
+        y = (x * c * 1.0).numpy()  # same structure each time, constants differ by sign
+        assert np.array_equal(np.signbit(y), np.signbit(np.float32(c)) & np.ones(2, bool))
 
 
 def test_kernels_hash_by_structure_not_constants() -> None:

@@ -117,6 +117,17 @@ def test_replay_does_not_run_python() -> None:
     np.testing.assert_allclose(w.numpy(), wv, rtol=1e-6)
 
 
+def test_state_left_lazy_between_calls_is_computed_first() -> None:
+    w = idrak.tensor(np.ones(3, np.float32))
+    f = idrak.jit(lambda x: w.assign(w + x) * 1.0, state=[w])
+    x = idrak.tensor(np.ones(3, np.float32))
+    for _ in range(3):
+        f(x)
+        w.assign(w * 2.0)  # lazy: not realized before the next call
+    np.testing.assert_allclose(w.numpy(), [22.0, 22.0, 22.0])
+    assert f.stats["replays"] == 2
+
+
 def test_a_new_batch_size_retraces() -> None:
     batches = _data(3, batch=16) + _data(3, batch=5, seed=1) + _data(2, batch=16, seed=2)
     l0, p0, _ = _train(OPTIMIZERS["sgd_momentum"], False, batches)

@@ -136,9 +136,12 @@ def run_checks(backend: Any) -> list[str]:
             continue
         try:
             v0, g0, _ = run_case(case, dev, fused=False)
+        except Exception:  # the program needs something else the backend lacks: not fusion's
+            continue
+        try:
             v1, g1, n_fused = run_case(case, dev, fused=True)
         except Exception as e:
-            problems.append(f"{case.name}: raised {type(e).__name__}: {e}")
+            problems.append(f"{case.name}: raised {type(e).__name__} when fused: {e}")
             continue
         if not _close(v0, v1):
             problems.append(f"{case.name}: fused value differs from op by op")

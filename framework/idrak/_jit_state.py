@@ -78,7 +78,13 @@ class State:
                 if isinstance(o, dict):
                     attrs = isinstance(key, _Attrs)
                     for k, v in reversed(list(o.items())):
-                        stack.append((v, box, k, path and _sub(path, k, attrs)))
+                        tv = type(v)
+                        if tv in _SCALAR_TYPES:  # scalar values: in the signature right away
+                            sig.append(v.hex() if tv is float else (tv, v))
+                            if want_paths:
+                                self.paths.append(_sub(path, k, attrs))  # type: ignore[arg-type]
+                        else:
+                            stack.append((v, box, k, path and _sub(path, k, attrs)))
                         if type(k) in _SCALAR_TYPES:  # keys: in the signature as they are
                             sig.append(k if type(k) is str else (type(k), k))
                             if want_paths:

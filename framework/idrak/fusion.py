@@ -71,7 +71,6 @@ _REDUCE = frozenset({Op.SUM, Op.REDUCE_MAX})
 #: ops whose result a backend returns as a newly allocated array (never a view of an input), so
 #: a fused kernel may write its output over it once it is dead (``FusedKernel.reuse``)
 _FRESH = ELEMENTWISE | {Op.MATMUL, Op.FUSED}
-_MISSING: Any = object()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +120,8 @@ def _elementwise_ok(n: LazyBuffer, sup: FusionSupport) -> bool:
         return False
     od = n.srcs[1].dtype if op is Op.WHERE else n.srcs[0].dtype
     if n.dtype not in sup.dtypes or od not in sup.op_dtypes.get(op, sup.dtypes):
+        return False
+    if op is Op.WHERE and n.srcs[0].dtype not in sup.dtypes:  # the condition (bool)
         return False
     if op is Op.CAST:
         return sup.casts is None or (od, n.arg) in sup.casts
@@ -347,8 +348,8 @@ def _build_group(
             k = index.get(id(s))
             if k is not None and member[k] == r and k != r and id(s) not in seen:
                 stack.append((s, False))
-    if len(b.inputs) + len(b.consts) > sup.max_inputs:
-        return  # too big for the backend: the group runs op by op
+    if len(b.inputs) + len(b.consts) > sup.max_inputs or not b.inputs:
+        return  # too big for the backend, or only constants: the group runs op by op
     n_ops = sum(1 for o in b.ops if o[0] is not Op.FULL)
     if n_ops + (reduce is not None) < 2 and not b.consts and not b.drops:
         return  # one op with nothing absorbed: fusing would gain nothing

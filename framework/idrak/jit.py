@@ -23,15 +23,17 @@ whether fusion is on. A new signature (a new batch size, a changed learning rate
 
 Limits (see ``docs/fusion.md``):
 
-* Reading a value inside the function (``.item()``, ``.numpy()``, ``bool(t)``, printing, ``if t:``,
-  moving to another device) raises :class:`JitError`: the replay cannot repeat Python decisions
-  taken on values. Python control flow on shapes and on Python numbers is fine (it is traced).
+* Reading a value the function computed (``.item()``, ``.numpy()``, ``bool(t)``, printing,
+  ``if t:``, moving to another device) raises :class:`JitError`: the replay cannot repeat Python
+  decisions taken on values. Reading an input's value (validation) is allowed. Python control
+  flow on shapes and on Python numbers is fine (it is traced).
 * A call that changes Python state (a counter kept as an int, a new attribute, an optimizer
   creating its state on the first step) or draws random numbers is not replayable: that
   signature runs without jit (with a warning). Keep such counters in Tensors.
 * Tensors the function creates from host data, and tensors it reaches that are not state, are
   frozen into the recording as constants. Returned tensors are plain values (no graph).
-* Tracing is not thread-safe; a jitted function called while another is being traced just runs.
+* Only the tracing thread's realizations are recorded; a jitted function called while another
+  is being traced runs inline (its work is part of the outer recording).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class _Recorder:
         self.steps: list[tuple[Any, ...]] = []
         self.computed: set[int] = set()  # slots of values the traced call computed
         self._watch: list[Any] = []
+        self._thread = threading.get_ident()  # realizations on other threads are not ours
 
     def _new_slot(self, lb: LazyBuffer) -> int:
         k = self.n
@@ -103,6 +106,8 @@ class _Recorder:
         return k
 
     def hook(self, order: list[LazyBuffer]) -> list[LazyBuffer]:
+        if threading.get_ident() != self._thread:
+            return order
         for n in order:
             srcs = tuple(self.src(s) for s in n.srcs)
             k = self._new_slot(n)
@@ -141,23 +146,21 @@ class _Program:
         bufs[: self.n_inputs] = inputs
         for k, b in self.consts:
             bufs[k] = b
+        fused = Op.FUSED
         for fn, op, srcs, arg, dtype, idx, out, frees, ctx, be in self.steps:
-            if ctx:
+            if ctx:  # a backend with devices to select (CUDA)
                 with be.device_context(idx):
-                    bufs[out] = self._one(fn, op, srcs, arg, dtype, idx, bufs)
+                    if op is fused:
+                        bufs[out] = fn(*[bufs[s] for s in srcs], arg)
+                    else:
+                        bufs[out] = fn(op, tuple([bufs[s] for s in srcs]), arg, dtype, idx)
+            elif op is fused:
+                bufs[out] = fn(*[bufs[s] for s in srcs], arg)
             else:
-                bufs[out] = self._one(fn, op, srcs, arg, dtype, idx, bufs)
+                bufs[out] = fn(op, tuple([bufs[s] for s in srcs]), arg, dtype, idx)
             for f in frees:
                 bufs[f] = None
         return [bufs[o] for o in self.outputs]
-
-    @staticmethod
-    def _one(
-        fn: Any, op: Op, srcs: tuple[int, ...], arg: Any, dtype: Any, idx: int, bufs: list[Any]
-    ) -> Any:
-        if op is Op.FUSED:
-            return fn(*[bufs[s] for s in srcs], arg)
-        return fn(op, tuple(bufs[s] for s in srcs), arg, dtype, idx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +390,11 @@ class _Entry:
     def replay(self, st: State) -> Any:
         """Run the recording on the current state and bind the results back."""
         holders = st.holders()
-        bufs = self.program.run([holders[h].buf for h in self.in_holders])  # type: ignore[union-attr]
+        inputs = [holders[h] for h in self.in_holders]
+        todo = [lb for lb in inputs if lb is not None and lb.buf is None]
+        if todo:  # state left lazy between calls (``p.assign(p * 0.5)`` outside): compute it
+            _lazy.realize(*todo)
+        bufs = self.program.run([lb.buf for lb in inputs])  # type: ignore[union-attr]
         lbs = [
             LazyBuffer(None, (), None, sh, dt, dev, b) for (sh, dt, dev), b in zip(self.meta, bufs)
         ]
@@ -404,7 +411,7 @@ class _Entry:
             elif same and t.grad is not None:
                 _grad(t).lazy = lbs[oi]
             else:
-                t.grad = Tensor._from_lazy(lbs[oi])  # type: ignore[assignment]
+                t.grad = Tensor._from_lazy(lbs[oi])
         return _build(self.template, ts, lbs)
 
 

@@ -1,16 +1,20 @@
 """FUSED kernels on the CPU (see :mod:`idrak.fusion` for the IR).
 
-Two engines run a :class:`~idrak.fusion.FusedKernel`:
+Engines that run a :class:`~idrak.fusion.FusedKernel`:
 
 * an interpreter that calls the same NumPy ufuncs as the op-by-op backend, in order, writing each
-  result over a dead temporary of the same shape and dtype (``out=``), so values are bit-identical
-  to unfused execution and a chain of N ops allocates one buffer instead of N. It also serves CuPy
-  (``xp``) as the CUDA backend's fallback.
-* numexpr (the ``fused`` extra) for large arrays: the op list becomes one numexpr expression,
-  compiled once per kernel structure and evaluated multi-threaded in cache-sized blocks with no
-  temporaries. Used when the kernel has at least :data:`NUMEXPR_MIN_SIZE` elements and numexpr
-  can express every op (it has no integer floor division, float16 or narrowing casts); a
-  trailing reduction then runs in NumPy on its result.
+  result over a dead temporary of the same shape and dtype (``out=``), into scratch buffers kept
+  between calls, or straight into the output, so values are bit-identical to unfused execution
+  and a chain of N ops allocates at most one buffer. ``WHERE`` is a bitwise select (NumPy's
+  ``where`` is a per-element loop). The interpreter also serves CuPy (``xp``) as the CUDA
+  backend's fallback.
+* the same interpreter over cache-sized blocks (``np.nditer``, :data:`BLOCK` elements), on up to
+  8 threads, for kernels of at least :data:`BLOCK_MIN_SIZE` elements: one pass over memory.
+* numexpr (the ``fused`` extra): the op list as one numexpr expression, compiled once per
+  kernel structure, multi-threaded, no temporaries; for kernels of at least
+  ``$IDRAK_NUMEXPR_MIN_SIZE`` elements that numexpr can express (it has no integer floor
+  division, float16 or narrowing casts). Off by default: on the machines measured
+  (``benchmarks/fusion.py``) the blocked interpreter was about twice as fast.
 
 Compiled plans live in :func:`idrak.fusion.kernel_cache` under the backend's name.
 """
@@ -30,64 +34,17 @@ from idrak.dtypes import DType
 from idrak.fusion import ELEMENTWISE, FusedKernel, FusionSupport, kernel_cache
 from idrak.ops import REQUIRED, Op
 
+from ._fused_numexpr import compile_numexpr, numexpr_available
+
 __all__ = ["NUMEXPR_MIN_SIZE", "FusedEngine", "numexpr_available"]
 
-#: kernels with at least this many elements run on numexpr when it can express them
-NUMEXPR_MIN_SIZE = int(os.environ.get("IDRAK_NUMEXPR_MIN_SIZE", str(1 << 20)))
+#: kernels with at least this many elements run on numexpr when it can express them (default: no)
+NUMEXPR_MIN_SIZE = int(os.environ.get("IDRAK_NUMEXPR_MIN_SIZE", str(1 << 62)))
 #: kernels with at least this many elements run block by block (on up to _THREADS threads)
 BLOCK_MIN_SIZE = 1 << 18
 BLOCK = 1 << 15  # elements per block: a few of them fit in a core's L2 cache
 SCRATCH_MAX = 1 << 20  # kernels up to this size keep their temporaries between calls
-_THREADS = max(1, min(8, os.cpu_count() or 1))
-_NE_KINDS: dict[str, Any] = {
-    "bool": bool,
-    "int32": np.int32,
-    "int64": np.int64,
-    "float32": float,
-    "float64": np.float64,
-}
-# casts numexpr performs exactly as NumPy's astype (widening; x != 0; bool -> 0/1)
-_NE_WIDEN = {
-    ("int32", "int64"),
-    ("int32", "float32"),
-    ("int32", "float64"),
-    ("int64", "float64"),
-    ("float32", "float64"),
-}
-_NE_FUNCS = {
-    Op.EXP: "exp",
-    Op.LOG: "log",
-    Op.SIN: "sin",
-    Op.SQRT: "sqrt",
-    Op.TANH: "tanh",
-    Op.LOG2: "log2",
-}
-_NE_INFIX = {
-    Op.ADD: "+",
-    Op.MUL: "*",
-    Op.SUB: "-",
-    Op.DIV: "/",
-    Op.POW: "**",
-    Op.CMPLT: "<",
-    Op.CMPEQ: "==",
-}
-_MAX_EXPR = 20_000  # characters; MAX repeats its operands, so deep nests of it grow fast
-
-
-def numexpr_available() -> bool:
-    """Whether numexpr imports (checked once)."""
-    global _numexpr
-    if _numexpr is None:
-        try:
-            import numexpr
-
-            _numexpr = numexpr
-        except ImportError:
-            _numexpr = False
-    return _numexpr is not False
-
-
-_numexpr: Any = None
+_THREADS = max(1, int(os.environ.get("IDRAK_CPU_THREADS", min(8, os.cpu_count() or 1))))
 
 
 class _Plan:
@@ -140,6 +97,8 @@ class _Plan:
             self.steps.append((o.op, fn, o.srcs, into, o.arg, scratch))
         self.xp = xp
         self.numexpr: Any = None  # compiled on first large call; False when not expressible
+        self.n = math.prod(kernel.shape)
+        self.elementwise = kernel.reduce is None
         self._consts: tuple[Any, list[Any]] = ((), [])
         self._scratch: dict[int, Any] = {}
         self._busy = threading.Lock()
@@ -147,7 +106,7 @@ class _Plan:
     def constants(self, kernel: FusedKernel) -> list[Any]:
         """The kernel's constants as 0-d arrays (kept while the same values come back)."""
         key, vals = self._consts
-        if key is not kernel.consts:
+        if key is not kernel.consts and not _same(key, kernel.consts):
             npd, n_in = self.np_dtypes, self.n_in
             vals = [
                 self.xp.full((), kernel.consts[o.arg], dtype=npd[n_in + j])
@@ -216,6 +175,17 @@ def _quiet() -> Any:
 
 
 _QUIET: Any = None
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Exactly the same constants (type and value; -0.0 is not 0.0; NaN never matches)."""
+    return len(a) == len(b) and all(
+        x is y
+        or (
+            type(x) is type(y) and x == y and (x != 0 or math.copysign(1, x) == math.copysign(1, y))
+        )
+        for x, y in zip(a, b)
+    )
 
 
 _UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -288,6 +258,16 @@ class FusedEngine:
         """Run ``kernel`` on the input buffers; returns a new (or reused) array."""
         be = self.backend
         plan: _Plan = self.cache.get(kernel, lambda: _Plan(kernel, be.xp, self.ufunc))
+        small = plan.elementwise and plan.n < BLOCK_MIN_SIZE and plan.n < NUMEXPR_MIN_SIZE
+        if small and all(x.shape == s.shape for x, s in zip(inputs, kernel.inputs)):
+            out = self._reusable(inputs, kernel)
+            if out is None:
+                out = be.xp.empty(kernel.shape, plan.np_dtypes[-1])
+            with _quiet():  # the common case of a replayed step: no numexpr, no blocks
+                res = plan.interpret(inputs, kernel, out)
+            if res is not out:
+                out[...] = res
+            return out
         xs = tuple(
             x if x.shape == s.shape else x.reshape(s.shape) for x, s in zip(inputs, kernel.inputs)
         )
@@ -333,7 +313,7 @@ class FusedEngine:
             plan.numexpr = False
             return None
         if plan.numexpr is None:
-            plan.numexpr = _compile_numexpr(kernel) or False
+            plan.numexpr = compile_numexpr(kernel) or False
             if plan.numexpr is False:
                 return None
         prog, extra = plan.numexpr
@@ -353,7 +333,7 @@ def _blocked(plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) ->
     """The interpreter over cache-sized blocks (one pass over memory), on several threads."""
     ops = [np.broadcast_to(x, kernel.shape) for x in xs] + [out]
     n = out.size
-    parts = max(1, min(_THREADS, n // BLOCK_MIN_SIZE))
+    parts = max(1, min(_THREADS, n // max(BLOCK_MIN_SIZE, BLOCK)))
 
     def work(lo: int, hi: int) -> None:
         it = np.nditer(
@@ -382,74 +362,3 @@ def _blocked(plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) ->
 
 
 _pool: ThreadPoolExecutor | None = None
-
-
-def _compile_numexpr(kernel: FusedKernel) -> tuple[Any, list[Any]] | None:
-    """``(NumExpr program, extra constant arrays)`` for ``kernel``, or None if not expressible."""
-    ne = _numexpr
-    dts = [s.dtype.name for s in kernel.inputs] + [o.dtype.name for o in kernel.ops]
-    if any(d not in _NE_KINDS for d in dts):
-        return None
-    n_in = len(kernel.inputs)
-    names = [f"i{k}" for k in range(n_in)]
-    sig: list[tuple[str, Any]] = [
-        (n, _NE_KINDS[s.dtype.name]) for n, s in zip(names, kernel.inputs)
-    ]
-    extra_sig: list[tuple[str, Any]] = []
-    extra: list[Any] = []
-
-    def const(value: Any, dtype: str) -> str:
-        name = f"k{len(extra)}"
-        extra.append(np.full((), value, dtype=np.dtype(dtype)))
-        extra_sig.append((name, _NE_KINDS[dtype]))
-        return name
-
-    n_const = 0
-    for o in kernel.ops:
-        a = [names[s] for s in o.srcs]
-        dt, src_dt = o.dtype.name, dts[o.srcs[0]] if o.srcs else ""
-        if o.op is Op.FULL:
-            e = f"c{n_const}"
-            sig.append((e, _NE_KINDS[dt]))
-            n_const += 1
-        elif o.op is Op.NEG:
-            e = f"(-{a[0]})"
-        elif o.op is Op.RECIPROCAL:
-            e = f"({const(1, dt)} / {a[0]})"
-        elif o.op in _NE_FUNCS:
-            e = f"{_NE_FUNCS[o.op]}({a[0]})"
-        elif o.op in (Op.ADD, Op.MUL) and src_dt == "bool":
-            e = f"({a[0]} {'|' if o.op is Op.ADD else '&'} {a[1]})"
-        elif o.op is Op.DIV and src_dt not in ("float32", "float64"):
-            return None  # integer floor division
-        elif o.op in _NE_INFIX:
-            e = f"({a[0]} {_NE_INFIX[o.op]} {a[1]})"
-        elif o.op is Op.MAX:
-            if src_dt == "bool":
-                e = f"({a[0]} | {a[1]})"
-            else:  # NaN in either operand propagates, as np.maximum
-                nan = f" | ({a[0]} != {a[0]})" if src_dt.startswith("float") else ""
-                e = f"where(({a[0]} > {a[1]}){nan}, {a[0]}, {a[1]})"
-        elif o.op is Op.WHERE:
-            e = f"where({a[0]}, {a[1]}, {a[2]})"
-        elif o.op is Op.CAST and dt == "bool":
-            e = f"({a[0]} != {const(0, src_dt)})"
-        elif o.op is Op.CAST and src_dt == "bool":
-            e = f"where({a[0]}, {const(1, dt)}, {const(0, dt)})"
-        elif o.op is Op.CAST and (src_dt, dt) in _NE_WIDEN:
-            e = f"({a[0]} * {const(1, dt)})"
-        else:
-            return None
-        names.append(e)
-        if len(e) > _MAX_EXPR:
-            return None
-    try:
-        prog = ne.NumExpr(names[-1], signature=sig + extra_sig)
-        probe = [np.zeros((1,), np.dtype(s.dtype.name)) for s in kernel.inputs]
-        probe += [np.zeros((), np.dtype(o.dtype.name)) for o in kernel.ops if o.op is Op.FULL]
-        got = prog(*probe, *extra, order="K", casting="safe", ex_uses_vml=False)
-    except Exception:  # an op this numexpr lacks: the interpreter runs the kernel instead
-        return None
-    if got.dtype.name != kernel.dtype.name:
-        return None
-    return prog, extra
