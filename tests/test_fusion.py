@@ -19,6 +19,18 @@ from idrak._fusion_check import CASES, Case, run_case
 from idrak.fusion import FusedKernel, FusedOp, InputSpec
 from idrak.ops import Op
 
+
+@pytest.fixture(autouse=True)
+def _fuse_small_kernels(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """These tests use small arrays: let the numpy backend fuse kernels of any size."""
+    import idrak_numpy._fused as nf
+
+    monkeypatch.setattr(nf, "FUSION_MIN_NUMEL", 0)
+    fusion._supports.clear()
+    yield
+    fusion._supports.clear()
+
+
 numexpr = pytest.importorskip("numexpr")
 
 

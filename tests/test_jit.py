@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,18 @@ import pytest
 
 import idrak
 from idrak import JitError, fusion
+
+
+@pytest.fixture(autouse=True)
+def _fuse_small_kernels(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """These tests use small arrays: let the numpy backend fuse kernels of any size."""
+    import idrak_numpy._fused as nf
+
+    monkeypatch.setattr(nf, "FUSION_MIN_NUMEL", 0)
+    fusion._supports.clear()
+    yield
+    fusion._supports.clear()
+
 
 nn = pytest.importorskip("idrak.nn")
 optim = pytest.importorskip("idrak.optim")

@@ -146,6 +146,8 @@ class FusionSupport:
         op_dtypes: per-op restrictions of the operand dtype (e.g. DIV on floats only).
         casts: allowed ``(from, to)`` CAST pairs; None allows every pair within ``dtypes``.
         max_inputs: most inputs + constants per kernel.
+        min_numel: groups over fewer elements run op by op (where a fused kernel's fixed cost
+            outweighs the memory traffic it saves, as for an interpreter on the CPU).
     """
 
     ops: frozenset[Op]
@@ -154,6 +156,7 @@ class FusionSupport:
     op_dtypes: Mapping[Op, frozenset[DType]] = field(default_factory=dict)
     casts: frozenset[tuple[DType, DType]] | None = None
     max_inputs: int = 64
+    min_numel: int = 0
 
 
 class KernelCache:

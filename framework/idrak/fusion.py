@@ -179,6 +179,8 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
     The root of each group becomes a FUSED node (its op, arg and srcs are rewritten in place);
     the group's other nodes are left out of the returned list and are freed with it.
     """
+    if len(order) < 2 or not _worth_fusing(order):
+        return order
     rc = _refcounts(order)  # first: nothing below may hold a node before this
     n_nodes = len(order)
     index = {id(n): i for i, n in enumerate(order)}
@@ -195,7 +197,8 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
     for i in range(n_nodes - 1, -1, -1):
         n = order[i]
         sup = sups[id(n.device)]
-        if sup is None:
+        if sup is None or (sup.min_numel and _numel(n.srcs[0].shape if n.op in _REDUCE
+                                                       else n.shape) < sup.min_numel):
             continue
         if n.op in _REDUCE:
             if (
@@ -220,6 +223,23 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
         if absorbed[i] and absorbed[i] == uses[i] and ext[i] == 0:
             dropped[i] = True
     return [n for i, n in enumerate(order) if not dropped[i]]
+
+
+def _worth_fusing(order: list[LazyBuffer]) -> bool:
+    """Whether any node runs on a fusing backend at a size that backend fuses (a cheap pre-check;
+    a function of its own so no local reference to a node outlives it)."""
+    for n in order:
+        sup = support_of(n.device.backend)
+        if sup is not None and _numel(n.shape) >= sup.min_numel:
+            return True
+    return False
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    out = 1
+    for s in shape:
+        out *= s
+    return out
 
 
 def _consumers(order: list[LazyBuffer], index: dict[int, int]) -> tuple[list[int], list[list[int]]]:

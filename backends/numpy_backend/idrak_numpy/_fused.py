@@ -40,6 +40,9 @@ __all__ = ["NUMEXPR_MIN_SIZE", "FusedEngine", "numexpr_available"]
 
 #: kernels with at least this many elements run on numexpr when it can express them (default: no)
 NUMEXPR_MIN_SIZE = int(os.environ.get("IDRAK_NUMEXPR_MIN_SIZE", str(1 << 62)))
+#: below this many elements a kernel runs op by op: the interpreter's per-kernel Python cost
+#: (~10 us) exceeds what skipping temporaries saves (measured with benchmarks/overhead.py)
+FUSION_MIN_NUMEL = int(os.environ.get("IDRAK_FUSION_MIN_NUMEL", "16384"))
 #: kernels with at least this many elements run block by block (on up to _THREADS threads)
 BLOCK_MIN_SIZE = 1 << 18
 BLOCK = 1 << 15  # elements per block: a few of them fit in a core's L2 cache
@@ -228,6 +231,7 @@ class FusedEngine:
             op_dtypes=dict(op_dtypes),
             max_inputs=1024,
             reduce_ops=frozenset({Op.SUM, Op.REDUCE_MAX}),
+            min_numel=FUSION_MIN_NUMEL,
         )
 
     # ----------------------------------------------------------------------------------------
