@@ -105,8 +105,10 @@ def main() -> None:
     rows: dict[str, tuple[float, float]] = {}
     for name, (add, ch) in cases.items():
         with idrak.eager(name == "idrak eager"):
-            rows[name] = (best_us(add, args.number, args.repeat),
-                          best_us(ch, args.number // 4, args.repeat) / CHAIN)
+            rows[name] = (
+                best_us(add, args.number, args.repeat),
+                best_us(ch, args.number // 4, args.repeat) / CHAIN,
+            )
 
     print(f"per-op overhead on {N_VALUES} float32 values (best of {args.repeat}; us)")
     print(f"{'':14s} {'(a) one add':>14s} {'(b) chain/op':>14s}")

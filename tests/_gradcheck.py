@@ -22,9 +22,13 @@ def as_list(out: Any) -> list[Any]:
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def numerical_grad(f: Callable[[Arrays], Any], inputs: Sequence[np.ndarray],
-                   cotangents: Sequence[np.ndarray] | None = None, wrt: Sequence[int] | None = None,
-                   eps: float = 1e-6) -> Arrays:
+def numerical_grad(
+    f: Callable[[Arrays], Any],
+    inputs: Sequence[np.ndarray],
+    cotangents: Sequence[np.ndarray] | None = None,
+    wrt: Sequence[int] | None = None,
+    eps: float = 1e-6,
+) -> Arrays:
     """Gradients of ``sum_k <f(inputs)[k], cotangents[k]>`` by central differences.
 
     Args:
@@ -61,15 +65,18 @@ def numerical_grad(f: Callable[[Arrays], Any], inputs: Sequence[np.ndarray],
     return grads
 
 
-def idrak_numpy_fn(fn: Callable[..., Any], device: str, fixed: dict[int, np.ndarray] | None = None
-                   ) -> Callable[[Arrays], Any]:
+def idrak_numpy_fn(
+    fn: Callable[..., Any], device: str, fixed: dict[int, np.ndarray] | None = None
+) -> Callable[[Arrays], Any]:
     """Wrap an idrak function of tensors as a function of float64 NumPy arrays (for
     :func:`numerical_grad`). ``fixed`` maps argument positions to arrays passed as-is (indices)."""
 
     def f(args: Arrays) -> Any:
         with idrak.no_grad():
-            ts = [idrak.tensor(fixed[i] if fixed and i in fixed else a, device=device)
-                  for i, a in enumerate(args)]
+            ts = [
+                idrak.tensor(fixed[i] if fixed and i in fixed else a, device=device)
+                for i, a in enumerate(args)
+            ]
             return [o.numpy() for o in as_list(fn(*ts))]
 
     return f
@@ -79,9 +86,18 @@ def assert_close(actual: Any, expected: Any, rtol: float, atol: float, what: str
     """``np.testing.assert_allclose`` with NaN == NaN and shape equality, naming ``what``."""
     a, e = np.asarray(actual), np.asarray(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} != expected {e.shape}"
-    if a.dtype == np.bool_ or e.dtype == np.bool_ or (a.dtype.kind in "iu"
-                                                      and e.dtype.kind in "iu"):
+    if (
+        a.dtype == np.bool_
+        or e.dtype == np.bool_
+        or (a.dtype.kind in "iu" and e.dtype.kind in "iu")
+    ):
         np.testing.assert_array_equal(a, e, err_msg=what)
         return
-    np.testing.assert_allclose(a.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol,
-                               equal_nan=True, err_msg=what)
+    np.testing.assert_allclose(
+        a.astype(np.float64),
+        e.astype(np.float64),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=True,
+        err_msg=what,
+    )

@@ -46,8 +46,9 @@ def t64(a: Any, device: str, grad: bool = True) -> idrak.Tensor:
     return idrak.tensor(np.asarray(a, dtype=np.float64), device=device, requires_grad=grad)
 
 
-def nth_derivative(f: Callable[[idrak.Tensor], idrak.Tensor], x: idrak.Tensor, n: int
-                   ) -> idrak.Tensor:
+def nth_derivative(
+    f: Callable[[idrak.Tensor], idrak.Tensor], x: idrak.Tensor, n: int
+) -> idrak.Tensor:
     """d^n/dx^n of the elementwise ``f`` (by summing, since f acts elementwise)."""
     y = f(x)
     for k in range(n):
@@ -66,24 +67,41 @@ def _sech2(x: np.ndarray) -> np.ndarray:
 
 CLOSED_FORMS: list[tuple[str, Callable[[Any], Any], int, Callable[[np.ndarray], np.ndarray]]] = [
     ("tanh''", lambda x: x.tanh(), 2, lambda x: -2 * np.tanh(x) * _sech2(x)),
-    ("tanh'''", lambda x: x.tanh(), 3,
-     lambda x: -2 * _sech2(x) ** 2 + 4 * np.tanh(x) ** 2 * _sech2(x)),
-    ("sigmoid''", lambda x: x.sigmoid(), 2,
-     lambda x: (s := 1 / (1 + np.exp(-x))) * (1 - s) * (1 - 2 * s)),
+    (
+        "tanh'''",
+        lambda x: x.tanh(),
+        3,
+        lambda x: -2 * _sech2(x) ** 2 + 4 * np.tanh(x) ** 2 * _sech2(x),
+    ),
+    (
+        "sigmoid''",
+        lambda x: x.sigmoid(),
+        2,
+        lambda x: (s := 1 / (1 + np.exp(-x))) * (1 - s) * (1 - 2 * s),
+    ),
     ("sin'''", lambda x: x.sin(), 3, lambda x: -np.cos(x)),
     ("x^3'''", lambda x: x * x * x, 3, lambda x: np.full_like(x, 6.0)),
     ("exp(2x)'''", lambda x: (x * 2).exp(), 3, lambda x: 8 * np.exp(2 * x)),
     ("log''", lambda x: (x * x + 1).log(), 2, lambda x: 2 * (1 - x**2) / (1 + x**2) ** 2),
-    ("gelu''", lambda x: x.gelu(), 2,
-     lambda x: np.exp(-x * x / 2) / math.sqrt(2 * math.pi) * (2 - x * x)),
+    (
+        "gelu''",
+        lambda x: x.gelu(),
+        2,
+        lambda x: np.exp(-x * x / 2) / math.sqrt(2 * math.pi) * (2 - x * x),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "f", "n", "closed"), CLOSED_FORMS, ids=[c[0] for c in
-                                                                          CLOSED_FORMS])
-def test_higher_derivatives_closed_form(name: str, f: Callable[[Any], Any], n: int,
-                                        closed: Callable[[np.ndarray], np.ndarray],
-                                        device: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "f", "n", "closed"), CLOSED_FORMS, ids=[c[0] for c in CLOSED_FORMS]
+)
+def test_higher_derivatives_closed_form(
+    name: str,
+    f: Callable[[Any], Any],
+    n: int,
+    closed: Callable[[np.ndarray], np.ndarray],
+    device: str,
+) -> None:
     x = t64(X, device)
     got = nth_derivative(f, x, n).numpy()
     assert_close(got, closed(np.array(X)), 1e-10, 1e-12, name)
@@ -148,25 +166,45 @@ def test_higher_order_vs_torch(device: str) -> None:
         return -z.log_softmax(1).gather(1, tgt.unsqueeze(1)).mean() + (w**3).sum() * 0.01
 
     x, w = t64(a, device), t64(b, device)
-    gx, gw = idrak.grad(run(idrak, x, w, idrak.tensor(target, device=device)), [x, w],
-                        create_graph=True)
+    gx, gw = idrak.grad(
+        run(idrak, x, w, idrak.tensor(target, device=device)), [x, w], create_graph=True
+    )
     s = (gx * gx).sum() + gw.sin().sum()
     hx, hw = idrak.grad(s, [x, w], create_graph=True)
     (third,) = idrak.grad(hw.sum(), w)
     tx, tw = (torch.tensor(v, requires_grad=True) for v in (a, b))
-    tgx, tgw = torch.autograd.grad(run(torch, tx, tw, torch.tensor(target)), [tx, tw],
-                                   create_graph=True)
+    tgx, tgw = torch.autograd.grad(
+        run(torch, tx, tw, torch.tensor(target)), [tx, tw], create_graph=True
+    )
     ts = (tgx * tgx).sum() + tgw.sin().sum()
     thx, thw = torch.autograd.grad(ts, [tx, tw], create_graph=True)
     (tthird,) = torch.autograd.grad(thw.sum(), tw)
-    for got, ref, what in ((gx, tgx, "dx"), (gw, tgw, "dw"), (hx, thx, "d2x"), (hw, thw, "d2w"),
-                           (third, tthird, "d3w")):
+    for got, ref, what in (
+        (gx, tgx, "dx"),
+        (gw, tgw, "dw"),
+        (hx, thx, "d2x"),
+        (hw, thw, "d2w"),
+        (third, tthird, "d3w"),
+    ):
         assert_close(got.detach().numpy(), ref.detach().numpy(), 1e-10, 1e-12, what)
 
 
 @needs_torch
-@pytest.mark.parametrize("op", ["conv2d", "max_pool2d", "avg_pool2d", "gather", "index",
-                                "softmax", "var", "prod", "cumsum", "pow"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "conv2d",
+        "max_pool2d",
+        "avg_pool2d",
+        "gather",
+        "index",
+        "softmax",
+        "var",
+        "prod",
+        "cumsum",
+        "pow",
+    ],
+)
 def test_double_backward_vs_torch(op: str, device: str) -> None:
     """Gradient-of-gradient through ops whose VJPs are composite (conv, pooling, indexing)."""
     import torch.nn.functional as F
@@ -176,17 +214,25 @@ def test_double_backward_vs_torch(op: str, device: str) -> None:
     w = rng.standard_normal((3, 2, 3, 3))
     idx = np.array([[0, 4, 4, 1]])
     fns: dict[str, tuple[Any, Any]] = {
-        "conv2d": (lambda x, k: (x * x).conv2d(k * x.mean(), stride=2, padding=1),
-                   lambda x, k: F.conv2d(x * x, k * x.mean(), stride=2, padding=1)),
-        "max_pool2d": (lambda x, k: (x * x).max_pool2d(3, 2, 1),
-                       lambda x, k: F.max_pool2d(x * x, 3, 2, 1)),
+        "conv2d": (
+            lambda x, k: (x * x).conv2d(k * x.mean(), stride=2, padding=1),
+            lambda x, k: F.conv2d(x * x, k * x.mean(), stride=2, padding=1),
+        ),
+        "max_pool2d": (
+            lambda x, k: (x * x).max_pool2d(3, 2, 1),
+            lambda x, k: F.max_pool2d(x * x, 3, 2, 1),
+        ),
         "avg_pool2d": (lambda x, k: (x * x).avg_pool2d(2), lambda x, k: F.avg_pool2d(x * x, 2)),
-        "gather": (lambda x, k: (x * x).reshape(10, 5).gather(1, idrak.tensor(
-            np.repeat(idx, 10, 0), device=device)),
-                   lambda x, k: (x * x).reshape(10, 5).gather(1, torch.tensor(
-                       np.repeat(idx, 10, 0)))),
-        "index": (lambda x, k: (x * x)[0, :, idrak.tensor(idx[0], device=device)],
-                  lambda x, k: (x * x)[0, :, torch.tensor(idx[0])]),
+        "gather": (
+            lambda x, k: (
+                (x * x).reshape(10, 5).gather(1, idrak.tensor(np.repeat(idx, 10, 0), device=device))
+            ),
+            lambda x, k: (x * x).reshape(10, 5).gather(1, torch.tensor(np.repeat(idx, 10, 0))),
+        ),
+        "index": (
+            lambda x, k: (x * x)[0, :, idrak.tensor(idx[0], device=device)],
+            lambda x, k: (x * x)[0, :, torch.tensor(idx[0])],
+        ),
         "softmax": (lambda x, k: x.softmax(-1), lambda x, k: x.softmax(-1)),
         "var": (lambda x, k: x.var(-1), lambda x, k: x.var(-1)),
         "prod": (lambda x, k: x.prod(-1), lambda x, k: x.prod(-1)),
@@ -261,8 +307,9 @@ def test_grad_function(device: str) -> None:
     x, w = t64([1.0, 2.0], device), t64([3.0, -1.0], device)
     unused = t64([0.0], device)
     y1, y2 = (x * w).sum(), (x * x * w)
-    gx, gw = idrak.grad([y1, y2], [x, w], grad_outputs=[None, t64([1.0, 1.0], device, False)],
-                        retain_graph=True)
+    gx, gw = idrak.grad(
+        [y1, y2], [x, w], grad_outputs=[None, t64([1.0, 1.0], device, False)], retain_graph=True
+    )
     assert gx.tolist() == [3.0 + 6.0, -1.0 - 4.0] and gw.tolist() == [1.0 + 1.0, 2.0 + 4.0]
     assert x.grad is None and w.grad is None  # grad() does not touch .grad
     with pytest.raises(IdrakError, match="not used"):
@@ -490,11 +537,11 @@ def test_eager_raises_at_the_op_line(device: str) -> None:
 
 
 def test_eager_env_variable() -> None:
-    code = ("import idrak; x = idrak.ones(2) + 1; "
-            "print(idrak.is_eager(), x.lazy.buf is not None)")
+    code = "import idrak; x = idrak.ones(2) + 1; print(idrak.is_eager(), x.lazy.buf is not None)"
     env = {**os.environ, "IDRAK_EAGER": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.split() == ["True", "True"]
 
 

@@ -66,8 +66,9 @@ def _plugin(module_dir: Path, module: str, name: str) -> Iterator[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-def test_numpy_backend_passes_everything(tmp_path: Path, fresh_registry: None,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_numpy_backend_passes_everything(
+    tmp_path: Path, fresh_registry: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "numpy.json"
     assert cli.main(["conformance", "--json", str(out), "numpy"]) == 0
     printed = capsys.readouterr().out
@@ -76,15 +77,24 @@ def test_numpy_backend_passes_everything(tmp_path: Path, fresh_registry: None,
     rep = _report(out)
     assert rep["totals"]["failed"] == 0 and rep["totals"]["passed"] > 900
     layers = {c["layer"] for c in _checks(rep, "passed")}
-    assert layers == {"runtime", "primitive", "capabilities", "optional", "autograd", "model",
-                      "transfer", "random"}
+    assert layers == {
+        "runtime",
+        "primitive",
+        "capabilities",
+        "optional",
+        "autograd",
+        "model",
+        "transfer",
+        "random",
+    }
     ops = {(r["layer"], r["op"]) for r in rep["ops"]}
     assert {("primitive", op) for op in ("ADD", "CAST", "PAD", "REDUCE_MAX")} <= ops
     assert rep["duration_s"] < 120
 
 
-def test_faulty_backend_fails_exactly_its_planted_bugs(tmp_path: Path,
-                                                        fresh_registry: None) -> None:
+def test_faulty_backend_fails_exactly_its_planted_bugs(
+    tmp_path: Path, fresh_registry: None
+) -> None:
     out, junit = tmp_path / "faulty.json", tmp_path / "junit.xml"
     with _plugin(FIXTURES, "faulty_backend", "faulty") as mod:
         code = run_conformance("faulty", json_path=str(out), extra=["--junitxml", str(junit)])
@@ -107,8 +117,11 @@ def test_faulty_backend_fails_exactly_its_planted_bugs(tmp_path: Path,
     assert code == 1
     # one root cause, one failure: dependents are skipped with the cause named
     skipped = _checks(rep, "skipped")
-    assert all(c["message"].startswith(BLOCKED) for c in skipped if c["layer"] != "optional" or
-               c["op"] != "FUSED")
+    assert all(
+        c["message"].startswith(BLOCKED)
+        for c in skipped
+        if c["layer"] != "optional" or c["op"] != "FUSED"
+    )
     later = [c for c in rep["checks"] if c["layer"] in ("autograd", "model")]
     assert later and all(c["outcome"] == "skipped" for c in later)
     assert any("runtime:roundtrip:float16:values" in c["message"] for c in skipped)
@@ -120,21 +133,55 @@ def test_faulty_backend_fails_exactly_its_planted_bugs(tmp_path: Path,
 
 def test_template_passes_the_suite_in_a_fresh_venv(tmp_path: Path) -> None:
     src = tmp_path / "backend-template"
-    shutil.copytree(TEMPLATE, src, ignore=shutil.ignore_patterns("*.egg-info", "build",
-                                                                 "__pycache__"))
+    shutil.copytree(
+        TEMPLATE, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__")
+    )
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+    )
     py = str(venv / "bin" / "python")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("IDRAK_PLUGINS", "IDRAK_DISABLE_PLUGINS", "IDRAK_DEVICE", "PYTHONPATH")}
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", str(src)], check=True, env=env, capture_output=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("IDRAK_PLUGINS", "IDRAK_DISABLE_PLUGINS", "IDRAK_DEVICE", "PYTHONPATH")
+    }
+    subprocess.run(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(src),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     out = tmp_path / "template.json"
-    run = subprocess.run([py, "-m", "pytest", "--pyargs", "idrak.testing",
-                          "--idrak-backend=template", "-q", "-p", "no:cacheprovider",
-                          f"--idrak-report={out}"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True)
+    run = subprocess.run(
+        [
+            py,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "idrak.testing",
+            "--idrak-backend=template",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--idrak-report={out}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     rep = _report(out)
     assert rep["totals"]["failed"] == 0 and rep["totals"]["passed"] > 900
@@ -144,7 +191,8 @@ def test_template_passes_the_suite_in_a_fresh_venv(tmp_path: Path) -> None:
 
 
 def test_idrak_runs_on_the_template_through_decompositions(
-        fresh_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with _plugin(TEMPLATE, "idrak_template", "template"):
         monkeypatch.setenv("IDRAK_DEVICE", "template")
         assert idrak.get_default_device().type == "template"
@@ -153,19 +201,25 @@ def test_idrak_runs_on_the_template_through_decompositions(
             idrak.manual_seed(7)
             x = idrak.rand(2, 3, 6, 6, device=dev, requires_grad=True)
             w = idrak.randn(4, 3, 3, 3, device=dev, requires_grad=True)
-            y = x.conv2d(w, padding=1).relu().max_pool2d(2)             # CONV2D, MAX
+            y = x.conv2d(w, padding=1).relu().max_pool2d(2)  # CONV2D, MAX
             z = y.reshape(2, -1).matmul(idrak.randn(36, 5, device=dev))  # MATMUL
             p = z.softmax(-1)
             idx = idrak.arange(5, device=dev).reshape(1, 5).expand(2, 5) % 3
-            g = p.gather(1, idx) + p.scatter_add(1, idx, p)             # GATHER, SCATTER_ADD
+            g = p.gather(1, idx) + p.scatter_add(1, idx, p)  # GATHER, SCATTER_ADD
             mask = g > g.mean()
             h = (g[:, 1:4] * 2.0).pow(1.5).tanh() + g[mask].sum() - g[[1, 0], [2, 3]].sum()
             loss = (h.cumsum(1).exp2() - 1).mean() + idrak.where(z > 0, z, z.sigmoid()).var()
             loss.backward()
-            extra = (z.argmax(1), idrak.cat([z.flip(0), z.abs().clamp(0.1, 2.0)], 1),
-                     z.log_softmax(-1), idrak.stack([p, p.sqrt()]).amax(0))
-            return [v.numpy() for v in (y, z, p, g, h, loss, *extra)] + \
-                [x.grad.numpy(), w.grad.numpy()]
+            extra = (
+                z.argmax(1),
+                idrak.cat([z.flip(0), z.abs().clamp(0.1, 2.0)], 1),
+                z.log_softmax(-1),
+                idrak.stack([p, p.sqrt()]).amax(0),
+            )
+            return [v.numpy() for v in (y, z, p, g, h, loss, *extra)] + [
+                x.grad.numpy(),
+                w.grad.numpy(),
+            ]
 
         got, want = program(None), program("numpy")
     for i, (a, b) in enumerate(zip(got, want)):
@@ -173,7 +227,8 @@ def test_idrak_runs_on_the_template_through_decompositions(
 
 
 def test_without_a_backend_the_suite_skips_with_its_reason(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code = pytest.main(["--pyargs", "idrak.testing", "-q", "-p", "no:cacheprovider", "-rs"])
     out = capsys.readouterr().out
     assert code == 0
@@ -181,22 +236,29 @@ def test_without_a_backend_the_suite_skips_with_its_reason(
 
 
 def test_importing_the_plugin_is_cheap() -> None:
-    code = ("import sys, idrak; before = set(sys.modules); import idrak.testing.plugin; "
-            "print(sorted(set(sys.modules) - before))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, idrak; before = set(sys.modules); import idrak.testing.plugin; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "['idrak.testing', 'idrak.testing.plugin']"
 
 
 def test_xfails_and_relaxations(tmp_path: Path, fresh_registry: None) -> None:
     xf = tmp_path / "xfails.toml"
-    xf.write_text('[xfail]\n"primitive:PAD:*" = "pads with zeros, fixed in 2.0"\n\n'
-                  "[relax.SIN]\nfloat32 = { rtol = 1e-5 }\nfloat64 = { rtol = 1.0 }\n"
-                  "[relax.MAX]\nfloat32 = { rtol = 1e-3 }\n")
+    xf.write_text(
+        '[xfail]\n"primitive:PAD:*" = "pads with zeros, fixed in 2.0"\n\n'
+        "[relax.SIN]\nfloat32 = { rtol = 1e-5 }\nfloat64 = { rtol = 1.0 }\n"
+        "[relax.MAX]\nfloat32 = { rtol = 1e-3 }\n"
+    )
     out = tmp_path / "r.json"
     with _plugin(FIXTURES, "faulty_backend", "faulty"):
-        code = run_conformance("faulty", json_path=str(out), xfails=str(xf),
-                               extra=["-k", "(PAD or SIN or relaxations) and not float16"])
+        code = run_conformance(
+            "faulty",
+            json_path=str(out),
+            xfails=str(xf),
+            extra=["-k", "(PAD or SIN or relaxations) and not float16"],
+        )
     rep = _report(out)
     assert code == 1
     assert {c["key"] for c in _checks(rep, "failed")} == {"capabilities:relaxations:-:bounds"}

@@ -35,8 +35,14 @@ def _blobs(dev: str, n: int = 64) -> tuple[idrak.Tensor, idrak.Tensor]:
     return idrak.tensor(x, dtype="float32", device=dev), idrak.tensor(y, device=dev)
 
 
-def _train(model: nn.Module, x: idrak.Tensor, y: idrak.Tensor, steps: int,
-           opt: Any = None, lr: float = 0.05) -> list[float]:
+def _train(
+    model: nn.Module,
+    x: idrak.Tensor,
+    y: idrak.Tensor,
+    steps: int,
+    opt: Any = None,
+    lr: float = 0.05,
+) -> list[float]:
     opt = opt or optim.Adam(model.params, lr=lr)
     losses = []
     for _ in range(steps):
@@ -101,8 +107,9 @@ def test_replace_a_layers_fn_the_seed_way(dev: str) -> None:
     out = net(x)
     assert seen == [net["fc1"]]
     fc1, fc2 = net["fc1"], net["fc2"]
-    np.testing.assert_allclose(out.numpy(), fc2((x @ fc1.weight.T + fc1.bias * 2).relu()).numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        out.numpy(), fc2((x @ fc1.weight.T + fc1.bias * 2).relu()).numpy(), rtol=1e-6
+    )
     out.sum().backward()  # gradients flow through the custom function
     assert fc1.weight.grad is not None
     assert "fn=" in repr(net) and "custom_linear" in repr(net)
@@ -111,10 +118,23 @@ def test_replace_a_layers_fn_the_seed_way(dev: str) -> None:
 
 
 def test_every_layer_has_a_replaceable_fn() -> None:
-    layers = [nn.Linear(2, 2), nn.Conv2d(1, 1, 1), nn.BatchNorm1d(2), nn.LayerNorm(2),
-              nn.GroupNorm(1, 2), nn.Embedding(3, 2), nn.ReLU(), nn.GELU(), nn.Dropout(),
-              nn.Flatten(), nn.Identity(), nn.MaxPool2d(1), nn.Softmax(), nn.Net(),
-              nn.Pipeline()]
+    layers = [
+        nn.Linear(2, 2),
+        nn.Conv2d(1, 1, 1),
+        nn.BatchNorm1d(2),
+        nn.LayerNorm(2),
+        nn.GroupNorm(1, 2),
+        nn.Embedding(3, 2),
+        nn.ReLU(),
+        nn.GELU(),
+        nn.Dropout(),
+        nn.Flatten(),
+        nn.Identity(),
+        nn.MaxPool2d(1),
+        nn.Softmax(),
+        nn.Net(),
+        nn.Pipeline(),
+    ]
     for layer in layers:
         default = layer["fn"]
         assert default is type(layer).forward
@@ -179,8 +199,10 @@ def test_any_callable_is_a_step_and_sees_activations() -> None:
 # hackability on any Module -----------------------------------------------------------------------
 def test_swap_layer_mid_training_and_keep_training(dev: str) -> None:
     x, y = _blobs(dev)
-    for model in (_mlp_net().to(device=dev),
-                  (nn.Linear(4, 16) >> nn.ReLU() >> nn.Linear(16, 3)).to(device=dev)):
+    for model in (
+        _mlp_net().to(device=dev),
+        (nn.Linear(4, 16) >> nn.ReLU() >> nn.Linear(16, 3)).to(device=dev),
+    ):
         idrak.manual_seed(0)
         first = _train(model, x, y, 10)
         key = "fc2" if isinstance(model, nn.Net) else 2
@@ -211,8 +233,15 @@ def test_freeze_keeps_weights_while_others_train(dev: str) -> None:
 
 
 def test_reset_parameters_changes_every_parameter(dev: str) -> None:
-    cnn = (nn.Conv2d(1, 4, 3, padding=1) >> nn.BatchNorm2d(4) >> nn.ReLU() >> nn.Flatten()
-           >> nn.Linear(4 * 4 * 4, 3) >> nn.LayerNorm(3) >> nn.GroupNorm(1, 3))
+    cnn = (
+        nn.Conv2d(1, 4, 3, padding=1)
+        >> nn.BatchNorm2d(4)
+        >> nn.ReLU()
+        >> nn.Flatten()
+        >> nn.Linear(4 * 4 * 4, 3)
+        >> nn.LayerNorm(3)
+        >> nn.GroupNorm(1, 3)
+    )
     emb = nn.Net().add("emb", nn.Embedding(5, 3)).add("head", cnn)
     emb.to(device=dev)
     for p in emb.parameters():  # move every parameter off its initial value first
@@ -236,8 +265,7 @@ def test_hooks_see_and_replace_activations(dev: str) -> None:
     assert log == [(2, 16)] and float(out.abs().sum().item()) == 0
     h2.remove()
     h3.remove()
-    np.testing.assert_allclose(net(x).numpy(), net["fc2"](net["fc1"](x).relu()).numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(net(x).numpy(), net["fc2"](net["fc1"](x).relu()).numpy(), rtol=1e-6)
     h1.remove()
     net(x)
     assert len(log) == 3  # two forwards above with the hook, none after removal
@@ -248,8 +276,15 @@ def test_module_registry_and_state_dict(dev: str) -> None:
     assert list(model.buffers) == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
     assert len(list(model.buffers())) == 3  # PyTorch's call spelling works too
     sd = model.state_dict()
-    assert list(sd) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                        "1.running_var", "1.num_batches_tracked"]
+    assert list(sd) == [
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+    ]
     assert [n for n, _ in model.named_modules()] == ["", "0", "1", "2"]
     assert len(list(model.children())) == 3
     names = []
@@ -270,14 +305,20 @@ def test_load_state_dict_errors_name_keys_and_shapes() -> None:
     np.testing.assert_array_equal(b[0].weight.numpy(), a[0].weight.numpy())
     sd = a.state_dict()
     sd["0.weight"] = idrak.zeros(5, 3)
-    with pytest.raises(nn.StateDictError, match=r"0\.weight: checkpoint has shape \(5, 3\), "
-                                                r"the model \(2, 3\)"):
+    with pytest.raises(
+        nn.StateDictError,
+        match=r"0\.weight: checkpoint has shape \(5, 3\), "
+        r"the model \(2, 3\)",
+    ):
         b.load_state_dict(sd)
     sd = a.state_dict()
     del sd["1.bias"]
     sd["2.weight"] = idrak.zeros(1)
-    with pytest.raises(nn.StateDictError, match=r"missing keys: 1\.bias[\s\S]*unexpected keys: "
-                                                r"2\.weight"):
+    with pytest.raises(
+        nn.StateDictError,
+        match=r"missing keys: 1\.bias[\s\S]*unexpected keys: "
+        r"2\.weight",
+    ):
         b.load_state_dict(sd)
     missing, unexpected = b.load_state_dict(sd, strict=False)
     assert missing == ["1.bias"] and unexpected == ["2.weight"]
@@ -329,14 +370,18 @@ def test_deepcopy_gives_an_independent_model(dev: str) -> None:
 def test_state_dict_interoperates_with_torch() -> None:
     torch = pytest.importorskip("torch")
     model = nn.Linear(4, 8) >> nn.ReLU() >> nn.BatchNorm1d(8) >> nn.Linear(8, 2)
-    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.BatchNorm1d(8),
-                                 torch.nn.Linear(8, 2))
-    tmodel.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in
-                            model.state_dict().items()})
+    tmodel = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2)
+    )
+    tmodel.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in model.state_dict().items()})
     model.load_state_dict({k: v.numpy() for k, v in tmodel.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
-    np.testing.assert_allclose(model(idrak.tensor(x)).numpy(),
-                               tmodel(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        model(idrak.tensor(x)).numpy(),
+        tmodel(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 # small models train -----------------------------------------------------------------------------
@@ -365,9 +410,17 @@ def _images(dev: str, n: int = 32) -> tuple[idrak.Tensor, idrak.Tensor]:
 def test_small_cnn_trains_as_net_and_as_pipeline(dev: str) -> None:
     x, y = _images(dev)
     idrak.manual_seed(0)
-    pipe = (nn.Conv2d(1, 4, 3, padding=1) >> nn.BatchNorm2d(4) >> nn.ReLU() >> nn.MaxPool2d(2)
-            >> nn.Conv2d(4, 8, 3, padding=1) >> nn.ReLU() >> nn.AdaptiveAvgPool2d(1)
-            >> nn.Flatten() >> nn.Linear(8, 2))
+    pipe = (
+        nn.Conv2d(1, 4, 3, padding=1)
+        >> nn.BatchNorm2d(4)
+        >> nn.ReLU()
+        >> nn.MaxPool2d(2)
+        >> nn.Conv2d(4, 8, 3, padding=1)
+        >> nn.ReLU()
+        >> nn.AdaptiveAvgPool2d(1)
+        >> nn.Flatten()
+        >> nn.Linear(8, 2)
+    )
     net = nn.Net()
     net.add("conv", nn.conv2d(1, 4, 3, padding=1)).add("bn", nn.batch_norm2d(4))
     net.add("act", idrak.relu).add("pool", nn.AvgPool2d(2)).add("flat", nn.Flatten())

@@ -17,9 +17,10 @@ import types
 from pathlib import Path
 from typing import Any
 
-import idrak
 import numpy as np
 import pytest
+
+import idrak
 from idrak.errors import DeviceError, NotSupportedError
 from idrak.ops import Op
 from idrak_cuda import CudaError, CudaOutOfMemoryError
@@ -37,17 +38,20 @@ KAT = [
 
 
 def _py(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 # -- registration and laziness -----------------------------------------------------------------
 def test_import_does_not_import_cupy() -> None:
-    r = _py("import sys, idrak; assert 'idrak_cuda' not in sys.modules\n"
-            "import idrak_cuda, idrak_cuda._backend\n"
-            "from idrak.plugins import backend_entries\n"
-            "assert 'cuda' in backend_entries(); idrak_cuda._factory()\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cupy', 'cupyx')))")
+    r = _py(
+        "import sys, idrak; assert 'idrak_cuda' not in sys.modules\n"
+        "import idrak_cuda, idrak_cuda._backend\n"
+        "from idrak.plugins import backend_entries\n"
+        "assert 'cuda' in backend_entries(); idrak_cuda._factory()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cupy', 'cupyx')))"
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
 
@@ -114,12 +118,19 @@ def fake_cupy(count: int | Exception = 2, **extra: object) -> types.ModuleType:
             raise count
         return count
 
-    runtime = types.SimpleNamespace(CUDARuntimeError=FakeCUDARuntimeError,
-                                    getDeviceCount=get_count, memGetInfo=lambda: (300, 1000))
+    runtime = types.SimpleNamespace(
+        CUDARuntimeError=FakeCUDARuntimeError,
+        getDeviceCount=get_count,
+        memGetInfo=lambda: (300, 1000),
+    )
     pool = types.SimpleNamespace(used_bytes=lambda: 64, total_bytes=lambda: 128)
-    m.__dict__.update(cuda=types.SimpleNamespace(runtime=runtime, Device=Device),
-                      entered=entered, get_default_memory_pool=lambda: pool,
-                      asarray=lambda a: np.array(a, copy=True), **extra)
+    m.__dict__.update(
+        cuda=types.SimpleNamespace(runtime=runtime, Device=Device),
+        entered=entered,
+        get_default_memory_pool=lambda: pool,
+        asarray=lambda a: np.array(a, copy=True),
+        **extra,
+    )
     return m
 
 
@@ -147,11 +158,18 @@ def test_unavailable_without_cupy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert caps.device_count == 0 and idrak.bfloat16 not in caps.dtypes
 
 
-@pytest.mark.parametrize("count, expect", [
-    (FakeCUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient"),
-     "no CUDA device: cudaErrorInsufficientDriver: CUDA driver version is insufficient"),
-    (0, "no CUDA device: cupy.cuda.runtime.getDeviceCount() returned 0"),
-])
+@pytest.mark.parametrize(
+    "count, expect",
+    [
+        (
+            FakeCUDARuntimeError(
+                "cudaErrorInsufficientDriver: CUDA driver version is insufficient"
+            ),
+            "no CUDA device: cudaErrorInsufficientDriver: CUDA driver version is insufficient",
+        ),
+        (0, "no CUDA device: cupy.cuda.runtime.getDeviceCount() returned 0"),
+    ],
+)
 def test_unavailable_without_device(count: int | Exception, expect: str) -> None:
     b = backend_over(fake_cupy(count))
     assert b.is_available() == (False, expect)
@@ -170,8 +188,9 @@ def test_capabilities_when_available() -> None:
 
 # -- Threefry-2x32-20 ------------------------------------------------------------------------
 @pytest.mark.parametrize("ctr, key, expect", KAT)
-def test_threefry_known_answers(ctr: tuple[int, int], key: tuple[int, int],
-                                expect: tuple[int, int]) -> None:
+def test_threefry_known_answers(
+    ctr: tuple[int, int], key: tuple[int, int], expect: tuple[int, int]
+) -> None:
     y0, y1 = threefry2x32_block(np.array([ctr[0]]), np.array([ctr[1]]), *key)
     assert (int(y0[0]), int(y1[0])) == expect
 
@@ -210,16 +229,27 @@ def host_kernel(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
     (d / "k.cpp").write_text(
         "#define __global__\n#define __device__\n#define __forceinline__ inline\n"
         "struct dim3_ { unsigned int x, y, z; };\nstatic dim3_ blockIdx, blockDim, threadIdx;\n"
-        + KERNEL_SOURCE +
-        'extern "C" void launch(unsigned g, unsigned b, long long* out, unsigned long long n,\n'
+        + KERNEL_SOURCE
+        + 'extern "C" void launch(unsigned g, unsigned b, long long* out, unsigned long long n,\n'
         "    unsigned k0, unsigned k1, unsigned long long c0) {\n  blockDim.x = b;\n"
         "  for (unsigned i = 0; i < g; ++i) for (unsigned t = 0; t < b; ++t) {\n"
-        f"    blockIdx.x = i; threadIdx.x = t; {KERNEL_NAME}(out, n, k0, k1, c0); }}\n}}\n")
-    subprocess.run([cxx, "-O1", "-shared", "-fPIC", "-o", str(d / "k.so"), str(d / "k.cpp")],
-                   check=True, capture_output=True)
+        f"    blockIdx.x = i; threadIdx.x = t; {KERNEL_NAME}(out, n, k0, k1, c0); }}\n}}\n"
+    )
+    subprocess.run(
+        [cxx, "-O1", "-shared", "-fPIC", "-o", str(d / "k.so"), str(d / "k.cpp")],
+        check=True,
+        capture_output=True,
+    )
     lib = ctypes.CDLL(str(d / "k.so"))
-    lib.launch.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_ulonglong,
-                           ctypes.c_uint, ctypes.c_uint, ctypes.c_ulonglong]
+    lib.launch.argtypes = [
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_ulonglong,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_ulonglong,
+    ]
     return lib
 
 
@@ -238,11 +268,20 @@ class HostRawKernel:
         self.lib.launch(grid[0], block[0], out.ctypes.data, n, k0, k1, c0)
 
 
-@pytest.mark.parametrize("n, key, c0", [(0, (1, 2), 0), (1, (0, 0), 0), (2, (0, 0), 0),
-                                        (513, (0xDEADBEEF, 7), 2**32 - 100),
-                                        (6, (3, 4), 2**64 - 2), (5000, (2**32 - 1, 1), 99)])
-def test_kernel_source_is_bit_identical(host_kernel: ctypes.CDLL, n: int, key: tuple[int, int],
-                                        c0: int) -> None:
+@pytest.mark.parametrize(
+    "n, key, c0",
+    [
+        (0, (1, 2), 0),
+        (1, (0, 0), 0),
+        (2, (0, 0), 0),
+        (513, (0xDEADBEEF, 7), 2**32 - 100),
+        (6, (3, 4), 2**64 - 2),
+        (5000, (2**32 - 1, 1), 99),
+    ],
+)
+def test_kernel_source_is_bit_identical(
+    host_kernel: ctypes.CDLL, n: int, key: tuple[int, int], c0: int
+) -> None:
     HostRawKernel.lib = host_kernel
     b = backend_over(fake_cupy(1, RawKernel=HostRawKernel))
     out = b.run(Op.RANDOM_BITS, (), (n, *key, c0), idrak.int64, 0)
@@ -253,14 +292,19 @@ def test_kernel_source_is_bit_identical(host_kernel: ctypes.CDLL, n: int, key: t
 def test_kernel_source_compiles_with_nvcc(tmp_path: Path) -> None:
     src = tmp_path / "k.cu"
     src.write_text(KERNEL_SOURCE)
-    r = subprocess.run(["nvcc", "-c", "-o", str(src.with_suffix(".o")), str(src)],
-                       capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        ["nvcc", "-c", "-o", str(src.with_suffix(".o")), str(src)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
 
 
 # -- the backend's own code paths, over the fake cupy -------------------------------------------
-@pytest.mark.parametrize("dtype", ["int8", "int16", "uint8", "int32", "int64", "float16",
-                                   "float32", "float64"])
+@pytest.mark.parametrize(
+    "dtype", ["int8", "int16", "uint8", "int32", "int64", "float16", "float32", "float64"]
+)
 def test_scatter_add_matches_numpy(fake: CudaBackend, dtype: str) -> None:
     rng = np.random.default_rng(0)
     x = rng.integers(-100, 100, (4, 5)).astype(dtype)
@@ -270,13 +314,21 @@ def test_scatter_add_matches_numpy(fake: CudaBackend, dtype: str) -> None:
         got = fake.scatter_add(x, idx, src, dim)
         want = NumpyBackend().scatter_add(x, idx, src, dim)
         assert got.dtype == want.dtype
-        np.testing.assert_allclose(got.astype("float64"), want.astype("float64"),
-                                   rtol=1e-3 if dtype == "float16" else 0)
+        np.testing.assert_allclose(
+            got.astype("float64"), want.astype("float64"), rtol=1e-3 if dtype == "float16" else 0
+        )
     assert np.array_equal(fake.scatter_add(x, index[:0], src, 0), x)
 
 
-@pytest.mark.parametrize("arg", [((1, 1), (0, 0), (1, 1), 1), ((2, 1), (1, 2), (1, 1), 1),
-                                 ((1, 2), (2, 0), (2, 3), 2), ((3, 3), (0, 1), (1, 2), 6)])
+@pytest.mark.parametrize(
+    "arg",
+    [
+        ((1, 1), (0, 0), (1, 1), 1),
+        ((2, 1), (1, 2), (1, 1), 1),
+        ((1, 2), (2, 0), (2, 3), 2),
+        ((3, 3), (0, 1), (1, 2), 6),
+    ],
+)
 def test_conv2d_im2col_matches_numpy(fake: CudaBackend, arg: tuple[Any, ...]) -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 6, 9, 8))
@@ -290,16 +342,22 @@ def test_overrides_and_dispatch(fake: CudaBackend) -> None:
     assert np.array_equal(fake.flip(x, (0, -1)), np.flip(x, (0, 2)))
     assert np.array_equal(fake.flip(np.array(3.0), ()), np.array(3.0))
     assert np.array_equal(fake.run(Op.SUM, (x,), (), idrak.float64, 0), x)
-    assert np.array_equal(fake.run(Op.REDUCE_MAX, (x,), (1,), idrak.float64, 0),
-                          x.max(1, keepdims=True))
+    assert np.array_equal(
+        fake.run(Op.REDUCE_MAX, (x,), (1,), idrak.float64, 0), x.max(1, keepdims=True)
+    )
     full = fake.run(Op.FULL, (), ((2, 2), 7, idrak.int8), idrak.int8, 1)
     assert full.dtype == np.int8 and (full == 7).all()
     assert fake.xp.entered[-1] == 1  # the op ran inside cupy.cuda.Device(1)
     with pytest.raises(NotSupportedError):
         fake.run(Op.MATMUL, (x, x), None, idrak.int32, 0)
     assert np.array_equal(fake.from_numpy(x, 1), x) and fake.xp.entered[-1] == 1
-    assert fake.memory_stats(0) == {"used_bytes": 700, "total_bytes": 1000, "free_bytes": 300,
-                                    "pool_used_bytes": 64, "pool_total_bytes": 128}
+    assert fake.memory_stats(0) == {
+        "used_bytes": 700,
+        "total_bytes": 1000,
+        "free_bytes": 300,
+        "pool_used_bytes": 64,
+        "pool_total_bytes": 128,
+    }
 
 
 def test_cuda_errors_become_device_errors(fake: CudaBackend) -> None:
@@ -307,18 +365,26 @@ def test_cuda_errors_become_device_errors(fake: CudaBackend) -> None:
         raise FakeOutOfMemoryError(4 * 2**40)
 
     fake.xp.__dict__["full"] = oom
-    with pytest.raises(CudaOutOfMemoryError, match=r"cuda:1 during FULL: requested "
-                                                    r"4,398,046,511,104 bytes") as ei:
+    with pytest.raises(
+        CudaOutOfMemoryError,
+        match=r"cuda:1 during FULL: requested "
+        r"4,398,046,511,104 bytes",
+    ) as ei:
         fake.run(Op.FULL, (), ((2**40,), 0.0, idrak.float32), idrak.float32, 1)
     assert isinstance(ei.value, DeviceError) and ei.value.requested_bytes == 4 * 2**40
     fake.xp.__dict__["asarray"] = lambda a: (_ for _ in ()).throw(
-        FakeCUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal"))
+        FakeCUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+    )
     with pytest.raises(CudaError, match=r"cuda:5 during from_numpy: .*invalid device ordinal"):
         fake.from_numpy(np.zeros(3), 5)
     assert translate(ValueError("bad shape"), "cuda:0", "ADD") is None
     assert translate(MemoryError("host"), "cuda:0", "ADD") is None  # a host OOM is not CUDA's
-    e = translate(FakeCUDARuntimeError("cudaErrorMemoryAllocation: out of memory"), "cuda:0",
-                  "from_numpy", 800)
+    e = translate(
+        FakeCUDARuntimeError("cudaErrorMemoryAllocation: out of memory"),
+        "cuda:0",
+        "from_numpy",
+        800,
+    )
     assert isinstance(e, CudaOutOfMemoryError) and e.requested_bytes == 800
 
 
@@ -350,23 +416,41 @@ def test_gpu_round_trip(gpu: CudaBackend, dtype: str, shape: tuple[int, ...]) ->
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("op, arg, dtype, srcs", [
-    (Op.EXP, None, "float32", 1), (Op.TANH, None, "float16", 1), (Op.LOG2, None, "float64", 1),
-    (Op.DIV, None, "int32", 2), (Op.DIV, None, "float32", 2), (Op.MAX, None, "float64", 2),
-    (Op.POW, None, "float32", 2), (Op.SUB, None, "int8", 2), (Op.SUM, (0, 2), "float16", 1),
-    (Op.SUM, (1,), "int64", 1), (Op.REDUCE_MAX, (0,), "float32", 1),
-    (Op.FLIP, (1,), "int16", 1), (Op.PAD, (((1, 0), (0, 2), (1, 1)), 5), "float32", 1),
-    (Op.MATMUL, None, "float32", 0), (Op.GATHER, 1, "float32", 0),
-    (Op.SCATTER_ADD, 0, "int64", 0), (Op.SCATTER_ADD, 1, "float16", 0),
-    (Op.CONV2D, ((1, 2), (1, 1), (2, 1), 2), "float32", 0),
-])
-def test_gpu_ops_match_numpy(gpu: CudaBackend, op: Op, arg: object, dtype: str,
-                             srcs: int) -> None:
+@pytest.mark.parametrize(
+    "op, arg, dtype, srcs",
+    [
+        (Op.EXP, None, "float32", 1),
+        (Op.TANH, None, "float16", 1),
+        (Op.LOG2, None, "float64", 1),
+        (Op.DIV, None, "int32", 2),
+        (Op.DIV, None, "float32", 2),
+        (Op.MAX, None, "float64", 2),
+        (Op.POW, None, "float32", 2),
+        (Op.SUB, None, "int8", 2),
+        (Op.SUM, (0, 2), "float16", 1),
+        (Op.SUM, (1,), "int64", 1),
+        (Op.REDUCE_MAX, (0,), "float32", 1),
+        (Op.FLIP, (1,), "int16", 1),
+        (Op.PAD, (((1, 0), (0, 2), (1, 1)), 5), "float32", 1),
+        (Op.MATMUL, None, "float32", 0),
+        (Op.GATHER, 1, "float32", 0),
+        (Op.SCATTER_ADD, 0, "int64", 0),
+        (Op.SCATTER_ADD, 1, "float16", 0),
+        (Op.CONV2D, ((1, 2), (1, 1), (2, 1), 2), "float32", 0),
+    ],
+)
+def test_gpu_ops_match_numpy(gpu: CudaBackend, op: Op, arg: object, dtype: str, srcs: int) -> None:
     rng = np.random.default_rng(2)
-    x = rng.uniform(0.5, 4, (4, 3, 5)).astype(dtype) if dtype[0] == "f" else \
-        rng.integers(-50, 50, (4, 3, 5)).astype(dtype)
-    y = x[::-1].copy() if dtype[0] == "f" else \
-        (rng.integers(1, 9, x.shape) * rng.choice([-1, 1], x.shape)).astype(dtype)
+    x = (
+        rng.uniform(0.5, 4, (4, 3, 5)).astype(dtype)
+        if dtype[0] == "f"
+        else rng.integers(-50, 50, (4, 3, 5)).astype(dtype)
+    )
+    y = (
+        x[::-1].copy()
+        if dtype[0] == "f"
+        else (rng.integers(1, 9, x.shape) * rng.choice([-1, 1], x.shape)).astype(dtype)
+    )
     ins: tuple[np.ndarray, ...] = (x, y)[:srcs]
     if op is Op.MATMUL:
         ins = (x, rng.standard_normal((4, 5, 2)).astype(dtype))
@@ -378,8 +462,10 @@ def test_gpu_ops_match_numpy(gpu: CudaBackend, op: Op, arg: object, dtype: str,
         idx = rng.integers(0, x.shape[dim], shape)
         ins = (x, idx, rng.uniform(-2, 2, shape).astype(dtype))
     elif op is Op.CONV2D:
-        ins = (rng.standard_normal((2, 4, 9, 7)).astype(dtype),
-               rng.standard_normal((6, 2, 3, 2)).astype(dtype))
+        ins = (
+            rng.standard_normal((2, 4, 9, 7)).astype(dtype),
+            rng.standard_normal((6, 2, 3, 2)).astype(dtype),
+        )
     want = NumpyBackend().run(op, ins, arg, idrak.dtypes.to_dtype(dtype), 0)
     bufs = tuple(gpu.from_numpy(a, 0) for a in ins)
     got = gpu.to_numpy(gpu.run(op, bufs, arg, idrak.dtypes.to_dtype(dtype), 0))
@@ -389,8 +475,9 @@ def test_gpu_ops_match_numpy(gpu: CudaBackend, op: Op, arg: object, dtype: str,
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("n, c0", [(0, 0), (1, 0), (7, 2**32 - 2), (1 << 20, 12345),
-                                   (10, 2**64 - 3)])
+@pytest.mark.parametrize(
+    "n, c0", [(0, 0), (1, 0), (7, 2**32 - 2), (1 << 20, 12345), (10, 2**64 - 3)]
+)
 def test_gpu_random_bits_bit_identical(gpu: CudaBackend, n: int, c0: int) -> None:
     out = gpu.run(Op.RANDOM_BITS, (), (n, 0xDEADBEEF, 42, c0), idrak.int64, 0)
     assert np.array_equal(gpu.to_numpy(out), threefry2x32(n, 0xDEADBEEF, 42, c0))

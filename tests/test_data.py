@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-import idrak
-import idrak.data as data
 import numpy as np
 import pytest
 from _realdata import FASHION_DIR, MNIST_DIR, NAMES_FILE, need
+
+import idrak
+import idrak.data as data
 from idrak.data import vision
 from idrak.data.download import Checksum, ChecksumError, DatasetNotFoundError
 

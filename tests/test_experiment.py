@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from idrak.train import Experiment, compare_experiments
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

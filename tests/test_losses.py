@@ -26,8 +26,9 @@ def _logits(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
     return lambda r: r.standard_normal(shape) * 2
 
 
-def _classes(c: int, *shape: int, ignore: bool = False) -> Callable[[np.random.Generator],
-                                                                       np.ndarray]:
+def _classes(
+    c: int, *shape: int, ignore: bool = False
+) -> Callable[[np.random.Generator], np.ndarray]:
     def make(r: np.random.Generator) -> np.ndarray:
         t = r.integers(0, c, size=shape)
         if ignore:
@@ -47,42 +48,126 @@ SPECS: list[tuple[str, str, dict[str, Any], Any, Any, str]] = [
     ("smooth_l1_beta0", "smooth_l1_loss", {"beta": 0.0}, _logits(5, 3), _logits(5, 3), ""),
     ("huber", "huber_loss", {"delta": 0.7}, _logits(5, 3), _logits(5, 3), ""),
     ("ce", "cross_entropy", {}, _logits(6, 4), _classes(4, 6), ""),
-    ("ce_weight_ignore", "cross_entropy", {"weight": W4}, _logits(6, 4),
-     _classes(4, 6, ignore=True), ""),
-    ("ce_smoothing", "cross_entropy", {"label_smoothing": 0.1}, _logits(6, 4), _classes(4, 6),
-     ""),
-    ("ce_smoothing_weight_ignore", "cross_entropy",
-     {"label_smoothing": 0.2, "weight": W4}, _logits(7, 4), _classes(4, 7, ignore=True), ""),
-    ("ce_sum_smoothing", "cross_entropy", {"reduction": "sum", "label_smoothing": 0.1},
-     _logits(5, 4), _classes(4, 5, ignore=True), ""),
-    ("ce_none_kdim", "cross_entropy", {"reduction": "none", "ignore_index": 1},
-     _logits(2, 4, 3, 2), _classes(4, 2, 3, 2), ""),
+    (
+        "ce_weight_ignore",
+        "cross_entropy",
+        {"weight": W4},
+        _logits(6, 4),
+        _classes(4, 6, ignore=True),
+        "",
+    ),
+    ("ce_smoothing", "cross_entropy", {"label_smoothing": 0.1}, _logits(6, 4), _classes(4, 6), ""),
+    (
+        "ce_smoothing_weight_ignore",
+        "cross_entropy",
+        {"label_smoothing": 0.2, "weight": W4},
+        _logits(7, 4),
+        _classes(4, 7, ignore=True),
+        "",
+    ),
+    (
+        "ce_sum_smoothing",
+        "cross_entropy",
+        {"reduction": "sum", "label_smoothing": 0.1},
+        _logits(5, 4),
+        _classes(4, 5, ignore=True),
+        "",
+    ),
+    (
+        "ce_none_kdim",
+        "cross_entropy",
+        {"reduction": "none", "ignore_index": 1},
+        _logits(2, 4, 3, 2),
+        _classes(4, 2, 3, 2),
+        "",
+    ),
     ("ce_kdim_weight", "cross_entropy", {"weight": W4}, _logits(2, 4, 3), _classes(4, 2, 3), ""),
     ("ce_unbatched", "cross_entropy", {}, _logits(4), _classes(4), ""),
-    ("ce_probs", "cross_entropy", {}, _logits(5, 4),
-     lambda r: _softmax(r.standard_normal((5, 4)), 1), ""),
-    ("ce_probs_smoothing_weight", "cross_entropy", {"label_smoothing": 0.3, "weight": W4},
-     _logits(2, 4, 3), lambda r: _softmax(r.standard_normal((2, 4, 3)), 1), ""),
-    ("nll", "nll_loss", {"weight": W4, "ignore_index": 0}, _logits(6, 4), _classes(4, 6),
-     "log_softmax1"),
-    ("nll_none", "nll_loss", {"reduction": "none"}, _logits(6, 4), _classes(4, 6),
-     "log_softmax1"),
-    ("bce", "binary_cross_entropy", {}, _logits(4, 3), lambda r: r.uniform(0, 1, (4, 3)),
-     "sigmoid"),
-    ("bce_weight_sum", "binary_cross_entropy", {"weight": np.array([1.0, 2.0, 0.5]),
-                                                "reduction": "sum"},
-     _logits(4, 3), lambda r: (r.uniform(0, 1, (4, 3)) > 0.5) * 1.0, "sigmoid"),
-    ("bce_logits", "binary_cross_entropy_with_logits", {}, lambda r: r.standard_normal((4, 3)) * 8,
-     lambda r: r.uniform(0, 1, (4, 3)), ""),
-    ("bce_logits_pos_weight", "binary_cross_entropy_with_logits",
-     {"pos_weight": np.array([1.0, 3.0, 0.5]), "weight": np.array([2.0, 1.0, 1.0]),
-      "reduction": "none"}, _logits(4, 3), lambda r: (r.uniform(0, 1, (4, 3)) > 0.5) * 1.0, ""),
-    ("kl_div_batchmean", "kl_div", {"reduction": "batchmean"}, _logits(3, 5),
-     lambda r: _softmax(r.standard_normal((3, 5)), 1), "log_softmax1"),
-    ("kl_div_log_target", "kl_div", {"log_target": True, "reduction": "sum"}, _logits(3, 5),
-     lambda r: np.log(_softmax(r.standard_normal((3, 5)), 1)), "log_softmax1"),
-    ("kl_div_zero_target", "kl_div", {"reduction": "sum"}, _logits(2, 3),
-     lambda r: np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]), "log_softmax1"),
+    (
+        "ce_probs",
+        "cross_entropy",
+        {},
+        _logits(5, 4),
+        lambda r: _softmax(r.standard_normal((5, 4)), 1),
+        "",
+    ),
+    (
+        "ce_probs_smoothing_weight",
+        "cross_entropy",
+        {"label_smoothing": 0.3, "weight": W4},
+        _logits(2, 4, 3),
+        lambda r: _softmax(r.standard_normal((2, 4, 3)), 1),
+        "",
+    ),
+    (
+        "nll",
+        "nll_loss",
+        {"weight": W4, "ignore_index": 0},
+        _logits(6, 4),
+        _classes(4, 6),
+        "log_softmax1",
+    ),
+    ("nll_none", "nll_loss", {"reduction": "none"}, _logits(6, 4), _classes(4, 6), "log_softmax1"),
+    (
+        "bce",
+        "binary_cross_entropy",
+        {},
+        _logits(4, 3),
+        lambda r: r.uniform(0, 1, (4, 3)),
+        "sigmoid",
+    ),
+    (
+        "bce_weight_sum",
+        "binary_cross_entropy",
+        {"weight": np.array([1.0, 2.0, 0.5]), "reduction": "sum"},
+        _logits(4, 3),
+        lambda r: (r.uniform(0, 1, (4, 3)) > 0.5) * 1.0,
+        "sigmoid",
+    ),
+    (
+        "bce_logits",
+        "binary_cross_entropy_with_logits",
+        {},
+        lambda r: r.standard_normal((4, 3)) * 8,
+        lambda r: r.uniform(0, 1, (4, 3)),
+        "",
+    ),
+    (
+        "bce_logits_pos_weight",
+        "binary_cross_entropy_with_logits",
+        {
+            "pos_weight": np.array([1.0, 3.0, 0.5]),
+            "weight": np.array([2.0, 1.0, 1.0]),
+            "reduction": "none",
+        },
+        _logits(4, 3),
+        lambda r: (r.uniform(0, 1, (4, 3)) > 0.5) * 1.0,
+        "",
+    ),
+    (
+        "kl_div_batchmean",
+        "kl_div",
+        {"reduction": "batchmean"},
+        _logits(3, 5),
+        lambda r: _softmax(r.standard_normal((3, 5)), 1),
+        "log_softmax1",
+    ),
+    (
+        "kl_div_log_target",
+        "kl_div",
+        {"log_target": True, "reduction": "sum"},
+        _logits(3, 5),
+        lambda r: np.log(_softmax(r.standard_normal((3, 5)), 1)),
+        "log_softmax1",
+    ),
+    (
+        "kl_div_zero_target",
+        "kl_div",
+        {"reduction": "sum"},
+        _logits(2, 3),
+        lambda r: np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]),
+        "log_softmax1",
+    ),
 ]
 IDS = [s[0] for s in SPECS]
 
@@ -101,10 +186,11 @@ def _transform(lib: Any, x: Any, how: str) -> Any:
 
 
 def _idrak_loss(spec: tuple[Any, ...], x: idrak.Tensor, t: np.ndarray, dev: str) -> idrak.Tensor:
-    kwargs = {k: idrak.tensor(v, device=dev) if isinstance(v, np.ndarray) else v
-              for k, v in spec[2].items()}
-    return getattr(F, spec[1])(_transform(idrak, x, spec[5]), idrak.tensor(t, device=dev),
-                               **kwargs)
+    kwargs = {
+        k: idrak.tensor(v, device=dev) if isinstance(v, np.ndarray) else v
+        for k, v in spec[2].items()
+    }
+    return getattr(F, spec[1])(_transform(idrak, x, spec[5]), idrak.tensor(t, device=dev), **kwargs)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
@@ -118,13 +204,15 @@ def test_loss_matches_torch(spec: tuple[Any, ...], dev: str) -> None:
     li = _idrak_loss(spec, xi, t, dev)
     kwargs = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in spec[2].items()}
     lt = getattr(tf, spec[1])(_transform(torch, xt, spec[5]), torch.tensor(t), **kwargs)
-    np.testing.assert_allclose(li.numpy(), lt.detach().numpy(), rtol=1e-10, atol=1e-12,
-                               err_msg=f"{spec[0]} value")
+    np.testing.assert_allclose(
+        li.numpy(), lt.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=f"{spec[0]} value"
+    )
     r = rng.standard_normal(lt.shape)
     (li * idrak.tensor(r, device=dev)).sum().backward()
     (lt * torch.tensor(r)).sum().backward()
-    np.testing.assert_allclose(xi.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12,
-                               err_msg=f"{spec[0]} gradient")
+    np.testing.assert_allclose(
+        xi.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=f"{spec[0]} gradient"
+    )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
@@ -153,8 +241,9 @@ def test_stable_at_extreme_logits(dev: str) -> None:
     loss.backward()
     assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad.numpy()))
     z = idrak.tensor([-1000.0, 0.0, 1000.0], device=dev, requires_grad=True)
-    bl = F.binary_cross_entropy_with_logits(z, idrak.tensor([1.0, 0.5, 0.0], device=dev),
-                                            reduction="none")
+    bl = F.binary_cross_entropy_with_logits(
+        z, idrak.tensor([1.0, 0.5, 0.0], device=dev), reduction="none"
+    )
     bl.sum().backward()
     np.testing.assert_allclose(bl.numpy(), [1000.0, np.log(2.0), 1000.0])
     np.testing.assert_allclose(z.grad.numpy(), [-1.0, 0.0, 1.0])

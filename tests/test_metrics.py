@@ -6,11 +6,13 @@ import itertools
 import math
 from typing import Any
 
-import idrak
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+import idrak
 from idrak.metrics import (
     Accuracy,
     ConfusionMatrix,
@@ -20,7 +22,6 @@ from idrak.metrics import (
     Precision,
     Recall,
 )
-from sklearn import metrics as skm
 
 SETTINGS = settings(derandomize=True, max_examples=50, deadline=None)
 SK_PRF = {Precision: skm.precision_score, Recall: skm.recall_score, F1Score: skm.f1_score}

@@ -21,27 +21,68 @@ SPECS: list[tuple[str, str, tuple[Any, ...], dict[str, Any], tuple[int, ...], bo
     ("linear", "Linear", (5, 3), {}, (4, 5), False, 1e-10),
     ("linear_nobias_3d", "Linear", (5, 3), {"bias": False}, (2, 4, 5), False, 1e-10),
     ("conv2d", "Conv2d", (3, 4, 3), {}, (2, 3, 6, 6), False, 1e-10),
-    ("conv2d_all_args", "Conv2d", (4, 6, (3, 2)),
-     {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2}, (2, 4, 7, 7), False,
-     1e-10),
-    ("conv2d_same_nobias", "Conv2d", (2, 3, 3), {"padding": "same", "bias": False},
-     (1, 2, 5, 5), False, 1e-10),
+    (
+        "conv2d_all_args",
+        "Conv2d",
+        (4, 6, (3, 2)),
+        {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2},
+        (2, 4, 7, 7),
+        False,
+        1e-10,
+    ),
+    (
+        "conv2d_same_nobias",
+        "Conv2d",
+        (2, 3, 3),
+        {"padding": "same", "bias": False},
+        (1, 2, 5, 5),
+        False,
+        1e-10,
+    ),
     ("maxpool", "MaxPool2d", (2,), {}, (2, 3, 4, 6), False, 1e-12),
     ("maxpool_pad_stride", "MaxPool2d", (3, 2, 1), {}, (2, 2, 7, 7), False, 1e-12),
-    ("maxpool_ceil_dil", "MaxPool2d", (2, 2), {"ceil_mode": True, "dilation": 2},
-     (1, 2, 7, 7), False, 1e-12),
+    (
+        "maxpool_ceil_dil",
+        "MaxPool2d",
+        (2, 2),
+        {"ceil_mode": True, "dilation": 2},
+        (1, 2, 7, 7),
+        False,
+        1e-12,
+    ),
     ("avgpool", "AvgPool2d", (2,), {}, (2, 3, 4, 6), False, 1e-12),
-    ("avgpool_pad_exclude", "AvgPool2d", (3, 2, 1), {"count_include_pad": False},
-     (2, 2, 7, 7), False, 1e-12),
+    (
+        "avgpool_pad_exclude",
+        "AvgPool2d",
+        (3, 2, 1),
+        {"count_include_pad": False},
+        (2, 2, 7, 7),
+        False,
+        1e-12,
+    ),
     ("adaptive_avg", "AdaptiveAvgPool2d", ((2, 3),), {}, (2, 3, 5, 7), False, 1e-12),
     ("adaptive_avg_global", "AdaptiveAvgPool2d", (1,), {}, (2, 3, 4, 4), False, 1e-12),
     ("batchnorm1d", "BatchNorm1d", (3,), {}, (6, 3), False, 1e-10),
     ("batchnorm1d_ncl", "BatchNorm1d", (3,), {"momentum": 0.3}, (4, 3, 5), False, 1e-10),
     ("batchnorm2d", "BatchNorm2d", (3,), {}, (4, 3, 4, 4), False, 1e-10),
-    ("batchnorm2d_cumulative", "BatchNorm2d", (3,), {"momentum": None, "affine": False},
-     (2, 3, 3, 3), False, 1e-10),
-    ("batchnorm2d_no_stats", "BatchNorm2d", (2,), {"track_running_stats": False},
-     (3, 2, 2, 2), False, 1e-10),
+    (
+        "batchnorm2d_cumulative",
+        "BatchNorm2d",
+        (3,),
+        {"momentum": None, "affine": False},
+        (2, 3, 3, 3),
+        False,
+        1e-10,
+    ),
+    (
+        "batchnorm2d_no_stats",
+        "BatchNorm2d",
+        (2,),
+        {"track_running_stats": False},
+        (3, 2, 2, 2),
+        False,
+        1e-10,
+    ),
     ("layernorm", "LayerNorm", (5,), {}, (3, 4, 5), False, 1e-10),
     ("layernorm_2d", "LayerNorm", ((4, 5),), {"eps": 1e-3}, (3, 4, 5), False, 1e-10),
     ("groupnorm", "GroupNorm", (2, 4), {}, (3, 4, 3, 3), False, 1e-10),
@@ -82,8 +123,13 @@ def _input(spec: tuple[Any, ...], rng: np.random.Generator) -> np.ndarray:
 
 
 def _close(a: Any, b: Any, atol: float, what: str) -> None:
-    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                               rtol=max(atol, 1e-12), atol=max(atol, 1e-12), err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(a, dtype=np.float64),
+        np.asarray(b, dtype=np.float64),
+        rtol=max(atol, 1e-12),
+        atol=max(atol, 1e-12),
+        err_msg=what,
+    )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
@@ -115,12 +161,17 @@ def test_layer_matches_torch(spec: tuple[Any, ...], dev: str) -> None:
     m.eval()
     tm.eval()
     x = _input(spec, rng)
-    _close(m(idrak.tensor(x, device=dev)).numpy(), tm(torch.tensor(x)).detach().numpy(), atol,
-           f"{spec[0]} eval forward")
+    _close(
+        m(idrak.tensor(x, device=dev)).numpy(),
+        tm(torch.tensor(x)).detach().numpy(),
+        atol,
+        f"{spec[0]} eval forward",
+    )
 
 
-def _directional_check(f: Any, tensors: list[idrak.Tensor], rng: np.random.Generator,
-                       what: str, eps: float = 1e-6) -> None:
+def _directional_check(
+    f: Any, tensors: list[idrak.Tensor], rng: np.random.Generator, what: str, eps: float = 1e-6
+) -> None:
     """d/de f(t + e v) at 0 by central differences equals <grad, v>, for each tensor t."""
     out = f()
     r = idrak.tensor(rng.standard_normal(out.shape), device=out.device)
@@ -140,16 +191,20 @@ def _directional_check(f: Any, tensors: list[idrak.Tensor], rng: np.random.Gener
         numeric = (vals[0] - vals[1]) / (2 * eps)
         analytic = float((t.grad.numpy() * v).sum()) if t.grad is not None else 0.0
         assert abs(numeric - analytic) <= 1e-6 * max(1.0, abs(numeric)), (
-            f"{what}: tensor {i} directional derivative {analytic} != finite difference "
-            f"{numeric}")
+            f"{what}: tensor {i} directional derivative {analytic} != finite difference {numeric}"
+        )
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if not s[5]], ids=[s[0] for s in SPECS
-                                                                      if not s[5]])
+@pytest.mark.parametrize(
+    "spec", [s for s in SPECS if not s[5]], ids=[s[0] for s in SPECS if not s[5]]
+)
 def test_layer_gradients_finite_differences(spec: tuple[Any, ...], dev: str) -> None:
     rng = np.random.default_rng(1)
-    m = _build(spec, dev).eval() if spec[1].startswith("BatchNorm") and spec[3].get(
-        "track_running_stats", True) else _build(spec, dev)
+    m = (
+        _build(spec, dev).eval()
+        if spec[1].startswith("BatchNorm") and spec[3].get("track_running_stats", True)
+        else _build(spec, dev)
+    )
     x = idrak.tensor(_input(spec, rng), device=dev, requires_grad=True)
     _directional_check(lambda: m(x), [x, *m.parameters()], rng, spec[0])
 
@@ -204,17 +259,25 @@ def test_calculate_gain_and_fans() -> None:
         init._calculate_fan_in_and_fan_out(idrak.zeros(4))
 
 
-@pytest.mark.parametrize(("fn", "kwargs", "bound", "std"), [
-    ("uniform_", {"a": -2.0, "b": 3.0}, (-2.0, 3.0), 5 / math.sqrt(12)),
-    ("normal_", {"mean": 1.0, "std": 2.0}, None, 2.0),
-    ("xavier_uniform_", {}, (-math.sqrt(6 / 300), math.sqrt(6 / 300)), math.sqrt(2 / 300)),
-    ("xavier_normal_", {"gain": 2.0}, None, 2 * math.sqrt(2 / 300)),
-    ("kaiming_uniform_", {"nonlinearity": "relu"}, (-math.sqrt(6 / 100), math.sqrt(6 / 100)),
-     math.sqrt(2 / 100)),
-    ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}, None, math.sqrt(2 / 200)),
-])
-def test_init_distributions(fn: str, kwargs: dict[str, Any], bound: Any, std: float,
-                            dev: str) -> None:
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "bound", "std"),
+    [
+        ("uniform_", {"a": -2.0, "b": 3.0}, (-2.0, 3.0), 5 / math.sqrt(12)),
+        ("normal_", {"mean": 1.0, "std": 2.0}, None, 2.0),
+        ("xavier_uniform_", {}, (-math.sqrt(6 / 300), math.sqrt(6 / 300)), math.sqrt(2 / 300)),
+        ("xavier_normal_", {"gain": 2.0}, None, 2 * math.sqrt(2 / 300)),
+        (
+            "kaiming_uniform_",
+            {"nonlinearity": "relu"},
+            (-math.sqrt(6 / 100), math.sqrt(6 / 100)),
+            math.sqrt(2 / 100),
+        ),
+        ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}, None, math.sqrt(2 / 200)),
+    ],
+)
+def test_init_distributions(
+    fn: str, kwargs: dict[str, Any], bound: Any, std: float, dev: str
+) -> None:
     p = nn.Parameter(idrak.zeros(200, 100, device=dev, dtype="float64"))
     out = getattr(init, fn)(p, **kwargs)
     assert out is p and p.requires_grad and p.is_leaf
@@ -290,8 +353,14 @@ def test_resnet_block(dev: str) -> None:
     block.eval()
     expect = (block["bn2"](block["conv2"](block["bn1"](block["conv1"](x)).relu())) + x).relu()
     np.testing.assert_allclose(block(x).numpy(), expect.numpy(), atol=1e-5)
-    assert set(block.params) == {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
-                                 "bn2.weight", "bn2.bias"}
+    assert set(block.params) == {
+        "conv1.weight",
+        "bn1.weight",
+        "bn1.bias",
+        "conv2.weight",
+        "bn2.weight",
+        "bn2.bias",
+    }
     with pytest.raises(ValueError, match="channels"):
         resnet_block(0)
 

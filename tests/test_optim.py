@@ -26,9 +26,13 @@ def dev(request: pytest.FixtureRequest) -> str:
 
 def _problem() -> dict[str, np.ndarray]:
     r = np.random.default_rng(0)
-    return {"w1": r.standard_normal((5, 4)) * 0.5, "b1": r.standard_normal(5) * 0.1,
-            "w2": r.standard_normal((2, 5)) * 0.5, "x": r.standard_normal((16, 4)),
-            "y": r.standard_normal((16, 2))}
+    return {
+        "w1": r.standard_normal((5, 4)) * 0.5,
+        "b1": r.standard_normal(5) * 0.1,
+        "w2": r.standard_normal((2, 5)) * 0.5,
+        "x": r.standard_normal((16, 4)),
+        "y": r.standard_normal((16, 2)),
+    }
 
 
 def _loss(lib: Any, p: dict[str, Any], x: Any, y: Any) -> Any:
@@ -36,8 +40,12 @@ def _loss(lib: Any, p: dict[str, Any], x: Any, y: Any) -> Any:
     return ((h @ p["w2"].T - y) ** 2).mean()
 
 
-def _run_idrak(make: Callable[..., Any], dev: str, make_sched: Callable[..., Any] | None = None,
-               metrics: list[float] | None = None) -> tuple[dict[str, np.ndarray], list[Any]]:
+def _run_idrak(
+    make: Callable[..., Any],
+    dev: str,
+    make_sched: Callable[..., Any] | None = None,
+    metrics: list[float] | None = None,
+) -> tuple[dict[str, np.ndarray], list[Any]]:
     d = _problem()
     p = {k: nn.Parameter(idrak.tensor(d[k], device=dev)) for k in ("w1", "b1", "w2")}
     opt = make(p)
@@ -54,8 +62,11 @@ def _run_idrak(make: Callable[..., Any], dev: str, make_sched: Callable[..., Any
     return {k: v.numpy() for k, v in p.items()}, trace
 
 
-def _run_torch(make: Callable[..., Any], make_sched: Callable[..., Any] | None = None,
-               metrics: list[float] | None = None) -> tuple[dict[str, np.ndarray], list[Any]]:
+def _run_torch(
+    make: Callable[..., Any],
+    make_sched: Callable[..., Any] | None = None,
+    metrics: list[float] | None = None,
+) -> tuple[dict[str, np.ndarray], list[Any]]:
     torch = pytest.importorskip("torch")
     d = _problem()
     p = {k: torch.tensor(d[k], requires_grad=True) for k in ("w1", "b1", "w2")}
@@ -79,21 +90,36 @@ def _groups(p: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
 
 OPTIMIZERS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("sgd", "SGD", {"lr": 0.1}, False),
-    ("sgd_momentum_dampening_wd", "SGD",
-     {"lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01}, False),
-    ("sgd_nesterov_maximize_groups", "SGD",
-     {"lr": 0.05, "momentum": 0.8, "nesterov": True, "maximize": True}, True),
+    (
+        "sgd_momentum_dampening_wd",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01},
+        False,
+    ),
+    (
+        "sgd_nesterov_maximize_groups",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True, "maximize": True},
+        True,
+    ),
     ("adam", "Adam", {"lr": 0.01}, False),
-    ("adam_amsgrad_wd_groups", "Adam",
-     {"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True}, True),
+    (
+        "adam_amsgrad_wd_groups",
+        "Adam",
+        {"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.1, "amsgrad": True},
+        True,
+    ),
     ("adam_maximize", "Adam", {"lr": 0.01, "maximize": True, "eps": 1e-6}, False),
     ("adamw", "AdamW", {"lr": 0.01}, False),
     ("adamw_amsgrad", "AdamW", {"lr": 0.03, "weight_decay": 0.3, "amsgrad": True}, True),
     ("rmsprop", "RMSprop", {"lr": 0.01}, False),
-    ("rmsprop_centered_momentum_wd", "RMSprop",
-     {"lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.01}, True),
-    ("adagrad", "Adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1},
-     False),
+    (
+        "rmsprop_centered_momentum_wd",
+        "RMSprop",
+        {"lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.01},
+        True,
+    ),
+    ("adagrad", "Adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}, False),
     ("adagrad_wd_groups", "Adagrad", {"lr": 0.1, "weight_decay": 0.05}, True),
 ]
 
@@ -136,8 +162,9 @@ def _lion_reference(lr: float, betas: tuple[float, float], wd: float) -> dict[st
 
 @pytest.mark.parametrize("wd", [0.0, 0.5])
 def test_lion_matches_reference(wd: float, dev: str) -> None:
-    got, _ = _run_idrak(lambda p: optim.Lion(p.values(), lr=0.01, betas=(0.9, 0.95),
-                                             weight_decay=wd), dev)
+    got, _ = _run_idrak(
+        lambda p: optim.Lion(p.values(), lr=0.01, betas=(0.9, 0.95), weight_decay=wd), dev
+    )
     want = _lion_reference(0.01, (0.9, 0.95), wd)
     for k in got:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-10, atol=1e-12, err_msg=k)
@@ -150,16 +177,47 @@ SCHEDULES: list[tuple[str, str, dict[str, Any], str]] = [
     ("cosine", "CosineAnnealingLR", {"T_max": 7, "eta_min": 0.001}, "SGD"),
     ("linear_warmup", "LinearLR", {"start_factor": 0.1, "total_iters": 6}, "SGD"),
     ("onecycle_sgd", "OneCycleLR", {"max_lr": 0.2, "total_steps": STEPS}, "SGD"),
-    ("onecycle_adam_linear_3phase", "OneCycleLR",
-     {"max_lr": [0.05, 0.02], "total_steps": STEPS + 2, "anneal_strategy": "linear",
-      "three_phase": True}, "Adam"),
+    (
+        "onecycle_adam_linear_3phase",
+        "OneCycleLR",
+        {
+            "max_lr": [0.05, 0.02],
+            "total_steps": STEPS + 2,
+            "anneal_strategy": "linear",
+            "three_phase": True,
+        },
+        "Adam",
+    ),
     ("plateau", "ReduceLROnPlateau", {"patience": 2, "factor": 0.5, "cooldown": 1}, "SGD"),
-    ("plateau_max_abs", "ReduceLROnPlateau",
-     {"mode": "max", "patience": 1, "threshold": 0.1, "threshold_mode": "abs",
-      "min_lr": 0.02}, "SGD"),
+    (
+        "plateau_max_abs",
+        "ReduceLROnPlateau",
+        {"mode": "max", "patience": 1, "threshold": 0.1, "threshold_mode": "abs", "min_lr": 0.02},
+        "SGD",
+    ),
 ]
-METRICS = [1.0, 0.9, 0.95, 0.97, 0.96, 0.8, 0.81, 0.82, 0.83, 0.84, 0.7, 0.7, 0.7, 0.7, 0.71,
-           0.72, 0.5, 0.55, 0.56, 0.57]
+METRICS = [
+    1.0,
+    0.9,
+    0.95,
+    0.97,
+    0.96,
+    0.8,
+    0.81,
+    0.82,
+    0.83,
+    0.84,
+    0.7,
+    0.7,
+    0.7,
+    0.7,
+    0.71,
+    0.72,
+    0.5,
+    0.55,
+    0.56,
+    0.57,
+]
 
 
 @pytest.mark.parametrize("spec", SCHEDULES, ids=[s[0] for s in SCHEDULES])
@@ -170,8 +228,10 @@ def test_scheduler_tracks_torch(spec: tuple[str, str, dict[str, Any], str], dev:
     metrics = METRICS if name == "ReduceLROnPlateau" else None
 
     def parts(lib_optim: Any, lib_sched: Any) -> tuple[Any, Any]:
-        return ((lambda p: getattr(lib_optim, opt_name)(_groups(p), **okw)),
-                (lambda o: getattr(lib_sched, name)(o, **kw)))
+        return (
+            (lambda p: getattr(lib_optim, opt_name)(_groups(p), **okw)),
+            (lambda o: getattr(lib_sched, name)(o, **kw)),
+        )
 
     make_opt, make_sched = parts(optim, sched)
     got, got_trace = _run_idrak(make_opt, dev, make_sched, metrics)
@@ -207,8 +267,7 @@ def test_scheduler_state_dict_resumes() -> None:
             one.step()
 
 
-def test_step_realizes_once_and_keeps_parameters(monkeypatch: pytest.MonkeyPatch,
-                                                 dev: str) -> None:
+def test_step_realizes_once_and_keeps_parameters(monkeypatch: pytest.MonkeyPatch, dev: str) -> None:
     import idrak.optim.optimizer as optimizer_module
 
     model = nn.Linear(3, 2).to(device=dev)
@@ -216,8 +275,9 @@ def test_step_realizes_once_and_keeps_parameters(monkeypatch: pytest.MonkeyPatch
     opt = optim.Adam(model.params, lr=0.1)
     calls: list[int] = []
     real = optimizer_module.realize
-    monkeypatch.setattr(optimizer_module, "realize",
-                        lambda *ts: (calls.append(len(ts)), real(*ts))[1])
+    monkeypatch.setattr(
+        optimizer_module, "realize", lambda *ts: (calls.append(len(ts)), real(*ts))[1]
+    )
     for _ in range(3):
         opt.zero_grad()
         model(idrak.randn(4, 3, device=dev)).square().sum().backward()

@@ -53,16 +53,17 @@ def reference_block(c0: int, c1: int, k0: int, k1: int) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize(("ctr", "key", "out"), KAT)
-def test_known_answer_vectors(ctr: tuple[int, int], key: tuple[int, int],
-                              out: tuple[int, int]) -> None:
-    y0, y1 = threefry2x32_block(np.array([ctr[0]], np.uint32), np.array([ctr[1]], np.uint32),
-                                *key)
+def test_known_answer_vectors(
+    ctr: tuple[int, int], key: tuple[int, int], out: tuple[int, int]
+) -> None:
+    y0, y1 = threefry2x32_block(np.array([ctr[0]], np.uint32), np.array([ctr[1]], np.uint32), *key)
     assert (int(y0[0]), int(y1[0])) == out
     assert reference_block(*ctr, *key) == out
 
 
-@pytest.mark.parametrize(("key0", "key1", "counter0"), [(0, 0, 0), (123, 456, 7),
-                                                        (M32, 1, 2**32 - 3), (5, M32, 2**40)])
+@pytest.mark.parametrize(
+    ("key0", "key1", "counter0"), [(0, 0, 0), (123, 456, 7), (M32, 1, 2**32 - 3), (5, M32, 2**40)]
+)
 def test_vectorized_matches_scalar_reference(key0: int, key1: int, counter0: int) -> None:
     n = 13  # odd: the last block contributes one word
     words = threefry2x32(n, key0, key1, counter0)
@@ -86,11 +87,13 @@ def test_bits_on_device_match_the_host(device: str) -> None:
 
 def _draw(device: str, seed: int) -> list[np.ndarray]:
     idrak.manual_seed(seed)
-    return [idrak.rand(5, device=device).numpy(), idrak.randn(2, 3, dtype="float64",
-                                                              device=device).numpy(),
-            idrak.randint(-5, 5, (7,), device=device).numpy(),
-            idrak.randperm(9, device=device).numpy(),
-            idrak.bernoulli(0.3, (6,), device=device).numpy()]
+    return [
+        idrak.rand(5, device=device).numpy(),
+        idrak.randn(2, 3, dtype="float64", device=device).numpy(),
+        idrak.randint(-5, 5, (7,), device=device).numpy(),
+        idrak.randperm(9, device=device).numpy(),
+        idrak.bernoulli(0.3, (6,), device=device).numpy(),
+    ]
 
 
 def test_same_seed_same_numbers(device: str) -> None:
@@ -105,8 +108,10 @@ def test_same_seed_same_numbers(device: str) -> None:
 
 
 def test_same_numbers_across_runs(device: str) -> None:
-    code = (f"import idrak; idrak.manual_seed(42); "
-            f"print(idrak.rand(5, device={device!r}).numpy().tobytes().hex())")
+    code = (
+        f"import idrak; idrak.manual_seed(42); "
+        f"print(idrak.rand(5, device={device!r}).numpy().tobytes().hex())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == _draw(device, 42)[0].tobytes().hex()
 
@@ -116,8 +121,9 @@ def test_generator_objects_and_state(device: str) -> None:
     a = idrak.rand(4, generator=g, device=device).numpy()
     b = idrak.rand(4, generator=g, device=device).numpy()
     assert not np.array_equal(a, b)
-    np.testing.assert_array_equal(a, idrak.rand(4, generator=idrak.Generator(7),
-                                                device=device).numpy())
+    np.testing.assert_array_equal(
+        a, idrak.rand(4, generator=idrak.Generator(7), device=device).numpy()
+    )
     idrak.manual_seed(7)
     state = idrak.random.default_generator.get_state()
     x = idrak.rand(3, device=device).numpy()

@@ -27,14 +27,21 @@ def dev(request: pytest.FixtureRequest) -> str:
 
 
 def _model() -> nn.Module:
-    return (nn.Conv2d(1, 3, 3, padding=1) >> nn.BatchNorm2d(3) >> nn.ReLU() >> nn.Flatten()
-            >> nn.Linear(3 * 4 * 4, 2))
+    return (
+        nn.Conv2d(1, 3, 3, padding=1)
+        >> nn.BatchNorm2d(3)
+        >> nn.ReLU()
+        >> nn.Flatten()
+        >> nn.Linear(3 * 4 * 4, 2)
+    )
 
 
 def _batch(dev: str) -> tuple[idrak.Tensor, idrak.Tensor]:
     r = np.random.default_rng(0)
-    return (idrak.tensor(r.standard_normal((6, 1, 4, 4)), dtype="float32", device=dev),
-            idrak.tensor(r.integers(0, 2, 6), device=dev))
+    return (
+        idrak.tensor(r.standard_normal((6, 1, 4, 4)), dtype="float32", device=dev),
+        idrak.tensor(r.integers(0, 2, 6), device=dev),
+    )
 
 
 def _step(model: nn.Module, opt: optim.Optimizer, x: idrak.Tensor, y: idrak.Tensor) -> float:
@@ -70,9 +77,15 @@ def test_model_and_optimizer_saved_together_resume_exactly(tmp_path: Path, dev: 
     def make() -> tuple[nn.Module, optim.Optimizer, optim.lr_scheduler.StepLR]:
         idrak.manual_seed(3)
         m = _model().to(device=dev)
-        o = optim.AdamW([{"params": list(m[0].parameters())},
-                         {"params": list(m[4].parameters()) + list(m[1].parameters()),
-                          "lr": 0.02}], lr=0.01, betas=(0.8, 0.95), amsgrad=True)
+        o = optim.AdamW(
+            [
+                {"params": list(m[0].parameters())},
+                {"params": list(m[4].parameters()) + list(m[1].parameters()), "lr": 0.02},
+            ],
+            lr=0.01,
+            betas=(0.8, 0.95),
+            amsgrad=True,
+        )
         return m, o, optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5)
 
     m1, o1, s1 = make()
@@ -80,8 +93,11 @@ def test_model_and_optimizer_saved_together_resume_exactly(tmp_path: Path, dev: 
         _step(m1, o1, x, y)
         s1.step()
     path = tmp_path / "ckpt.safetensors"
-    idrak.save({"model": m1.state_dict(), "optim": o1.state_dict(), "sched": s1.state_dict(),
-                "epoch": 3}, path, metadata={"run": "test"})
+    idrak.save(
+        {"model": m1.state_dict(), "optim": o1.state_dict(), "sched": s1.state_dict(), "epoch": 3},
+        path,
+        metadata={"run": "test"},
+    )
     m2, o2, s2 = make()
     ck, meta = idrak.load(path, device=dev, with_metadata=True)
     assert meta == {"run": "test"} and ck["epoch"] == 3

@@ -62,14 +62,52 @@ def _m(name: str) -> Callable[..., Any]:
     return lambda x, *a, **k: getattr(x, name)(*a, **k)
 
 
-I = NS(idrak, **{n: _m(n) for n in (
-    "pad", "conv2d", "max_pool2d", "avg_pool2d", "gelu", "silu", "softplus", "logsigmoid",
-    "leaky_relu", "elu", "mish", "linear", "log_softmax", "relu6")})
-T = NS(torch, **({} if torch is None else {
-    "pad": F.pad, "conv2d": F.conv2d, "max_pool2d": F.max_pool2d, "avg_pool2d": F.avg_pool2d,
-    "gelu": F.gelu, "silu": F.silu, "softplus": F.softplus, "logsigmoid": F.logsigmoid,
-    "leaky_relu": F.leaky_relu, "elu": F.elu, "mish": F.mish, "linear": F.linear,
-    "log_softmax": F.log_softmax, "relu6": F.relu6, "one_hot": F.one_hot}))
+I = NS(
+    idrak,
+    **{
+        n: _m(n)
+        for n in (
+            "pad",
+            "conv2d",
+            "max_pool2d",
+            "avg_pool2d",
+            "gelu",
+            "silu",
+            "softplus",
+            "logsigmoid",
+            "leaky_relu",
+            "elu",
+            "mish",
+            "linear",
+            "log_softmax",
+            "relu6",
+        )
+    },
+)
+T = NS(
+    torch,
+    **(
+        {}
+        if torch is None
+        else {
+            "pad": F.pad,
+            "conv2d": F.conv2d,
+            "max_pool2d": F.max_pool2d,
+            "avg_pool2d": F.avg_pool2d,
+            "gelu": F.gelu,
+            "silu": F.silu,
+            "softplus": F.softplus,
+            "logsigmoid": F.logsigmoid,
+            "leaky_relu": F.leaky_relu,
+            "elu": F.elu,
+            "mish": F.mish,
+            "linear": F.linear,
+            "log_softmax": F.log_softmax,
+            "relu6": F.relu6,
+            "one_hot": F.one_hot,
+        }
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,18 +180,48 @@ SPECS: list[OpSpec] = [
     S("mul", lambda m, a, b: a * b, (2, 1, 4), (3, 1), np_ref=np.multiply, dtypes=NUM),
     S("rmul", lambda m, a: 3 * a, A, np_ref=lambda a: 3 * a, dtypes=NUM),
     S("div", lambda m, a, b: a / b, A, In((4,), "away"), np_ref=np.divide),
-    S("div_int", lambda m, a, b: a / b, In(A, "int", lo=-9, hi=9), In(A, "int", lo=1, hi=4),
-      dtypes=INTS, grad=False),
+    S(
+        "div_int",
+        lambda m, a, b: a / b,
+        In(A, "int", lo=-9, hi=9),
+        In(A, "int", lo=1, hi=4),
+        dtypes=INTS,
+        grad=False,
+    ),
     S("rdiv", lambda m, a: 2 / a, In(A, "away"), np_ref=lambda a: 2 / a),
-    S("floor_divide", lambda m, a, b: a // b, In(A, "int", lo=-9, hi=9),
-      In(A, "int", lo=1, hi=4), dtypes=NUM, grad=False),
-    S("floor_divide_neg", lambda m, a, b: a.floor_divide(b), In(A, "int", lo=-9, hi=9),
-      In(A, "int", lo=-4, hi=-1), dtypes=NUM, grad=False),
-    S("div_trunc", lambda m, a, b: a.div(b, rounding_mode="trunc"), In(A, "int", lo=-9, hi=9),
-      In(A, "int", lo=1, hi=4), dtypes=NUM, grad=False),
+    S(
+        "floor_divide",
+        lambda m, a, b: a // b,
+        In(A, "int", lo=-9, hi=9),
+        In(A, "int", lo=1, hi=4),
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "floor_divide_neg",
+        lambda m, a, b: a.floor_divide(b),
+        In(A, "int", lo=-9, hi=9),
+        In(A, "int", lo=-4, hi=-1),
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "div_trunc",
+        lambda m, a, b: a.div(b, rounding_mode="trunc"),
+        In(A, "int", lo=-9, hi=9),
+        In(A, "int", lo=1, hi=4),
+        dtypes=NUM,
+        grad=False,
+    ),
     S("remainder", lambda m, a, b: a % b, A, In(A, "pos")),
-    S("remainder_int", lambda m, a, b: a % b, In(A, "int", lo=-9, hi=9),
-      In(A, "int", lo=-4, hi=-1), dtypes=INTS, grad=False),
+    S(
+        "remainder_int",
+        lambda m, a, b: a % b,
+        In(A, "int", lo=-9, hi=9),
+        In(A, "int", lo=-4, hi=-1),
+        dtypes=INTS,
+        grad=False,
+    ),
     S("neg", lambda m, a: -a, A, np_ref=np.negative, dtypes=NUM),
     S("pow", lambda m, a, b: a**b, In(A, "pos"), A, np_ref=np.power),
     S("pow_int_exp", lambda m, a: a**3, A, np_ref=lambda a: a**3),
@@ -164,34 +232,89 @@ SPECS: list[OpSpec] = [
     S("pow_neg_base", lambda m, a, b: a.pow(b), In(A, "away"), In(A, "smallint", diff=False)),
     S("rpow", lambda m, a: 2**a, A, np_ref=lambda a: 2**a),
     S("pow_int", lambda m, a: a**2, In(A, "int", lo=-5, hi=5), dtypes=INTS, grad=False),
-    S("maximum", lambda m, a, b: m.maximum(a, b), In(A, "distinct"), In((4,), "distinct"),
-      np_ref=np.maximum, dtypes=NUM),
-    S("minimum", lambda m, a, b: m.minimum(a, b), In(A, "distinct"), In((3, 1), "distinct"),
-      np_ref=np.minimum, dtypes=NUM),
+    S(
+        "maximum",
+        lambda m, a, b: m.maximum(a, b),
+        In(A, "distinct"),
+        In((4,), "distinct"),
+        np_ref=np.maximum,
+        dtypes=NUM,
+    ),
+    S(
+        "minimum",
+        lambda m, a, b: m.minimum(a, b),
+        In(A, "distinct"),
+        In((3, 1), "distinct"),
+        np_ref=np.minimum,
+        dtypes=NUM,
+    ),
     S("maximum_ties", lambda m, a: m.maximum(a, a), A),
     # comparisons, logic, where ------------------------------------------------------------------
-    S("lt", lambda m, a, b: a < b, In(A, "smallint"), In((4,), "smallint"), np_ref=np.less,
-      dtypes=NUM, grad=False),
-    S("le", lambda m, a, b: a <= b, In(A, "smallint"), In(A, "smallint"), np_ref=np.less_equal,
-      dtypes=NUM, grad=False),
+    S(
+        "lt",
+        lambda m, a, b: a < b,
+        In(A, "smallint"),
+        In((4,), "smallint"),
+        np_ref=np.less,
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "le",
+        lambda m, a, b: a <= b,
+        In(A, "smallint"),
+        In(A, "smallint"),
+        np_ref=np.less_equal,
+        dtypes=NUM,
+        grad=False,
+    ),
     S("gt_scalar", lambda m, a: a > 0.5, In(A, "smallint"), dtypes=NUM, grad=False),
     S("ge_scalar_l", lambda m, a: 1 >= a, In(A, "smallint"), dtypes=NUM, grad=False),
-    S("eq", lambda m, a, b: a == b, In(A, "smallint"), In(A, "smallint"), np_ref=np.equal,
-      dtypes=NUM, grad=False),
-    S("ne", lambda m, a, b: a != b, In(A, "smallint"), In((3, 1), "smallint"),
-      np_ref=np.not_equal, dtypes=NUM, grad=False),
-    S("logical", lambda m, a, b: [a & b, a | b, a ^ b, ~a], In(A, "bool"), In(A, "bool"),
-      dtypes=("bool",), grad=False),
+    S(
+        "eq",
+        lambda m, a, b: a == b,
+        In(A, "smallint"),
+        In(A, "smallint"),
+        np_ref=np.equal,
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "ne",
+        lambda m, a, b: a != b,
+        In(A, "smallint"),
+        In((3, 1), "smallint"),
+        np_ref=np.not_equal,
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "logical",
+        lambda m, a, b: [a & b, a | b, a ^ b, ~a],
+        In(A, "bool"),
+        In(A, "bool"),
+        dtypes=("bool",),
+        grad=False,
+    ),
     S("logical_not", lambda m, a: a.logical_not(), In(A, "smallint"), dtypes=NUM, grad=False),
-    S("where", lambda m, c, a, b: m.where(c, a, b), In(A, "bool", "bool"), A, A,
-      np_ref=np.where),
-    S("where_bcast", lambda m, c, a, b: m.where(c, a, b), In((3, 1), "bool", "bool"), (4,), (),
-      np_ref=np.where),
+    S("where", lambda m, c, a, b: m.where(c, a, b), In(A, "bool", "bool"), A, A, np_ref=np.where),
+    S(
+        "where_bcast",
+        lambda m, c, a, b: m.where(c, a, b),
+        In((3, 1), "bool", "bool"),
+        (4,),
+        (),
+        np_ref=np.where,
+    ),
     S("where_scalar", lambda m, c, a: m.where(c, a, 0.0), In(A, "bool", "bool"), A),
     S("where_method", lambda m, c, a, b: a.where(c, b), In(A, "bool", "bool"), A, A),
     S("masked_fill", lambda m, c, a: a.masked_fill(c, -1.5), In(A, "bool", "bool"), A),
-    S("isnan_isinf", lambda m, a: [a.isnan(), a.isinf(), a.isfinite()],
-      In((6,), value=[0.0, math.nan, math.inf, -math.inf, 1.5, -2.0]), grad=False),
+    S(
+        "isnan_isinf",
+        lambda m, a: [a.isnan(), a.isinf(), a.isfinite()],
+        In((6,), value=[0.0, math.nan, math.inf, -math.inf, 1.5, -2.0]),
+        grad=False,
+    ),
     # unary math ---------------------------------------------------------------------------------
     unary("exp", "exp", np_ref=np.exp),
     unary("log", "log", "pos", np_ref=np.log),
@@ -231,74 +354,168 @@ SPECS: list[OpSpec] = [
     S("mish", lambda m, x: m.mish(x), A),
     S("clamp", lambda m, x: x.clamp(-0.5, 0.5), A, np_ref=lambda x: np.clip(x, -0.5, 0.5)),
     S("clamp_min", lambda m, x: x.clamp(min=0.1), A, dtypes=FLOAT),
-    S("clamp_max_int", lambda m, x: x.clamp(max=2), In(A, "int", lo=-5, hi=5), dtypes=INTS,
-      grad=False),
-    S("clamp_tensor", lambda m, x, lo, hi: x.clamp(lo, hi), A, In((4,), "unit", diff=False),
-      In((4,), "pos", diff=False)),
+    S(
+        "clamp_max_int",
+        lambda m, x: x.clamp(max=2),
+        In(A, "int", lo=-5, hi=5),
+        dtypes=INTS,
+        grad=False,
+    ),
+    S(
+        "clamp_tensor",
+        lambda m, x, lo, hi: x.clamp(lo, hi),
+        A,
+        In((4,), "unit", diff=False),
+        In((4,), "pos", diff=False),
+    ),
     S("clip", lambda m, x: x.clip(-1, 1), A),
     S("lerp", lambda m, a, b: a.lerp(b, 0.3), A, A),
-    S("abs_int", lambda m, x: [x.abs(), x.sign()], In(A, "int", lo=-5, hi=5), dtypes=INTS,
-      grad=False),
-    S("round_ties", lambda m, x: x.round(),
-      In((8,), value=[-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -0.4]), grad=False),
+    S(
+        "abs_int",
+        lambda m, x: [x.abs(), x.sign()],
+        In(A, "int", lo=-5, hi=5),
+        dtypes=INTS,
+        grad=False,
+    ),
+    S(
+        "round_ties",
+        lambda m, x: x.round(),
+        In((8,), value=[-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -0.4]),
+        grad=False,
+    ),
     S("round_decimals", lambda m, x: x.round(decimals=2), A, grad=False),
     # reductions ---------------------------------------------------------------------------------
     S("sum", lambda m, x: x.sum(), A, np_ref=np.sum, dtypes=NUM),
-    S("sum_dim", lambda m, x: [x.sum(1), x.sum(-1, keepdim=True), x.sum((0, 2))], (2, 3, 4),
-      dtypes=NUM),
-    S("sum_bool", lambda m, x: [x.sum(), x.sum(0)], In(A, "bool"), dtypes=("bool",),
-      grad=False),
+    S(
+        "sum_dim",
+        lambda m, x: [x.sum(1), x.sum(-1, keepdim=True), x.sum((0, 2))],
+        (2, 3, 4),
+        dtypes=NUM,
+    ),
+    S("sum_bool", lambda m, x: [x.sum(), x.sum(0)], In(A, "bool"), dtypes=("bool",), grad=False),
     S("mean", lambda m, x: [x.mean(), x.mean(0), x.mean((0, 1), keepdim=True)], (2, 3, 4)),
     S("max_all", lambda m, x: [x.max(), x.min()], In(A, "distinct"), dtypes=NUM),
-    S("max_dim", lambda m, x: [*x.max(1), *x.min(0, keepdim=True)], In(A, "distinct"),
-      dtypes=NUM),
+    S("max_dim", lambda m, x: [*x.max(1), *x.min(0, keepdim=True)], In(A, "distinct"), dtypes=NUM),
     S("max_ties", lambda m, x: [x.max(), x.amax(1)], In(A, "smallint"), fd=False),
-    S("amax_amin", lambda m, x: [x.amax((0, 2)), x.amin(-1, keepdim=True)],
-      In((2, 3, 4), "distinct"), dtypes=NUM),
-    S("argmax", lambda m, x: [x.argmax(), x.argmax(0), x.argmax(1, keepdim=True)],
-      In(A, "distinct"), dtypes=NUM, grad=False),
-    S("argmin", lambda m, x: [x.argmin(), x.argmin(1), x.argmin(0, keepdim=True)],
-      In(A, "distinct"), dtypes=NUM, grad=False),
-    S("argmax_ties", lambda m, x: [x.argmax(1), x.argmin(1)], In(A, "smallint", lo=-1, hi=2),
-      dtypes=NUM, grad=False),
-    S("var", lambda m, x: [x.var(), x.var(1), x.var(dim=0, correction=0),
-                           x.var(dim=1, correction=2, keepdim=True)], (4, 5)),
+    S(
+        "amax_amin",
+        lambda m, x: [x.amax((0, 2)), x.amin(-1, keepdim=True)],
+        In((2, 3, 4), "distinct"),
+        dtypes=NUM,
+    ),
+    S(
+        "argmax",
+        lambda m, x: [x.argmax(), x.argmax(0), x.argmax(1, keepdim=True)],
+        In(A, "distinct"),
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "argmin",
+        lambda m, x: [x.argmin(), x.argmin(1), x.argmin(0, keepdim=True)],
+        In(A, "distinct"),
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "argmax_ties",
+        lambda m, x: [x.argmax(1), x.argmin(1)],
+        In(A, "smallint", lo=-1, hi=2),
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "var",
+        lambda m, x: [
+            x.var(),
+            x.var(1),
+            x.var(dim=0, correction=0),
+            x.var(dim=1, correction=2, keepdim=True),
+        ],
+        (4, 5),
+    ),
     S("std", lambda m, x: [x.std(), x.std(0), x.std(dim=1, correction=0)], (4, 5)),
-    S("prod", lambda m, x: [x.prod(), x.prod(1), x.prod(0, keepdim=True)], In((3, 5), "away"),
-      rtol=1e-5),
-    S("prod_int", lambda m, x: [x.prod(), x.prod(1)], In(A, "int", lo=-3, hi=4), dtypes=INTS,
-      grad=False),
-    S("logsumexp", lambda m, x: [x.logsumexp(1), x.logsumexp((0, 1)),
-                                 x.logsumexp(0, keepdim=True)], (3, 4)),
+    S(
+        "prod",
+        lambda m, x: [x.prod(), x.prod(1), x.prod(0, keepdim=True)],
+        In((3, 5), "away"),
+        rtol=1e-5,
+    ),
+    S(
+        "prod_int",
+        lambda m, x: [x.prod(), x.prod(1)],
+        In(A, "int", lo=-3, hi=4),
+        dtypes=INTS,
+        grad=False,
+    ),
+    S(
+        "logsumexp",
+        lambda m, x: [x.logsumexp(1), x.logsumexp((0, 1)), x.logsumexp(0, keepdim=True)],
+        (3, 4),
+    ),
     S("softmax", lambda m, x: [x.softmax(-1), x.softmax(0)], A),
     S("log_softmax", lambda m, x: [m.log_softmax(x, -1), m.log_softmax(x, 0)], A),
     S("cumsum", lambda m, x: [x.cumsum(0), x.cumsum(1), x.cumsum(-1)], (5, 7), dtypes=NUM),
     S("cumprod", lambda m, x: x.cumprod(1), In((3, 5), "away")),
-    S("all_any", lambda m, x: [x.all(), x.any(), x.all(1), x.any(0, keepdim=True)],
-      In(A, "bool"), dtypes=("bool",), grad=False),
-    S("all_any_num", lambda m, x: [x.all(), x.any(1)], In(A, "int", lo=0, hi=3), dtypes=NUM,
-      grad=False),
-    S("norm", lambda m, x: [x.norm(), x.norm(1), x.norm(2, 1), x.norm(math.inf, 0)],
-      In(A, "distinct")),
+    S(
+        "all_any",
+        lambda m, x: [x.all(), x.any(), x.all(1), x.any(0, keepdim=True)],
+        In(A, "bool"),
+        dtypes=("bool",),
+        grad=False,
+    ),
+    S(
+        "all_any_num",
+        lambda m, x: [x.all(), x.any(1)],
+        In(A, "int", lo=0, hi=3),
+        dtypes=NUM,
+        grad=False,
+    ),
+    S(
+        "norm",
+        lambda m, x: [x.norm(), x.norm(1), x.norm(2, 1), x.norm(math.inf, 0)],
+        In(A, "distinct"),
+    ),
     # movement -----------------------------------------------------------------------------------
-    S("reshape", lambda m, x: [x.reshape(4, 3), x.reshape(-1), x.view(2, -1, 2)], A,
-      dtypes=NUM),
-    S("permute", lambda m, x: [x.permute(2, 0, 1), x.permute((1, 0, 2)), x.permute(-1, 1, 0)],
-      (2, 3, 4), dtypes=NUM),
+    S("reshape", lambda m, x: [x.reshape(4, 3), x.reshape(-1), x.view(2, -1, 2)], A, dtypes=NUM),
+    S(
+        "permute",
+        lambda m, x: [x.permute(2, 0, 1), x.permute((1, 0, 2)), x.permute(-1, 1, 0)],
+        (2, 3, 4),
+        dtypes=NUM,
+    ),
     S("transpose", lambda m, x: [x.transpose(0, 2), x.transpose(-1, 0), x.mT], (2, 3, 4)),
     S("T", lambda m, x: x.T, A),
     S("flatten", lambda m, x: [x.flatten(), x.flatten(1), x.flatten(0, 1)], (2, 3, 4)),
     S("unflatten", lambda m, x: [x.unflatten(1, (2, 2)), x.unflatten(0, (1, -1))], A),
-    S("squeeze", lambda m, x: [x.squeeze(), x.squeeze(0), x.squeeze((0, 2)), x.squeeze(1)],
-      (1, 3, 1, 4)),
+    S(
+        "squeeze",
+        lambda m, x: [x.squeeze(), x.squeeze(0), x.squeeze((0, 2)), x.squeeze(1)],
+        (1, 3, 1, 4),
+    ),
     S("unsqueeze", lambda m, x: [x.unsqueeze(0), x.unsqueeze(-1), x.unsqueeze(1)], A),
-    S("expand", lambda m, x: [x.expand(2, 3, 4), x.expand(-1, 4), x.broadcast_to((3, 3, 4))],
-      (3, 1)),
+    S(
+        "expand",
+        lambda m, x: [x.expand(2, 3, 4), x.expand(-1, 4), x.broadcast_to((3, 3, 4))],
+        (3, 1),
+    ),
     S("expand_as", lambda m, x, y: x.expand_as(y), (1, 4), In(A, diff=False)),
-    S("pad", lambda m, x: [m.pad(x, (1, 2)), m.pad(x, (1, 0, 0, 2), value=-1.0),
-                           m.pad(x, (-1, 1, 1, -1))], A),
-    S("cat", lambda m, a, b: [m.cat([a, b]), m.cat([a, a, b], 1), m.cat((b, a), -1)], (3, 2),
-      (3, 2), dtypes=NUM),
+    S(
+        "pad",
+        lambda m, x: [
+            m.pad(x, (1, 2)),
+            m.pad(x, (1, 0, 0, 2), value=-1.0),
+            m.pad(x, (-1, 1, 1, -1)),
+        ],
+        A,
+    ),
+    S(
+        "cat",
+        lambda m, a, b: [m.cat([a, b]), m.cat([a, a, b], 1), m.cat((b, a), -1)],
+        (3, 2),
+        (3, 2),
+        dtypes=NUM,
+    ),
     S("cat_mixed", lambda m, a, b: m.cat([a, b.double()], 0), (2, 2), (1, 2)),
     S("stack", lambda m, a, b: [m.stack([a, b]), m.stack([a, b], 1), m.stack([a, b], -1)], A, A),
     S("split", lambda m, x: [*x.split(2), *x.split([1, 3], 1), *x.split(3, -1)], (5, 4)),
@@ -308,86 +525,192 @@ SPECS: list[OpSpec] = [
     S("flip", lambda m, x: [x.flip(0), x.flip((0, 2)), x.flip(-1)], (2, 3, 4), dtypes=NUM),
     S("repeat", lambda m, x: [x.repeat(2, 1), x.repeat(2, 1, 3)], (2, 3)),
     S("tile", lambda m, x: [x.tile((2,)), x.tile((2, 2))], (2, 3)),
-    S("repeat_interleave", lambda m, x: [x.repeat_interleave(2), x.repeat_interleave(3, 1)],
-      (2, 3)),
+    S(
+        "repeat_interleave",
+        lambda m, x: [x.repeat_interleave(2), x.repeat_interleave(3, 1)],
+        (2, 3),
+    ),
     S("contiguous_clone", lambda m, x: [x.T.contiguous(), x.clone()], A),
     # indexing -----------------------------------------------------------------------------------
     S("index_int", lambda m, x: [x[1], x[-1], x[0, 2], x[1, -1]], A, dtypes=NUM),
-    S("index_slice", lambda m, x: [x[1:3], x[:, ::2], x[-3:-1, 1:], x[-100:2], x[3:100]],
-      (5, 4), dtypes=NUM),
+    S(
+        "index_slice",
+        lambda m, x: [x[1:3], x[:, ::2], x[-3:-1, 1:], x[-100:2], x[3:100]],
+        (5, 4),
+        dtypes=NUM,
+    ),
     S("index_step", lambda m, x: [x[1::3], x[::4], x[-7:-1:2], x[2:3:5]], (9,)),
-    S("index_none_ellipsis", lambda m, x: [x[None], x[..., 1], x[:, None, 1:], x[..., None],
-                                           x[0, ...]], (2, 3, 4)),
+    S(
+        "index_none_ellipsis",
+        lambda m, x: [x[None], x[..., 1], x[:, None, 1:], x[..., None], x[0, ...]],
+        (2, 3, 4),
+    ),
     S("index_empty_slice", lambda m, x: x[2:1], A, grad=False),
     S("index_tensor", lambda m, x, i: x[i], A, In((5,), "int", "int64", lo=-3, hi=3)),
     S("index_tensor_dim1", lambda m, x, i: x[:, i], A, In((2, 3), "int", "int64", hi=4)),
-    S("index_two_tensors", lambda m, x, i, j: x[i, j], (3, 4, 2), In((5,), "int", "int64", hi=3),
-      In((5,), "int", "int64", hi=4)),
-    S("index_nonadjacent", lambda m, x, i, j: x[i, :, j], (3, 2, 4),
-      In((2, 1), "int", "int64", hi=3), In((3,), "int", "int64", hi=4)),
-    S("index_adjacent_inner", lambda m, x, i, j: x[:, i, j], (2, 3, 4),
-      In((5,), "int", "int64", hi=3), In((5,), "int", "int64", hi=4)),
+    S(
+        "index_two_tensors",
+        lambda m, x, i, j: x[i, j],
+        (3, 4, 2),
+        In((5,), "int", "int64", hi=3),
+        In((5,), "int", "int64", hi=4),
+    ),
+    S(
+        "index_nonadjacent",
+        lambda m, x, i, j: x[i, :, j],
+        (3, 2, 4),
+        In((2, 1), "int", "int64", hi=3),
+        In((3,), "int", "int64", hi=4),
+    ),
+    S(
+        "index_adjacent_inner",
+        lambda m, x, i, j: x[:, i, j],
+        (2, 3, 4),
+        In((5,), "int", "int64", hi=3),
+        In((5,), "int", "int64", hi=4),
+    ),
     S("index_list", lambda m, x: [x[[0, 2, 2]], x[:, [3, 0]]], A),
     S("index_mask", lambda m, x, k: x[k], A, In(A, "bool", "bool")),
-    S("index_mask_rows", lambda m, x, k: x[k], A, In((3,), value=[True, False, True],
-                                                     dtype="bool")),
-    S("index_mask_dim1", lambda m, x, k: x[:, k], A, In((4,), value=[False, True, True, False],
-                                                        dtype="bool")),
-    S("gather", lambda m, x, i: [x.gather(1, i), m.gather(x, 0, i[:2])], A,
-      In((3, 3), "int", "int64", hi=3), dtypes=NUM),
-    S("scatter_add", lambda m, x, i, s: x.scatter_add(1, i, s), A,
-      In((3, 2), "int", "int64", hi=4), (3, 2)),
-    S("scatter_add_dim0", lambda m, x, i, s: x.scatter_add(0, i, s), (4, 3),
-      In((5, 3), "int", "int64", hi=4), (5, 3)),
-    S("index_select", lambda m, x, i: [x.index_select(0, i), x.index_select(1, i)], A,
-      In((4,), "int", "int64", hi=3)),
-    S("one_hot", lambda m, i: [m.one_hot(i, 5), m.one_hot(i)], In((2, 3), "int", "int64", hi=4),
-      dtypes=("int64",), grad=False),
+    S(
+        "index_mask_rows",
+        lambda m, x, k: x[k],
+        A,
+        In((3,), value=[True, False, True], dtype="bool"),
+    ),
+    S(
+        "index_mask_dim1",
+        lambda m, x, k: x[:, k],
+        A,
+        In((4,), value=[False, True, True, False], dtype="bool"),
+    ),
+    S(
+        "gather",
+        lambda m, x, i: [x.gather(1, i), m.gather(x, 0, i[:2])],
+        A,
+        In((3, 3), "int", "int64", hi=3),
+        dtypes=NUM,
+    ),
+    S(
+        "scatter_add",
+        lambda m, x, i, s: x.scatter_add(1, i, s),
+        A,
+        In((3, 2), "int", "int64", hi=4),
+        (3, 2),
+    ),
+    S(
+        "scatter_add_dim0",
+        lambda m, x, i, s: x.scatter_add(0, i, s),
+        (4, 3),
+        In((5, 3), "int", "int64", hi=4),
+        (5, 3),
+    ),
+    S(
+        "index_select",
+        lambda m, x, i: [x.index_select(0, i), x.index_select(1, i)],
+        A,
+        In((4,), "int", "int64", hi=3),
+    ),
+    S(
+        "one_hot",
+        lambda m, i: [m.one_hot(i, 5), m.one_hot(i)],
+        In((2, 3), "int", "int64", hi=4),
+        dtypes=("int64",),
+        grad=False,
+    ),
     # matmul -------------------------------------------------------------------------------------
     S("matmul", lambda m, a, b: a @ b, (3, 4), (4, 5), np_ref=np.matmul, rtol=1e-5),
     S("matmul_vec", lambda m, a, b, v: [v @ b, a @ v, v @ v], (3, 4), (4, 5), (4,), rtol=1e-5),
-    S("matmul_batch", lambda m, a, b: a.matmul(b), (2, 3, 4), (4, 5), np_ref=np.matmul,
-      rtol=1e-5),
-    S("matmul_bcast", lambda m, a, b: m.matmul(a, b), (2, 1, 3, 4), (5, 4, 2), np_ref=np.matmul,
-      rtol=1e-5),
-    S("matmul_int", lambda m, a, b: a @ b, In(A, "int", lo=-3, hi=3), In((4, 2), "int", lo=-3,
-                                                                      hi=3),
-      dtypes=("int64",), grad=False),
+    S("matmul_batch", lambda m, a, b: a.matmul(b), (2, 3, 4), (4, 5), np_ref=np.matmul, rtol=1e-5),
+    S(
+        "matmul_bcast",
+        lambda m, a, b: m.matmul(a, b),
+        (2, 1, 3, 4),
+        (5, 4, 2),
+        np_ref=np.matmul,
+        rtol=1e-5,
+    ),
+    S(
+        "matmul_int",
+        lambda m, a, b: a @ b,
+        In(A, "int", lo=-3, hi=3),
+        In((4, 2), "int", lo=-3, hi=3),
+        dtypes=("int64",),
+        grad=False,
+    ),
     S("linear", lambda m, x, w, b: m.linear(x, w, b), (2, 3, 4), (5, 4), (5,), rtol=1e-5),
     S("dot", lambda m, a, b: a.dot(b), (4,), (4,)),
     # convolution and pooling --------------------------------------------------------------------
     S("conv2d", lambda m, x, w: m.conv2d(x, w), (1, 2, 5, 5), (3, 2, 3, 3), rtol=1e-5),
-    S("conv2d_bias_stride_pad", lambda m, x, w, b: m.conv2d(x, w, b, stride=2, padding=1),
-      (2, 2, 5, 6), (3, 2, 3, 2), (3,), rtol=1e-5),
-    S("conv2d_dilation", lambda m, x, w: m.conv2d(x, w, dilation=2, padding=(2, 1)),
-      (1, 1, 6, 6), (2, 1, 3, 3), rtol=1e-5),
-    S("conv2d_groups", lambda m, x, w: m.conv2d(x, w, groups=2, stride=(1, 2)), (1, 4, 5, 5),
-      (4, 2, 2, 2), rtol=1e-5),
-    S("conv2d_same_3d", lambda m, x, w: m.conv2d(x, w, padding="same"), (2, 4, 4),
-      (3, 2, 2, 3), rtol=1e-5),
+    S(
+        "conv2d_bias_stride_pad",
+        lambda m, x, w, b: m.conv2d(x, w, b, stride=2, padding=1),
+        (2, 2, 5, 6),
+        (3, 2, 3, 2),
+        (3,),
+        rtol=1e-5,
+    ),
+    S(
+        "conv2d_dilation",
+        lambda m, x, w: m.conv2d(x, w, dilation=2, padding=(2, 1)),
+        (1, 1, 6, 6),
+        (2, 1, 3, 3),
+        rtol=1e-5,
+    ),
+    S(
+        "conv2d_groups",
+        lambda m, x, w: m.conv2d(x, w, groups=2, stride=(1, 2)),
+        (1, 4, 5, 5),
+        (4, 2, 2, 2),
+        rtol=1e-5,
+    ),
+    S(
+        "conv2d_same_3d",
+        lambda m, x, w: m.conv2d(x, w, padding="same"),
+        (2, 4, 4),
+        (3, 2, 2, 3),
+        rtol=1e-5,
+    ),
     S("max_pool2d", lambda m, x: m.max_pool2d(x, 2), In((1, 2, 4, 6), "distinct")),
-    S("max_pool2d_pad", lambda m, x: m.max_pool2d(x, 3, stride=2, padding=1),
-      In((1, 2, 5, 5), "distinct")),
-    S("max_pool2d_dilation", lambda m, x: m.max_pool2d(x, 2, stride=1, dilation=2),
-      In((2, 1, 5, 5), "distinct")),
-    S("max_pool2d_ceil", lambda m, x: m.max_pool2d(x, 2, stride=2, ceil_mode=True),
-      In((1, 1, 5, 5), "distinct")),
+    S(
+        "max_pool2d_pad",
+        lambda m, x: m.max_pool2d(x, 3, stride=2, padding=1),
+        In((1, 2, 5, 5), "distinct"),
+    ),
+    S(
+        "max_pool2d_dilation",
+        lambda m, x: m.max_pool2d(x, 2, stride=1, dilation=2),
+        In((2, 1, 5, 5), "distinct"),
+    ),
+    S(
+        "max_pool2d_ceil",
+        lambda m, x: m.max_pool2d(x, 2, stride=2, ceil_mode=True),
+        In((1, 1, 5, 5), "distinct"),
+    ),
     S("avg_pool2d", lambda m, x: m.avg_pool2d(x, 2), (1, 2, 4, 6)),
     S("avg_pool2d_pad", lambda m, x: m.avg_pool2d(x, 3, stride=2, padding=1), (1, 2, 5, 5)),
-    S("avg_pool2d_nopadcount", lambda m, x: m.avg_pool2d(x, 3, stride=2, padding=1,
-                                                         count_include_pad=False),
-      (1, 1, 5, 5)),
+    S(
+        "avg_pool2d_nopadcount",
+        lambda m, x: m.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+        (1, 1, 5, 5),
+    ),
     S("avg_pool2d_ceil", lambda m, x: m.avg_pool2d(x, 2, ceil_mode=True), (1, 1, 5, 5)),
     # conversions in the graph -------------------------------------------------------------------
-    S("cast_roundtrip", lambda m, x: x.float().double() * 2, (3,), dtypes=("float64",),
-      fd=False),
-    S("to_int", lambda m, x: [x.long(), x.int(), x.to(m.int16), x.bool()], In(A, "unit"),
-      grad=False),
+    S("cast_roundtrip", lambda m, x: x.float().double() * 2, (3,), dtypes=("float64",), fd=False),
+    S(
+        "to_int",
+        lambda m, x: [x.long(), x.int(), x.to(m.int16), x.bool()],
+        In(A, "unit"),
+        grad=False,
+    ),
 ]
 
 #: the numpy_ref of each row computes in float64, so it is used for float dtypes only
-TOL = {"float16": (2e-3, 2e-3), "bfloat16": (2e-2, 2e-2), "float32": (2e-6, 2e-6),
-       "float64": (1e-12, 1e-13)}
+TOL = {
+    "float16": (2e-3, 2e-3),
+    "bfloat16": (2e-2, 2e-2),
+    "float32": (2e-6, 2e-6),
+    "float64": (1e-12, 1e-13),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,10 +812,12 @@ def test_forward(spec: OpSpec, dtype: str, device: str) -> None:
         same = _run_torch(spec, arrays)  # at the tested dtype: output dtypes must agree
         assert len(same) == len(outs), f"{spec.name}: {len(outs)} outputs, torch {len(same)}"
         for k, (o, t) in enumerate(zip(outs, same)):
-            assert o.dtype.name == str(t.dtype).removeprefix("torch."), \
+            assert o.dtype.name == str(t.dtype).removeprefix("torch."), (
                 f"{spec.name} output {k}: dtype {o.dtype.name}, torch {t.dtype}"
-            assert o.shape == tuple(t.shape), f"{spec.name} output {k}: shape {o.shape} vs " \
-                f"{tuple(t.shape)}"
+            )
+            assert o.shape == tuple(t.shape), (
+                f"{spec.name} output {k}: shape {o.shape} vs {tuple(t.shape)}"
+            )
         wide = _run_torch(spec, _widen(arrays, spec)) if dtype != "float64" else same
         for k, (g, t) in enumerate(zip(got, wide)):
             assert_close(g, t.numpy(), rtol, atol, f"{spec.name} output {k} vs torch")
@@ -502,14 +827,20 @@ def test_forward(spec: OpSpec, dtype: str, device: str) -> None:
 
 
 def _grad_cases(fd: bool = False) -> list[Any]:
-    return [pytest.param(s, id=s.name) for s in SPECS
-            if s.grad and "float64" in s.dtypes and (s.fd or not fd)]
+    return [
+        pytest.param(s, id=s.name)
+        for s in SPECS
+        if s.grad and "float64" in s.dtypes and (s.fd or not fd)
+    ]
 
 
-def _idrak_grads(spec: OpSpec, arrays: list[np.ndarray], cts: list[np.ndarray],
-                 device: str) -> list[np.ndarray | None]:
-    ts = [idrak.tensor(a, device=device, requires_grad=a.dtype.kind == "f" and i.diff)
-          for a, i in zip(arrays, spec.inputs)]
+def _idrak_grads(
+    spec: OpSpec, arrays: list[np.ndarray], cts: list[np.ndarray], device: str
+) -> list[np.ndarray | None]:
+    ts = [
+        idrak.tensor(a, device=device, requires_grad=a.dtype.kind == "f" and i.diff)
+        for a, i in zip(arrays, spec.inputs)
+    ]
     outs = as_list(spec.fn(I, *ts))
     loss = None
     for o, c in zip(outs, cts):
@@ -529,8 +860,7 @@ def test_grad_finite_differences(spec: OpSpec, device: str) -> None:
     rng = np.random.default_rng(1)
     cts = [rng.standard_normal(o.shape) for o in outs]
     got = _idrak_grads(spec, arrays, cts, device)
-    wrt = [k for k, (a, i) in enumerate(zip(arrays, spec.inputs)) if a.dtype.kind == "f"
-           and i.diff]
+    wrt = [k for k, (a, i) in enumerate(zip(arrays, spec.inputs)) if a.dtype.kind == "f" and i.diff]
     fixed = {k: a for k, a in enumerate(arrays) if k not in wrt}
     f = idrak_numpy_fn(lambda *ts: spec.fn(I, *ts), device.partition("/")[0], fixed)
     fcts = [c if o.dtype.kind == "f" else np.zeros(o.shape) for c, o in zip(cts, outs)]
@@ -549,11 +879,16 @@ def test_grad_vs_torch(spec: OpSpec, device: str) -> None:
     rng = np.random.default_rng(2)
     cts = [rng.standard_normal(o.shape) for o in outs]
     got = _idrak_grads(spec, arrays, cts, device)
-    ts = [torch.tensor(a, requires_grad=a.dtype.kind == "f" and i.diff)
-          for a, i in zip(arrays, spec.inputs)]
+    ts = [
+        torch.tensor(a, requires_grad=a.dtype.kind == "f" and i.diff)
+        for a, i in zip(arrays, spec.inputs)
+    ]
     touts = as_list(spec.fn(T, *ts))
-    loss = sum((o * torch.from_numpy(c)).sum() for o, c in zip(touts, cts)
-               if o.dtype.is_floating_point and o.requires_grad)
+    loss = sum(
+        (o * torch.from_numpy(c)).sum()
+        for o, c in zip(touts, cts)
+        if o.dtype.is_floating_point and o.requires_grad
+    )
     loss.backward()  # type: ignore[union-attr]
     for k, t in enumerate(ts):
         if t.requires_grad:
@@ -564,8 +899,10 @@ def test_grad_vs_torch(spec: OpSpec, device: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # slicing with negative steps: NumPy's semantics (torch rejects negative steps)
-@pytest.mark.parametrize("key", [np.s_[::-1], np.s_[:, 3:0:-2], np.s_[-1:-6:-2, ::-3],
-                                 np.s_[..., ::-1], np.s_[4:1:-1, 1]])
+@pytest.mark.parametrize(
+    "key",
+    [np.s_[::-1], np.s_[:, 3:0:-2], np.s_[-1:-6:-2, ::-3], np.s_[..., ::-1], np.s_[4:1:-1, 1]],
+)
 def test_negative_step_slices(key: Any, device: str) -> None:
     a = np.arange(20.0).reshape(5, 4)
     x = idrak.tensor(a, dtype="float64", device=device, requires_grad=True)
@@ -581,9 +918,16 @@ def test_negative_step_slices(key: Any, device: str) -> None:
 # type promotion
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 #: PyTorch's table for pairs people get wrong (checked without torch too)
-PROMOTE = [("int8", "uint8", "int16"), ("int32", "float16", "float16"), ("bool", "int32", "int32"),
-           ("uint8", "int64", "int64"), ("int16", "uint8", "int16"), ("bool", "float16", "float16"),
-           ("int64", "float32", "float32"), ("float16", "float64", "float64")]
+PROMOTE = [
+    ("int8", "uint8", "int16"),
+    ("int32", "float16", "float16"),
+    ("bool", "int32", "int32"),
+    ("uint8", "int64", "int64"),
+    ("int16", "uint8", "int16"),
+    ("bool", "float16", "float16"),
+    ("int64", "float32", "float32"),
+    ("float16", "float64", "float64"),
+]
 
 
 @pytest.mark.parametrize(("a", "b", "out"), PROMOTE)
@@ -614,9 +958,11 @@ def test_promotion_vs_torch(a: str, b: str, device: str) -> None:
 @pytest.mark.parametrize("scalar", [True, 2, 2.5])
 def test_promotion_scalars(a: str, scalar: Any, device: str) -> None:
     x = idrak.ones(3, dtype=a, device=device)
-    expect = {"b": a, "i": a if a != "bool" else "int64",
-              "f": a if a.startswith("float") else "float32"}[
-        "b" if isinstance(scalar, bool) else "i" if isinstance(scalar, int) else "f"]
+    expect = {
+        "b": a,
+        "i": a if a != "bool" else "int64",
+        "f": a if a.startswith("float") else "float32",
+    }["b" if isinstance(scalar, bool) else "i" if isinstance(scalar, int) else "f"]
     if a == "bool" and isinstance(scalar, bool):
         ops = [x * scalar, scalar * x]
     else:
@@ -624,8 +970,9 @@ def test_promotion_scalars(a: str, scalar: Any, device: str) -> None:
     for r in ops:
         assert r.dtype.name == expect, f"{a} with {scalar!r}: {r.dtype.name}"
     if torch is not None:
-        assert expect == str(torch.result_type(torch.ones(3, dtype=getattr(torch, a)), scalar)
-                             ).removeprefix("torch.")
+        assert expect == str(
+            torch.result_type(torch.ones(3, dtype=getattr(torch, a)), scalar)
+        ).removeprefix("torch.")
 
 
 def test_promotion_int_true_division(device: str) -> None:
@@ -639,8 +986,13 @@ def test_promotion_int_true_division(device: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # creation
 def test_tensor_infers_dtype(device: str) -> None:
-    cases = [((1, 2), "int64"), ((1, 2.5), "float32"), ((True, False), "bool"),
-             ((True, 2), "int64"), (((1, 2.5), (True, 3)), "float32")]
+    cases = [
+        ((1, 2), "int64"),
+        ((1, 2.5), "float32"),
+        ((True, False), "bool"),
+        ((True, 2), "int64"),
+        (((1, 2.5), (True, 3)), "float32"),
+    ]
     for data, want in cases:
         t = idrak.tensor(data, device=device)
         assert t.dtype.name == want, data
@@ -677,8 +1029,20 @@ def test_factories(device: str) -> None:
         idrak.zeros(-1, device=device)
 
 
-@pytest.mark.parametrize("args", [(5,), (1, 4), (5, 0, -2), (1, 2, 0.25), (0, 1, 0.1), (-3, 3),
-                                  (2.5,), (0, -1, -1), (10, 2, -3)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (5,),
+        (1, 4),
+        (5, 0, -2),
+        (1, 2, 0.25),
+        (0, 1, 0.1),
+        (-3, 3),
+        (2.5,),
+        (0, -1, -1),
+        (10, 2, -3),
+    ],
+)
 def test_arange(args: tuple[Any, ...], device: str) -> None:
     t = idrak.arange(*args, device=device)
     ref = np.arange(*args)
@@ -689,8 +1053,9 @@ def test_arange(args: tuple[Any, ...], device: str) -> None:
     assert idrak.arange(3, dtype="float64", device=device).dtype == idrak.float64
 
 
-@pytest.mark.parametrize(("start", "end", "steps"), [(0, 1, 5), (-1, 1, 1), (3, -2, 7),
-                                                      (0, 1, 0), (0.1, 0.9, 33)])
+@pytest.mark.parametrize(
+    ("start", "end", "steps"), [(0, 1, 5), (-1, 1, 1), (3, -2, 7), (0, 1, 0), (0.1, 0.9, 33)]
+)
 def test_linspace(start: float, end: float, steps: int, device: str) -> None:
     t = idrak.linspace(start, end, steps, dtype="float64", device=device)
     np.testing.assert_allclose(t.numpy(), np.linspace(start, end, steps), rtol=0, atol=1e-15)
@@ -701,8 +1066,9 @@ def test_linspace(start: float, end: float, steps: int, device: str) -> None:
 
 def test_eye(device: str) -> None:
     np.testing.assert_array_equal(idrak.eye(3, device=device).numpy(), np.eye(3))
-    np.testing.assert_array_equal(idrak.eye(2, 4, dtype="int64", device=device).numpy(),
-                                  np.eye(2, 4, dtype=np.int64))
+    np.testing.assert_array_equal(
+        idrak.eye(2, 4, dtype="int64", device=device).numpy(), np.eye(2, 4, dtype=np.int64)
+    )
     assert idrak.eye(0, device=device).shape == (0, 0)
 
 
@@ -734,8 +1100,10 @@ def test_dtype_conversion(device: str) -> None:
     if torch is not None:
         for dt in ("uint8", "int8", "int32"):
             v = [-1.7, 1.7, 130.2, -3.0]
-            assert idrak.tensor(v, device=device).to(dt).tolist() == \
-                torch.tensor(v).to(getattr(torch, dt)).tolist()
+            assert (
+                idrak.tensor(v, device=device).to(dt).tolist()
+                == torch.tensor(v).to(getattr(torch, dt)).tolist()
+            )
 
 
 def test_to_device_same_backend(device: str) -> None:
@@ -774,12 +1142,25 @@ def test_metadata_and_values(device: str) -> None:
 
 
 REPR_CASES: list[tuple[Any, str | None]] = [
-    ([1.0, 2.5, 3.0], None), ([1, 2, 3], None), ([True, False], None), (3.5, None), (7, None),
-    ([1e-5, 2.0], None), ([1234.5678], None), ([[1.0, 2.0], [3.0, 4.0]], None),
-    ([math.nan, 1.0, math.inf], None), ([0.0, -0.0], None), ([1e10, 1.0], None),
-    ([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], None), (np.arange(30.0) / 3, "float32"),
-    (np.arange(2000.0).reshape(40, 50) / 7, "float32"), (np.arange(1001), None),
-    ([1, 2], "int8"), ([1.5, -2.0], "float64"), ([1.5], "float16"), ([[]], None),
+    ([1.0, 2.5, 3.0], None),
+    ([1, 2, 3], None),
+    ([True, False], None),
+    (3.5, None),
+    (7, None),
+    ([1e-5, 2.0], None),
+    ([1234.5678], None),
+    ([[1.0, 2.0], [3.0, 4.0]], None),
+    ([math.nan, 1.0, math.inf], None),
+    ([0.0, -0.0], None),
+    ([1e10, 1.0], None),
+    ([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], None),
+    (np.arange(30.0) / 3, "float32"),
+    (np.arange(2000.0).reshape(40, 50) / 7, "float32"),
+    (np.arange(1001), None),
+    ([1, 2], "int8"),
+    ([1.5, -2.0], "float64"),
+    ([1.5], "float16"),
+    ([[]], None),
 ]
 
 
@@ -787,9 +1168,11 @@ REPR_CASES: list[tuple[Any, str | None]] = [
 @pytest.mark.parametrize(("data", "dtype"), REPR_CASES)
 def test_repr_like_torch(data: Any, dtype: str | None) -> None:
     x = idrak.tensor(data, dtype=dtype)
-    t = torch.tensor(np.asarray(data), dtype=getattr(torch, dtype) if dtype else None) \
-        if isinstance(data, np.ndarray) else torch.tensor(data, dtype=getattr(torch, dtype)
-                                                          if dtype else None)
+    t = (
+        torch.tensor(np.asarray(data), dtype=getattr(torch, dtype) if dtype else None)
+        if isinstance(data, np.ndarray)
+        else torch.tensor(data, dtype=getattr(torch, dtype) if dtype else None)
+    )
     assert repr(x) == repr(t).replace("torch.", "idrak.")
     assert str(x) == repr(x)
 
@@ -818,11 +1201,17 @@ def test_nan_in_max_and_argmax(device: str) -> None:
 
 
 def test_softmax_with_infinities(device: str) -> None:
-    x = idrak.tensor([[-math.inf, 0.0, 0.0], [-math.inf] * 3, [math.inf, 1.0, 0.0],
-                      [1000.0, 0.0, -1000.0]], dtype="float64", device=device)
+    x = idrak.tensor(
+        [[-math.inf, 0.0, 0.0], [-math.inf] * 3, [math.inf, 1.0, 0.0], [1000.0, 0.0, -1000.0]],
+        dtype="float64",
+        device=device,
+    )
     ref = torch.tensor(x.numpy()) if torch is not None else None
-    got_sm, got_lsm, got_lse = x.softmax(1).numpy(), x.log_softmax(1).numpy(), \
-        x.logsumexp(1).numpy()
+    got_sm, got_lsm, got_lse = (
+        x.softmax(1).numpy(),
+        x.log_softmax(1).numpy(),
+        x.logsumexp(1).numpy(),
+    )
     np.testing.assert_allclose(got_sm[0], [0, 0.5, 0.5])
     np.testing.assert_allclose(got_sm[3], [1, 0, 0])
     assert np.isnan(got_sm[1]).all() and np.isnan(got_sm[2]).all()
@@ -845,12 +1234,14 @@ def test_ieee_edge_values(device: str) -> None:
     np.testing.assert_allclose(x.tanh().numpy(), np.tanh(a), rtol=2e-7)
     big = idrak.tensor([1e300, -1e300, math.inf, -math.inf, math.nan], dtype="float64")
     for m in ("floor", "ceil", "round", "trunc"):
-        np.testing.assert_array_equal(getattr(big, m)().numpy(),
-                                      getattr(np, m)(big.numpy()), err_msg=m)
+        np.testing.assert_array_equal(
+            getattr(big, m)().numpy(), getattr(np, m)(big.numpy()), err_msg=m
+        )
     z = idrak.tensor([-0.5, -0.4, -0.0, 0.4], device=device)
     for m in ("floor", "ceil", "round", "trunc"):  # the sign of zero, as torch keeps it
-        np.testing.assert_array_equal(np.signbit(getattr(z, m)().numpy()),
-                                      np.signbit(getattr(np, m)(z.numpy())), err_msg=m)
+        np.testing.assert_array_equal(
+            np.signbit(getattr(z, m)().numpy()), np.signbit(getattr(np, m)(z.numpy())), err_msg=m
+        )
 
 
 def test_erf_accuracy_float64(device: str) -> None:
@@ -871,8 +1262,9 @@ def test_empty_tensors(device: str) -> None:
     assert e.amax(1).shape == (0,) and e.argmax(1).shape == (0,)
     assert (e + 1).shape == (0, 3) and e.exp().shape == (0, 3) and e.T.shape == (3, 0)
     assert (e @ idrak.ones(3, 2, device=device)).shape == (0, 2)
-    assert (idrak.ones(2, 0, device=device) @ idrak.ones(0, 3, device=device)).tolist() == \
-        [[0.0] * 3] * 2
+    assert (idrak.ones(2, 0, device=device) @ idrak.ones(0, 3, device=device)).tolist() == [
+        [0.0] * 3
+    ] * 2
     assert idrak.cat([e, idrak.ones(2, 3, device=device)]).shape == (2, 3)
     assert e.reshape(3, 0).shape == (3, 0) and e.reshape(-1, 3).shape == (0, 3)
     assert e.softmax(0).shape == (0, 3) and e.cumsum(0).shape == (0, 3)
@@ -903,22 +1295,26 @@ def test_zero_dim_tensors(device: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # errors when the op is written (lazy), naming the shapes
-@pytest.mark.parametrize(("fn", "exc", "match"), [
-    (lambda x, y: x + y, ValueError, r"\(2, 3\) and \(4, 3\)"),
-    (lambda x, y: x @ y, ValueError, r"\(2, 3\) and \(4, 3\)"),
-    (lambda x, y: x.reshape(4, 2), ValueError, r"\(2, 3\).*\(4, 2\)"),
-    (lambda x, y: idrak.cat([x, y], 1), ValueError, r"\(4, 3\)"),
-    (lambda x, y: x[5], IndexError, "out of bounds"),
-    (lambda x, y: x.sum(2), IndexError, r"\(2, 3\)"),
-    (lambda x, y: x.expand(4, 3), ValueError, r"\(2, 3\)"),
-    (lambda x, y: x.permute(0, 0), ValueError, r"\(2, 3\)"),
-    (lambda x, y: x.conv2d(y), ValueError, r"\(2, 3\)"),
-    (lambda x, y: idrak.where(x > 0, x, y), ValueError, r"\(2, 3\)"),
-    (lambda x, y: x.long().mean(), TypeError, "int64"),
-    (lambda x, y: -(x > 0), TypeError, "bool"),
-])
-def test_errors_at_op_write_time(fn: Callable[..., Any], exc: type[Exception], match: str,
-                                 device: str) -> None:
+@pytest.mark.parametrize(
+    ("fn", "exc", "match"),
+    [
+        (lambda x, y: x + y, ValueError, r"\(2, 3\) and \(4, 3\)"),
+        (lambda x, y: x @ y, ValueError, r"\(2, 3\) and \(4, 3\)"),
+        (lambda x, y: x.reshape(4, 2), ValueError, r"\(2, 3\).*\(4, 2\)"),
+        (lambda x, y: idrak.cat([x, y], 1), ValueError, r"\(4, 3\)"),
+        (lambda x, y: x[5], IndexError, "out of bounds"),
+        (lambda x, y: x.sum(2), IndexError, r"\(2, 3\)"),
+        (lambda x, y: x.expand(4, 3), ValueError, r"\(2, 3\)"),
+        (lambda x, y: x.permute(0, 0), ValueError, r"\(2, 3\)"),
+        (lambda x, y: x.conv2d(y), ValueError, r"\(2, 3\)"),
+        (lambda x, y: idrak.where(x > 0, x, y), ValueError, r"\(2, 3\)"),
+        (lambda x, y: x.long().mean(), TypeError, "int64"),
+        (lambda x, y: -(x > 0), TypeError, "bool"),
+    ],
+)
+def test_errors_at_op_write_time(
+    fn: Callable[..., Any], exc: type[Exception], match: str, device: str
+) -> None:
     x = idrak.ones(2, 3, device=device)
     y = idrak.ones(4, 3, device=device)
     with pytest.raises(exc, match=match):

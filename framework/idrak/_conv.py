@@ -36,9 +36,15 @@ def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) ->
     return q + 1
 
 
-def unfold2d(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
-             padding: tuple[int, int], dilation: tuple[int, int], pad_value: float = 0.0,
-             ceil_mode: bool = False) -> Tensor:
+def unfold2d(
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    pad_value: float = 0.0,
+    ceil_mode: bool = False,
+) -> Tensor:
     """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW)."""
     from ._movement import stack
 
@@ -58,8 +64,14 @@ def unfold2d(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
     return stack(cols, dim=2)
 
 
-def conv2d_decomposed(x: Tensor, w: Tensor, stride: tuple[int, int], padding: tuple[int, int],
-                      dilation: tuple[int, int], groups: int) -> Tensor:
+def conv2d_decomposed(
+    x: Tensor,
+    w: Tensor,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> Tensor:
     """CONV2D from movement ops and MATMUL: (N,C,H,W) * (O,C/g,KH,KW) -> (N,O,OH,OW)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape

@@ -45,16 +45,19 @@ class IndexingMixin:
             x = x.flip(d)
             start, stop, step = n - 1 - start, n - 1 - stop, -step
         m = max(0, math.ceil((stop - start) / step))
-        bounds = tuple((start, start + (m - 1) * step + 1) if i == d and m else
-                       ((0, 0) if i == d else (0, sz)) for i, sz in enumerate(x.shape))
+        bounds = tuple(
+            (start, start + (m - 1) * step + 1) if i == d and m else ((0, 0) if i == d else (0, sz))
+            for i, sz in enumerate(x.shape)
+        )
         x = x._shrink(bounds)
         if step > 1 and m > 1:
             # pad to m*step, fold into (m, step), keep column 0
-            x = x._pad(tuple((0, m * step - x.shape[d]) if i == d else (0, 0)
-                             for i in range(x.ndim)), 0)
-            x = x.reshape(x.shape[:d] + (m, step) + x.shape[d + 1:])
+            x = x._pad(
+                tuple((0, m * step - x.shape[d]) if i == d else (0, 0) for i in range(x.ndim)), 0
+            )
+            x = x.reshape(x.shape[:d] + (m, step) + x.shape[d + 1 :])
             x = x._shrink(tuple((0, 1) if i == d + 1 else (0, sz) for i, sz in enumerate(x.shape)))
-            x = x.reshape(x.shape[:d + 1] + x.shape[d + 2:])
+            x = x.reshape(x.shape[: d + 1] + x.shape[d + 2 :])
         return x
 
     def _normalize_key(self: Tensor, key: Any) -> list[Any]:
@@ -76,11 +79,12 @@ class IndexingMixin:
         if len(ells) > 1:
             raise IndexError("an index can only have a single ellipsis ('...')")
         if used_dims > self.ndim:
-            raise IndexError(f"too many indices for a tensor of {self.ndim} dims "
-                             f"(shape {self.shape}): {key!r}")
+            raise IndexError(
+                f"too many indices for a tensor of {self.ndim} dims (shape {self.shape}): {key!r}"
+            )
         if ells:
             i = ells[0]
-            out[i:i + 1] = [slice(None)] * (self.ndim - used_dims)
+            out[i : i + 1] = [slice(None)] * (self.ndim - used_dims)
         else:
             out += [slice(None)] * (self.ndim - used_dims)
         return out
@@ -101,13 +105,16 @@ class IndexingMixin:
             elif _is_adv(it):
                 idx = it if isinstance(it, Tensor) else Tensor(np.asarray(it), device=x.device)
                 if idx.dtype.kind not in "iu":
-                    raise IndexError(f"tensors used as indices must be integer or bool, got "
-                                     f"{idx.dtype}")
+                    raise IndexError(
+                        f"tensors used as indices must be integer or bool, got {idx.dtype}"
+                    )
                 if not isinstance(it, Tensor):
                     a = np.asarray(it)
                     if a.size and (a.max() >= x.shape[d] or a.min() < -x.shape[d]):
-                        raise IndexError(f"index {a.max() if a.max() >= x.shape[d] else a.min()}"
-                                         f" is out of bounds for dim {d} of size {x.shape[d]}")
+                        raise IndexError(
+                            f"index {a.max() if a.max() >= x.shape[d] else a.min()}"
+                            f" is out of bounds for dim {d} of size {x.shape[d]}"
+                        )
                 adv.append((d, idx))
                 d += 1
             else:
@@ -142,8 +149,11 @@ class IndexingMixin:
         out = xs.gather(0, g).reshape(bshape + rest_shape)
         if adjacent and dims[0] > 0:
             nb = len(bshape)
-            order = list(range(nb, nb + dims[0])) + list(range(nb)) + list(
-                range(nb + dims[0], out.ndim))
+            order = (
+                list(range(nb, nb + dims[0]))
+                + list(range(nb))
+                + list(range(nb + dims[0], out.ndim))
+            )
             out = out.permute(order)
         return out
 
@@ -155,8 +165,10 @@ class IndexingMixin:
             from .autograd import is_grad_enabled
 
             if is_grad_enabled():
-                raise IdrakError("in-place assignment to a leaf that requires grad; wrap it in "
-                                 "idrak.no_grad() or assign to .data")
+                raise IdrakError(
+                    "in-place assignment to a leaf that requires grad; wrap it in "
+                    "idrak.no_grad() or assign to .data"
+                )
         # compute from a snapshot: the graph must not run through ``self``, whose history is
         # about to become the assignment itself (that would be a cycle)
         src = Tensor._from_lazy(self.lazy, self.requires_grad)
@@ -167,13 +179,15 @@ class IndexingMixin:
             pos = Tensor(np.arange(self.numel()).reshape(self.shape), device=self.device)
             sel = pos[key]
             region = sel.reshape(-1)
-            vals = value if isinstance(value, Tensor) else sel._full_like_shape(value,
-                                                                                 dtype=self.dtype)
+            vals = (
+                value
+                if isinstance(value, Tensor)
+                else sel._full_like_shape(value, dtype=self.dtype)
+            )
             vals = vals.cast(self.dtype)._broadcast_to(sel.shape).reshape(-1)
             flat = src.reshape(-1)
             placed = flat.zeros_like().scatter_add(0, region, vals)
-            hit = flat.zeros_like().cast(int64).scatter_add(
-                0, region, region.ones_like()) > 0
+            hit = flat.zeros_like().cast(int64).scatter_add(0, region, region.ones_like()) > 0
             new = hit._select(placed, flat).reshape(self.shape)
         new = new.cast(self.dtype)
         if self._ctx is None and not new.requires_grad:
@@ -188,26 +202,40 @@ class IndexingMixin:
         if self.ndim == 0 and index.ndim == 0:
             return self.reshape(1).gather(0, index.reshape(1)).reshape(())
         if index.ndim != self.ndim:
-            raise ValueError(f"gather: index has {index.ndim} dims, input {self.ndim} "
-                             f"(shapes {index.shape} and {self.shape})")
+            raise ValueError(
+                f"gather: index has {index.ndim} dims, input {self.ndim} "
+                f"(shapes {index.shape} and {self.shape})"
+            )
         for i, (a, b) in enumerate(zip(index.shape, self.shape)):
             if i != d and a > b:
-                raise ValueError(f"gather: index shape {index.shape} exceeds input shape "
-                                 f"{self.shape} at dim {i}")
+                raise ValueError(
+                    f"gather: index shape {index.shape} exceeds input shape {self.shape} at dim {i}"
+                )
         idx = index.cast(int64)
-        x = self._shrink(tuple((0, s) if i == d else (0, index.shape[i])
-                               for i, s in enumerate(self.shape)))
-        return x._optional(Op.GATHER, (x, idx), d, idx.shape, x.dtype,
-                           lambda: _gather_decomposed(x, idx, d))
+        x = self._shrink(
+            tuple((0, s) if i == d else (0, index.shape[i]) for i, s in enumerate(self.shape))
+        )
+        return x._optional(
+            Op.GATHER, (x, idx), d, idx.shape, x.dtype, lambda: _gather_decomposed(x, idx, d)
+        )
 
     def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """A copy of ``self`` with ``src`` added at ``index`` along ``dim`` (duplicates add)."""
         d = self._dim(dim)
         idx = index.cast(int64)
-        src = src.cast(self.dtype)._shrink(tuple((0, s) for s in idx.shape)) \
-            if src.shape != idx.shape else src.cast(self.dtype)
-        return self._optional(Op.SCATTER_ADD, (self, idx, src), d, self.shape, self.dtype,
-                              lambda: _scatter_add_decomposed(self, idx, src, d))
+        src = (
+            src.cast(self.dtype)._shrink(tuple((0, s) for s in idx.shape))
+            if src.shape != idx.shape
+            else src.cast(self.dtype)
+        )
+        return self._optional(
+            Op.SCATTER_ADD,
+            (self, idx, src),
+            d,
+            self.shape,
+            self.dtype,
+            lambda: _scatter_add_decomposed(self, idx, src, d),
+        )
 
     def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
         d = self._dim(dim)
@@ -254,16 +282,16 @@ def _onehot_along(idx: Tensor, n: int) -> Tensor:
 
 
 def _gather_decomposed(x: Tensor, idx: Tensor, d: int) -> Tensor:
-    xm = _movedim_last(x, d).unsqueeze(-2)               # (..., 1, n)
+    xm = _movedim_last(x, d).unsqueeze(-2)  # (..., 1, n)
     hot = _onehot_along(_movedim_last(idx, d), x.shape[d])  # (..., m, n)
-    out = hot._select(xm, 0).sum(-1).cast(x.dtype)       # (..., m)
+    out = hot._select(xm, 0).sum(-1).cast(x.dtype)  # (..., m)
     return _movedim_back(out, d)
 
 
 def _scatter_add_decomposed(x: Tensor, idx: Tensor, src: Tensor, d: int) -> Tensor:
     n = x.shape[d]
-    hot = _onehot_along(_movedim_last(idx, d), n)        # (..., m, n)
-    sm = _movedim_last(src, d).unsqueeze(-1)             # (..., m, 1)
+    hot = _onehot_along(_movedim_last(idx, d), n)  # (..., m, n)
+    sm = _movedim_last(src, d).unsqueeze(-1)  # (..., m, 1)
     contrib = _movedim_back(hot._select(sm, 0).sum(-2).cast(x.dtype), d)
     widths = tuple((0, a - b) for a, b in zip(x.shape, contrib.shape))
     return x + contrib._pad(widths, 0)

@@ -41,12 +41,14 @@ class MovementMixin:
         if -1 in new:
             rest = math.prod(s for s in new if s != -1)
             if rest == 0 or n % rest:
-                raise ValueError(f"cannot reshape tensor of shape {self.shape} ({n} elements) "
-                                 f"into {new}")
+                raise ValueError(
+                    f"cannot reshape tensor of shape {self.shape} ({n} elements) into {new}"
+                )
             new = tuple(n // rest if s == -1 else s for s in new)
         if math.prod(new) != n or any(s < 0 for s in new):
-            raise ValueError(f"cannot reshape tensor of shape {self.shape} ({n} elements) into "
-                             f"{new}")
+            raise ValueError(
+                f"cannot reshape tensor of shape {self.shape} ({n} elements) into {new}"
+            )
         if new == self.shape:
             return self
         return Tensor._prim(Op.RESHAPE, (self,), new, new, self.dtype)
@@ -65,12 +67,15 @@ class MovementMixin:
 
         order = tuple(self._dim(d) for d in _shape_arg(dims))
         if sorted(order) != list(range(self.ndim)):
-            raise ValueError(f"permute: {dims} is not a permutation of the {self.ndim} dims of "
-                             f"shape {self.shape}")
+            raise ValueError(
+                f"permute: {dims} is not a permutation of the {self.ndim} dims of "
+                f"shape {self.shape}"
+            )
         if order == tuple(range(self.ndim)):
             return self
-        return Tensor._prim(Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order),
-                            self.dtype)
+        return Tensor._prim(
+            Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
+        )
 
     def expand(self: Tensor, *shape: Any) -> Tensor:
         """Broadcast size-1 dimensions to ``shape`` (-1 keeps a size; new leading dims allowed)."""
@@ -129,8 +134,10 @@ class MovementMixin:
         if mode != "constant":
             raise NotImplementedError(f"pad mode {mode!r}; only 'constant' is supported")
         if len(pad) % 2 or len(pad) // 2 > self.ndim:
-            raise ValueError(f"pad {tuple(pad)} must have an even length <= 2*ndim "
-                             f"({2 * self.ndim}) for shape {self.shape}")
+            raise ValueError(
+                f"pad {tuple(pad)} must have an even length <= 2*ndim "
+                f"({2 * self.ndim}) for shape {self.shape}"
+            )
         widths = [(0, 0)] * self.ndim
         for i in range(len(pad) // 2):
             widths[self.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
@@ -168,7 +175,9 @@ class MovementMixin:
         s, e = self._dim(start_dim), self._dim(end_dim)
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        return self.reshape(self.shape[:s] + (math.prod(self.shape[s:e + 1]),) + self.shape[e + 1:])
+        return self.reshape(
+            self.shape[:s] + (math.prod(self.shape[s : e + 1]),) + self.shape[e + 1 :]
+        )
 
     def unflatten(self: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
         d = self._dim(dim)
@@ -177,16 +186,18 @@ class MovementMixin:
             rest = math.prod(s for s in sizes if s != -1)
             sizes = tuple(self.shape[d] // rest if s == -1 else s for s in sizes)
         if math.prod(sizes) != self.shape[d]:
-            raise ValueError(f"unflatten: sizes {sizes} do not multiply to dim {d} of size "
-                             f"{self.shape[d]}")
-        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+            raise ValueError(
+                f"unflatten: sizes {sizes} do not multiply to dim {d} of size {self.shape[d]}"
+            )
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
 
     def squeeze(self: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
         dims = {self._dim(d) for d in ((dim,) if isinstance(dim, int) else dim)}
-        return self.reshape(tuple(s for i, s in enumerate(self.shape)
-                                  if not (i in dims and s == 1)))
+        return self.reshape(
+            tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1))
+        )
 
     def unsqueeze(self: Tensor, dim: int) -> Tensor:
         n = self.ndim + 1
@@ -224,8 +235,9 @@ class MovementMixin:
         x = x.expand(shape)
         return x.flatten(d, d + 1)
 
-    def split(self: Tensor, split_size_or_sections: int | Sequence[int],
-              dim: int = 0) -> tuple[Tensor, ...]:
+    def split(
+        self: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
+    ) -> tuple[Tensor, ...]:
         d = self._dim(dim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, int):
@@ -256,10 +268,13 @@ class MovementMixin:
         if start < 0:
             start += self.shape[d]
         if not 0 <= start <= start + length <= self.shape[d]:
-            raise IndexError(f"narrow: [{start}, {start + length}) out of range for dim {d} "
-                             f"of size {self.shape[d]}")
-        return self._shrink(tuple((start, start + length) if i == d else (0, s)
-                                  for i, s in enumerate(self.shape)))
+            raise IndexError(
+                f"narrow: [{start}, {start + length}) out of range for dim {d} "
+                f"of size {self.shape[d]}"
+            )
+        return self._shrink(
+            tuple((start, start + length) if i == d else (0, s) for i, s in enumerate(self.shape))
+        )
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -270,10 +285,13 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ref = ts[0]
     d = ref._dim(dim)
     for i, t in enumerate(ts):
-        if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape))
-                                     if j != d):
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, incompatible with "
-                             f"{ref.shape} outside dim {d}")
+        if t.ndim != ref.ndim or any(
+            a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != d
+        ):
+            raise ValueError(
+                f"cat: tensor {i} has shape {t.shape}, incompatible with "
+                f"{ref.shape} outside dim {d}"
+            )
     from .dtypes import result_type
 
     dt = result_type([t.dtype for t in ts])

@@ -39,21 +39,23 @@ class NNOpsMixin:
         from .tensor import broadcast_shapes
 
         if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(f"matmul needs operands with >= 1 dim, got shapes {self.shape} "
-                             f"and {other.shape}")
+            raise ValueError(
+                f"matmul needs operands with >= 1 dim, got shapes {self.shape} and {other.shape}"
+            )
         dt = result_type([self.dtype, other.dtype])
         a, b = self.cast(dt), other.cast(dt)
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         if a2.shape[-1] != b2.shape[-2]:
-            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align "
-                             f"({a2.shape[-1]} != {b2.shape[-2]})")
+            raise ValueError(
+                f"matmul: shapes {self.shape} and {other.shape} do not align "
+                f"({a2.shape[-1]} != {b2.shape[-2]})"
+            )
         batch = broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         a2 = a2._broadcast_to(batch + a2.shape[-2:])
         b2 = b2._broadcast_to(batch + b2.shape[-2:])
         shape = batch + (a2.shape[-2], b2.shape[-1])
-        out = a2._optional(Op.MATMUL, (a2, b2), None, shape, dt,
-                           lambda: _matmul_decomposed(a2, b2))
+        out = a2._optional(Op.MATMUL, (a2, b2), None, shape, dt, lambda: _matmul_decomposed(a2, b2))
         if self.ndim == 1:
             out = out.squeeze(-2)
         if other.ndim == 1:
@@ -71,8 +73,15 @@ class NNOpsMixin:
         out = self.matmul(weight.transpose(-1, -2))
         return out + bias if bias is not None else out
 
-    def conv2d(self: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-               padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    def conv2d(
+        self: Tensor,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Tensor:
         """2-D cross-correlation like ``torch.nn.functional.conv2d``.
 
         Shapes: input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW)
@@ -84,16 +93,19 @@ class NNOpsMixin:
         """
         x = self
         if x.ndim == 3:
-            return x.unsqueeze(0).conv2d(weight, bias, stride, padding, dilation,
-                                         groups).squeeze(0)
+            return x.unsqueeze(0).conv2d(weight, bias, stride, padding, dilation, groups).squeeze(0)
         if x.ndim != 4 or weight.ndim != 4:
-            raise ValueError(f"conv2d expects input (N,C,H,W) and weight (O,C/g,KH,KW), got "
-                             f"{x.shape} and {weight.shape}")
+            raise ValueError(
+                f"conv2d expects input (N,C,H,W) and weight (O,C/g,KH,KW), got "
+                f"{x.shape} and {weight.shape}"
+            )
         n, c, h, w = x.shape
         o, cg, kh, kw = weight.shape
         if c % groups or o % groups or c // groups != cg:
-            raise ValueError(f"conv2d: input has {c} channels, weight {weight.shape} with "
-                             f"groups={groups} expects {cg * groups}")
+            raise ValueError(
+                f"conv2d: input has {c} channels, weight {weight.shape} with "
+                f"groups={groups} expects {cg * groups}"
+            )
         s, d = pair(stride, "stride"), pair(dilation, "dilation")
         if isinstance(padding, str):
             if padding == "valid":
@@ -106,33 +118,54 @@ class NNOpsMixin:
                 p = (0, 0)
                 n, c, h, w = x.shape
             else:
-                raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got "
-                                 f"{padding!r}")
+                raise ValueError(
+                    f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+                )
         else:
             p = pair(padding, "padding")
         oh, ow = out_size(h, kh, s[0], p[0], d[0]), out_size(w, kw, s[1], p[1], d[1])
         if oh <= 0 or ow <= 0:
-            raise ValueError(f"conv2d: input {x.shape} is too small for kernel {(kh, kw)} "
-                             f"with padding {p} and dilation {d}")
+            raise ValueError(
+                f"conv2d: input {x.shape} is too small for kernel {(kh, kw)} "
+                f"with padding {p} and dilation {d}"
+            )
         dt = result_type([x.dtype, weight.dtype])
         x, wt = x.cast(dt), weight.cast(dt)
         arg = (s, p, d, groups)
-        out = x._optional(Op.CONV2D, (x, wt), arg, (n, o, oh, ow), dt,
-                          lambda: conv2d_decomposed(x, wt, s, p, d, groups))
+        out = x._optional(
+            Op.CONV2D,
+            (x, wt),
+            arg,
+            (n, o, oh, ow),
+            dt,
+            lambda: conv2d_decomposed(x, wt, s, p, d, groups),
+        )
         if bias is not None:
             out = out + bias.reshape(1, o, 1, 1)
         return out
 
-    def max_pool2d(self: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                   dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    def max_pool2d(
+        self: Tensor,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> Tensor:
         """Max over windows (``torch.nn.functional.max_pool2d``); input (N, C, H, W) or (C, H, W).
 
         Padding counts as -inf. The window maximum's gradient goes to the (tied) maxima evenly.
         """
         return self._pool(kernel_size, stride, padding, dilation, ceil_mode, "max")
 
-    def avg_pool2d(self: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                   ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    def avg_pool2d(
+        self: Tensor,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> Tensor:
         """Mean over windows (``torch.nn.functional.avg_pool2d``); padding counts as zeros
         when ``count_include_pad``."""
         if not count_include_pad and padding != 0:
@@ -142,11 +175,21 @@ class NNOpsMixin:
             return num / den
         return self._pool(kernel_size, stride, padding, 1, ceil_mode, "avg")
 
-    def _pool(self: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-              ceil_mode: bool, kind: str) -> Tensor:
+    def _pool(
+        self: Tensor,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        ceil_mode: bool,
+        kind: str,
+    ) -> Tensor:
         if self.ndim == 3:
-            return self.unsqueeze(0)._pool(kernel_size, stride, padding, dilation, ceil_mode,
-                                           kind).squeeze(0)
+            return (
+                self.unsqueeze(0)
+                ._pool(kernel_size, stride, padding, dilation, ceil_mode, kind)
+                .squeeze(0)
+            )
         if self.ndim != 4:
             raise ValueError(f"pooling expects (N, C, H, W) or (C, H, W), got {self.shape}")
         k = pair(kernel_size, "kernel_size")
@@ -172,7 +215,8 @@ class NNOpsMixin:
             return cols.sum(2)
         if ceil_mode:  # windows that hang past the padded input average only what they cover
             ones = x._full_like_shape(1.0, (1, 1, h, w))._pad(
-                ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), 1.0)
+                ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), 1.0
+            )
             cnt = unfold2d(ones, k, s, (0, 0), d, 0.0, ceil_mode).sum(2)
             return cols.sum(2) / cnt
         return cols.mean(2)

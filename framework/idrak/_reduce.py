@@ -155,8 +155,13 @@ class ReduceMixin:
             return x.sum(dim, keepdim) > 0
         return x.amax(dim, keepdim)
 
-    def var(self: Tensor, dim: Dims = None, correction: float = 1, keepdim: bool = False,
-            unbiased: bool | None = None) -> Tensor:
+    def var(
+        self: Tensor,
+        dim: Dims = None,
+        correction: float = 1,
+        keepdim: bool = False,
+        unbiased: bool | None = None,
+    ) -> Tensor:
         """Variance with Bessel's ``correction`` (1 by default, like PyTorch)."""
         if unbiased is not None:
             correction = 1 if unbiased else 0
@@ -166,8 +171,13 @@ class ReduceMixin:
         sq = (self - mu).square().sum(dim, keepdim)
         return sq / max(n - correction, 0) if n - correction > 0 else sq * math.nan
 
-    def std(self: Tensor, dim: Dims = None, correction: float = 1, keepdim: bool = False,
-            unbiased: bool | None = None) -> Tensor:
+    def std(
+        self: Tensor,
+        dim: Dims = None,
+        correction: float = 1,
+        keepdim: bool = False,
+        unbiased: bool | None = None,
+    ) -> Tensor:
         return self.var(dim, correction, keepdim, unbiased).sqrt()
 
     def prod(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -236,7 +246,8 @@ class ReduceMixin:
             widths = tuple((shift, 0) if i == d else (0, 0) for i in range(x.ndim))
             bounds = tuple((0, s) for s in x.shape)
             shifted = x._pad(widths, 0)._shrink(
-                tuple((0, n) if i == d else b for i, b in enumerate(bounds)))
+                tuple((0, n) if i == d else b for i, b in enumerate(bounds))
+            )
             x = x + shifted
             shift *= 2
         return x
@@ -250,7 +261,8 @@ class ReduceMixin:
         while shift < n:
             widths = tuple((shift, 0) if i == d else (0, 0) for i in range(x.ndim))
             shifted = x._pad(widths, 1)._shrink(
-                tuple((0, n) if i == d else (0, s) for i, s in enumerate(x.shape)))
+                tuple((0, n) if i == d else (0, s) for i, s in enumerate(x.shape))
+            )
             x = x * shifted
             shift *= 2
         return x

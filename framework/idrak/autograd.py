@@ -216,13 +216,20 @@ def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
 def _freed_error(op: Op) -> Exception:
     from .errors import IdrakError
 
-    return IdrakError(f"backward through a graph that was already freed: the inputs of a {op.name} "
-                      "node were released by an earlier backward() or grad(); pass "
-                      "retain_graph=True to the first call to backward through the graph again")
+    return IdrakError(
+        f"backward through a graph that was already freed: the inputs of a {op.name} "
+        "node were released by an earlier backward() or grad(); pass "
+        "retain_graph=True to the first call to backward through the graph again"
+    )
 
 
-def _run_backward(outputs: Sequence[Tensor], grads: Sequence[Tensor], targets: set[int] | None,
-                  retain_graph: bool, create_graph: bool) -> dict[int, tuple[Tensor, Tensor]]:
+def _run_backward(
+    outputs: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    targets: set[int] | None,
+    retain_graph: bool,
+    create_graph: bool,
+) -> dict[int, tuple[Tensor, Tensor]]:
     """Propagate ``grads`` from ``outputs``. Returns gradients of leaves (or of ``targets``)."""
     order = _toposort(outputs)
     # keep only nodes on a path to a target (all requires-grad leaves when targets is None)
@@ -230,8 +237,9 @@ def _run_backward(outputs: Sequence[Tensor], grads: Sequence[Tensor], targets: s
     for t in order:
         if (targets is not None and id(t) in targets) or (targets is None and t._ctx is None):
             needed.add(id(t))
-        elif t._ctx is not None and t._ctx[1] is not None and any(
-                id(p) in needed for p in t._ctx[1]):
+        elif (
+            t._ctx is not None and t._ctx[1] is not None and any(id(p) in needed for p in t._ctx[1])
+        ):
             needed.add(id(t))
     acc: dict[int, Tensor] = {}
     for o, go in zip(outputs, grads):
@@ -271,34 +279,52 @@ def _run_backward(outputs: Sequence[Tensor], grads: Sequence[Tensor], targets: s
     return result
 
 
-def backward(tensor: Tensor, gradient: Tensor | None = None, retain_graph: bool = False,
-             create_graph: bool = False) -> None:
+def backward(
+    tensor: Tensor,
+    gradient: Tensor | None = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``. See :meth:`Tensor.backward`."""
     from .errors import IdrakError
 
     if not tensor.requires_grad:
-        raise IdrakError("backward() on a tensor that does not require grad (it has no graph); "
-                         "did you call requires_grad_() on its inputs, or run under no_grad()?")
+        raise IdrakError(
+            "backward() on a tensor that does not require grad (it has no graph); "
+            "did you call requires_grad_() on its inputs, or run under no_grad()?"
+        )
     if gradient is None:
         if tensor.numel() != 1:
-            raise IdrakError(f"backward() without a gradient needs a single-element output, "
-                             f"got shape {tensor.shape}; pass gradient=")
+            raise IdrakError(
+                f"backward() without a gradient needs a single-element output, "
+                f"got shape {tensor.shape}; pass gradient="
+            )
         gradient = tensor.ones_like()
     elif tuple(gradient.shape) != tuple(tensor.shape):
-        raise IdrakError(f"gradient shape {tuple(gradient.shape)} does not match output shape "
-                         f"{tuple(tensor.shape)}")
-    leaf_grads = _run_backward([tensor], [gradient], None, retain_graph or create_graph,
-                               create_graph)
+        raise IdrakError(
+            f"gradient shape {tuple(gradient.shape)} does not match output shape "
+            f"{tuple(tensor.shape)}"
+        )
+    leaf_grads = _run_backward(
+        [tensor], [gradient], None, retain_graph or create_graph, create_graph
+    )
     for leaf, g in leaf_grads.values():
         g = g if create_graph else g.detach()
-        leaf.grad = g if leaf.grad is None else (leaf.grad + g if create_graph
-                                                 else (leaf.grad + g).detach())
+        leaf.grad = (
+            g
+            if leaf.grad is None
+            else (leaf.grad + g if create_graph else (leaf.grad + g).detach())
+        )
 
 
-def grad(outputs: Sequence[Tensor] | Tensor, inputs: Sequence[Tensor] | Tensor,
-         grad_outputs: Sequence[Tensor | None] | Tensor | None = None,
-         retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+def grad(
+    outputs: Sequence[Tensor] | Tensor,
+    inputs: Sequence[Tensor] | Tensor,
+    grad_outputs: Sequence[Tensor | None] | Tensor | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs`` (like ``torch.autograd.grad``).
 
     Does not touch ``.grad``. With ``create_graph=True`` the returned gradients are themselves
@@ -335,7 +361,9 @@ def grad(outputs: Sequence[Tensor] | Tensor, inputs: Sequence[Tensor] | Tensor,
     for i, t in enumerate(ins):
         g = res[id(t)][1] if id(t) in res else None
         if g is None and not allow_unused:
-            raise IdrakError(f"grad: input {i} (shape {t.shape}) is not used by the outputs; "
-                             "pass allow_unused=True")
+            raise IdrakError(
+                f"grad: input {i} (shape {t.shape}) is not used by the outputs; "
+                "pass allow_unused=True"
+            )
         out.append(g if g is None or create_graph else g.detach())
     return tuple(out)

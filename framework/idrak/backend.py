@@ -121,8 +121,15 @@ class Backend:
         fn = getattr(self, op.method, None)
         if fn is None:
             raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")
-        mode = (_CREATE if op in _CREATION else _SPREAD if op in _SPLAT
-                else _CAST if op is Op.CAST else _PLAIN)
+        mode = (
+            _CREATE
+            if op in _CREATION
+            else _SPREAD
+            if op in _SPLAT
+            else _CAST
+            if op is Op.CAST
+            else _PLAIN
+        )
         return fn, mode
 
     @property

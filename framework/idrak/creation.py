@@ -15,9 +15,25 @@ from .ops import Op
 from .tensor import Tensor, _shape_of, tensor
 
 __all__ = [
-    "arange", "bernoulli", "empty", "empty_like", "eye", "full", "full_like", "linspace",
-    "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like", "randperm",
-    "tensor", "zeros", "zeros_like",
+    "arange",
+    "bernoulli",
+    "empty",
+    "empty_like",
+    "eye",
+    "full",
+    "full_like",
+    "linspace",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]
 
 
@@ -25,31 +41,44 @@ def _dt(dtype: Any, default: DType | None = None) -> DType:
     return to_dtype(dtype) if dtype is not None else (default or get_default_dtype())
 
 
-def full(shape: Any, fill_value: bool | int | float, dtype: Any = None,
-         device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
+def full(
+    shape: Any,
+    fill_value: bool | int | float,
+    dtype: Any = None,
+    device: DeviceLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (dtype inferred from the value)."""
     if dtype is None:
-        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(
-            fill_value, int) else get_default_dtype()
+        dtype = (
+            bool_
+            if isinstance(fill_value, bool)
+            else int64
+            if isinstance(fill_value, int)
+            else get_default_dtype()
+        )
     d = to_dtype(dtype)
     shp = _shape_of(shape if isinstance(shape, (tuple, list)) else (shape,))
     out = Tensor._create(Op.FULL, (shp, fill_value, d), shp, d, _device(device))
     return out.requires_grad_() if requires_grad else out
 
 
-def zeros(*shape: Any, dtype: Any = None, device: DeviceLike | None = None,
-          requires_grad: bool = False) -> Tensor:
+def zeros(
+    *shape: Any, dtype: Any = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of zeros; ``shape`` as varargs or one tuple."""
     return full(_shape_of(shape), 0, _dt(dtype), device, requires_grad)
 
 
-def ones(*shape: Any, dtype: Any = None, device: DeviceLike | None = None,
-         requires_grad: bool = False) -> Tensor:
+def ones(
+    *shape: Any, dtype: Any = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     return full(_shape_of(shape), 1, _dt(dtype), device, requires_grad)
 
 
-def empty(*shape: Any, dtype: Any = None, device: DeviceLike | None = None,
-          requires_grad: bool = False) -> Tensor:
+def empty(
+    *shape: Any, dtype: Any = None, device: DeviceLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """Like :func:`zeros` (idrak never hands out uninitialised memory)."""
     return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -72,14 +101,21 @@ def empty_like(t: Tensor, dtype: Any = None, device: DeviceLike | None = None) -
     return zeros_like(t, dtype, device)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
-              device: DeviceLike | None = None) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: Any, dtype: Any = None, device: DeviceLike | None = None
+) -> Tensor:
     s, d, dev = _like(t, dtype, device)
     return full(s, fill_value, d, dev)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    device: DeviceLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Values ``start, start+step, ...`` below ``end`` (``arange(n)`` is 0..n-1).
 
     dtype: int64 when all of start/end/step are ints, else the default float.
@@ -99,8 +135,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return out.requires_grad_() if requires_grad else out
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             device: DeviceLike | None = None) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, device: DeviceLike | None = None
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise ValueError(f"linspace: steps must be >= 0, got {steps}")
@@ -115,8 +152,9 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
     return out.cast(d)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None,
-        device: DeviceLike | None = None) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, device: DeviceLike | None = None
+) -> Tensor:
     m = n if m is None else m
     r = arange(n, device=device).reshape(n, 1).expand(n, m)
     c = arange(m, device=device).reshape(1, m).expand(n, m)
@@ -133,8 +171,9 @@ def _bits(n: int, dev: Any, generator: _random.Generator | None) -> Tensor:
     return tensor(_random.threefry2x32(n, k0, k1, c0), device=dev)
 
 
-def _uniform(shape: tuple[int, ...], d: DType, dev: Any,
-             generator: _random.Generator | None) -> Tensor:
+def _uniform(
+    shape: tuple[int, ...], d: DType, dev: Any, generator: _random.Generator | None
+) -> Tensor:
     n = math.prod(shape)
     if d.name == "float64":  # 53 random bits from two words
         b = _bits(2 * n, dev, generator).reshape(n, 2)
@@ -147,15 +186,25 @@ def _uniform(shape: tuple[int, ...], d: DType, dev: Any,
     return u.reshape(shape).cast(d)
 
 
-def rand(*shape: Any, dtype: Any = None, device: DeviceLike | None = None,
-         generator: _random.Generator | None = None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *shape: Any,
+    dtype: Any = None,
+    device: DeviceLike | None = None,
+    generator: _random.Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform samples in [0, 1), bit-identical on every backend for one seed."""
     out = _uniform(_shape_of(shape), _dt(dtype), _device(device), generator)
     return out.requires_grad_() if requires_grad else out
 
 
-def randn(*shape: Any, dtype: Any = None, device: DeviceLike | None = None,
-          generator: _random.Generator | None = None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *shape: Any,
+    dtype: Any = None,
+    device: DeviceLike | None = None,
+    generator: _random.Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal samples (Box-Muller transform of two uniforms)."""
     shp = _shape_of(shape)
     d = _dt(dtype)
@@ -168,9 +217,14 @@ def randn(*shape: Any, dtype: Any = None, device: DeviceLike | None = None,
     return out.requires_grad_() if requires_grad else out
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
-            device: DeviceLike | None = None,
-            generator: _random.Generator | None = None) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Any = (),
+    dtype: Any = None,
+    device: DeviceLike | None = None,
+    generator: _random.Generator | None = None,
+) -> Tensor:
     """Integers uniform in [low, high) (``randint(high, size)`` means low = 0)."""
     if high is None:
         low, high = 0, low
@@ -184,8 +238,12 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     return out.cast(dtype) if dtype is not None else out
 
 
-def randperm(n: int, dtype: Any = None, device: DeviceLike | None = None,
-             generator: _random.Generator | None = None) -> Tensor:
+def randperm(
+    n: int,
+    dtype: Any = None,
+    device: DeviceLike | None = None,
+    generator: _random.Generator | None = None,
+) -> Tensor:
     """A random permutation of 0..n-1 (sorts Threefry keys on the host; same on every backend)."""
     gen = generator or _random.default_generator
     k0, k1, c0 = gen.take(n)
@@ -194,12 +252,17 @@ def randperm(n: int, dtype: Any = None, device: DeviceLike | None = None,
     return tensor(perm, dtype=dtype or int64, device=device)
 
 
-def bernoulli(p: Tensor | float, shape: Any = None, device: DeviceLike | None = None,
-              generator: _random.Generator | None = None) -> Tensor:
+def bernoulli(
+    p: Tensor | float,
+    shape: Any = None,
+    device: DeviceLike | None = None,
+    generator: _random.Generator | None = None,
+) -> Tensor:
     """1.0 with probability ``p`` else 0.0 (``p`` a tensor or a float with a ``shape``)."""
     if isinstance(p, Tensor):
-        u = _uniform(p.shape, p.dtype if p.dtype.kind == "f" else get_default_dtype(),
-                     p.device, generator)
+        u = _uniform(
+            p.shape, p.dtype if p.dtype.kind == "f" else get_default_dtype(), p.device, generator
+        )
         return (u < p).cast(u.dtype)
     shp = _shape_of(shape if isinstance(shape, (tuple, list)) else (shape,))
     u = _uniform(shp, get_default_dtype(), _device(device), generator)

@@ -44,8 +44,16 @@ class LazyBuffer:
 
     __slots__ = ("__weakref__", "arg", "buf", "device", "dtype", "op", "shape", "srcs")
 
-    def __init__(self, op: Op | None, srcs: tuple[LazyBuffer, ...], arg: Any,
-                 shape: tuple[int, ...], dtype: DType, device: Device, buf: Any = None) -> None:
+    def __init__(
+        self,
+        op: Op | None,
+        srcs: tuple[LazyBuffer, ...],
+        arg: Any,
+        shape: tuple[int, ...],
+        dtype: DType,
+        device: Device,
+        buf: Any = None,
+    ) -> None:
         self.op, self.srcs, self.arg = op, srcs, arg
         self.shape, self.dtype, self.device, self.buf = shape, dtype, device, buf
 
@@ -110,8 +118,7 @@ def _execute(node: LazyBuffer, be: Any, index: int) -> None:
     if op is _FUSED:  # idrak.fusion: declared by backend.fusion_support()
         out = be.fused(*[s.buf for s in node.srcs], node.arg)
     else:
-        out = be.run(op, tuple([s.buf for s in node.srcs]), node.arg, _operand_dtype(node),
-                     index)
+        out = be.run(op, tuple([s.buf for s in node.srcs]), node.arg, _operand_dtype(node), index)
     node.buf = out
     node.srcs = ()
 
@@ -153,10 +160,17 @@ def realize(*nodes: LazyBuffer) -> None:
             if op is _FUSED:
                 node.buf = be.fused(*[s.buf for s in srcs], node.arg)
             else:
-                node.buf = be.run(op, tuple([s.buf for s in srcs]), node.arg,
-                                  srcs[1].dtype if op is _WHERE else
-                                  srcs[0].dtype if srcs and op not in _CREATION else node.dtype,
-                                  index)
+                node.buf = be.run(
+                    op,
+                    tuple([s.buf for s in srcs]),
+                    node.arg,
+                    srcs[1].dtype
+                    if op is _WHERE
+                    else srcs[0].dtype
+                    if srcs and op not in _CREATION
+                    else node.dtype,
+                    index,
+                )
             node.srcs = ()
     except BaseException as e:
         if ctx is not None:

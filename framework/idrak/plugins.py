@@ -110,9 +110,15 @@ class _Registry:
         quiet = {impl.plugin_name for impl in impls} | {f.plugin for f in self.failures}
         for name, _ in pm.list_name_plugin():
             if name not in quiet:
-                self._fail(name, "register", PluginError(
-                    name, "defines no @hookimpl idrak_register_backends(register); it "
-                    "registered no backend (was its module imported from the wrong place?)"))
+                self._fail(
+                    name,
+                    "register",
+                    PluginError(
+                        name,
+                        "defines no @hookimpl idrak_register_backends(register); it "
+                        "registered no backend (was its module imported from the wrong place?)",
+                    ),
+                )
 
     def _call(self, plugin: str, fn: Callable[..., Any]) -> None:
         dist, ver = self.dists.get(plugin, (None, None))

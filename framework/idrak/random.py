@@ -13,8 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Generator", "default_generator", "initial_seed", "manual_seed", "seed",
-           "threefry2x32", "threefry2x32_block"]
+__all__ = [
+    "Generator",
+    "default_generator",
+    "initial_seed",
+    "manual_seed",
+    "seed",
+    "threefry2x32",
+    "threefry2x32_block",
+]
 
 _ROT = (13, 15, 26, 6, 17, 29, 16, 24)
 _PARITY = np.uint32(0x1BD11BDA)
@@ -25,8 +32,9 @@ def _rotl(x: np.ndarray, r: int) -> np.ndarray:
     return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
 
 
-def threefry2x32_block(x0: np.ndarray, x1: np.ndarray, k0: int, k1: int,
-                       rounds: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def threefry2x32_block(
+    x0: np.ndarray, x1: np.ndarray, k0: int, k1: int, rounds: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
     """Threefry-2x32 on counter words ``(x0, x1)`` (uint32 arrays) with key ``(k0, k1)``."""
     ks = (np.uint32(k0), np.uint32(k1), np.uint32(k0) ^ np.uint32(k1) ^ _PARITY)
     x0 = (x0.astype(np.uint32) + ks[0]).astype(np.uint32)
@@ -50,8 +58,12 @@ def threefry2x32(n: int, key0: int, key1: int, counter0: int) -> np.ndarray:
     """
     blocks = (n + 1) // 2
     ctr = np.arange(blocks, dtype=np.uint64) + np.uint64(counter0)
-    y0, y1 = threefry2x32_block((ctr & np.uint64(_M32)).astype(np.uint32),
-                                (ctr >> np.uint64(32)).astype(np.uint32), key0, key1)
+    y0, y1 = threefry2x32_block(
+        (ctr & np.uint64(_M32)).astype(np.uint32),
+        (ctr >> np.uint64(32)).astype(np.uint32),
+        key0,
+        key1,
+    )
     out = np.empty(blocks * 2, dtype=np.int64)
     out[0::2], out[1::2] = y0, y1
     return out[:n]

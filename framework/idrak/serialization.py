@@ -48,8 +48,9 @@ class CheckpointError(IdrakError, ValueError):
 
 
 # encoding -------------------------------------------------------------------------------------
-def _encode(obj: Any, name: str, arrays: dict[str, np.ndarray], dtypes: dict[str, str],
-            path: str) -> Any:
+def _encode(
+    obj: Any, name: str, arrays: dict[str, np.ndarray], dtypes: dict[str, str], path: str
+) -> Any:
     """The JSON structure of ``obj``; tensors and arrays go into ``arrays`` under ``name``."""
     if isinstance(obj, (Tensor, np.ndarray)):
         key = name or "tensor"
@@ -58,8 +59,11 @@ def _encode(obj: Any, name: str, arrays: dict[str, np.ndarray], dtypes: dict[str
             key, n = f"{base}#{n}", n + 1
         if isinstance(obj, Tensor):
             if obj.dtype.name == "bfloat16":
-                raise CheckpointError(path, f"{key}: bfloat16 tensors cannot be stored through "
-                                            "NumPy; cast to float32 first")
+                raise CheckpointError(
+                    path,
+                    f"{key}: bfloat16 tensors cannot be stored through "
+                    "NumPy; cast to float32 first",
+                )
             arrays[key], dtypes[key] = np.asarray(obj.numpy(), order="C"), obj.dtype.name
             return {"tensor": key}
         arrays[key], dtypes[key] = np.asarray(obj, order="C"), str(obj.dtype)
@@ -68,32 +72,40 @@ def _encode(obj: Any, name: str, arrays: dict[str, np.ndarray], dtypes: dict[str
         items = []
         for k, v in obj.items():
             if isinstance(k, bool) or not isinstance(k, (str, int)):
-                raise CheckpointError(path, f"dict keys must be str or int, got {k!r} at "
-                                            f"{name or '<root>'}")
-            items.append([k, _encode(v, f"{name}.{k}" if name else str(k), arrays, dtypes,
-                                     path)])
+                raise CheckpointError(
+                    path, f"dict keys must be str or int, got {k!r} at {name or '<root>'}"
+                )
+            items.append([k, _encode(v, f"{name}.{k}" if name else str(k), arrays, dtypes, path)])
         return {"dict": items}
     if isinstance(obj, (list, tuple)):
         kind = "tuple" if isinstance(obj, tuple) else "list"
-        return {kind: [_encode(v, f"{name}.{i}" if name else str(i), arrays, dtypes, path)
-                       for i, v in enumerate(obj)]}
+        return {
+            kind: [
+                _encode(v, f"{name}.{i}" if name else str(i), arrays, dtypes, path)
+                for i, v in enumerate(obj)
+            ]
+        }
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"value": obj}
     if isinstance(obj, np.generic):
         return {"value": obj.item()}
-    raise CheckpointError(path, f"cannot store {type(obj).__name__} at {name or '<root>'}; "
-                                "use Tensors, arrays, numbers, strings, None, dicts, lists")
+    raise CheckpointError(
+        path,
+        f"cannot store {type(obj).__name__} at {name or '<root>'}; "
+        "use Tensors, arrays, numbers, strings, None, dicts, lists",
+    )
 
 
 def _decode(node: Any, arrays: dict[str, np.ndarray], make: Any, path: str) -> Any:
     try:
-        (kind, body), = node.items()
+        ((kind, body),) = node.items()
     except (AttributeError, ValueError):
         raise CheckpointError(path, f"malformed structure entry {node!r}") from None
     if kind in ("tensor", "array"):
         if body not in arrays:
-            raise CheckpointError(path, f"the structure names tensor {body!r}, which the file "
-                                        "does not hold")
+            raise CheckpointError(
+                path, f"the structure names tensor {body!r}, which the file does not hold"
+            )
         return make(body) if kind == "tensor" else arrays[body]
     if kind == "dict":
         return {k: _decode(v, arrays, make, path) for k, v in body}
@@ -140,8 +152,7 @@ def _atomic_write(path: str, data: bytes) -> None:
         raise
 
 
-def save(obj: Any, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None
-         ) -> None:
+def save(obj: Any, path: str | os.PathLike[str], metadata: Mapping[str, Any] | None = None) -> None:
     """Write ``obj`` (a Tensor, or a tree of dicts/lists/tuples of Tensors and JSON values) to
     ``path`` as safetensors, atomically.
 
@@ -166,9 +177,14 @@ def save(obj: Any, path: str | os.PathLike[str], metadata: Mapping[str, Any] | N
     arrays: dict[str, np.ndarray] = {}
     dtypes: dict[str, str] = {}
     structure = _encode(obj, "", arrays, dtypes, p)
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "idrak_version": __version__,
-              "structure": json.dumps(structure), "dtypes": json.dumps(dtypes),
-              "sha256": _digest(arrays)}
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "idrak_version": __version__,
+        "structure": json.dumps(structure),
+        "dtypes": json.dumps(dtypes),
+        "sha256": _digest(arrays),
+    }
     if metadata is not None:
         try:
             header["user"] = json.dumps(dict(metadata))
@@ -195,26 +211,32 @@ def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:
-        raise CheckpointError(path, f"truncated: {len(data)} bytes, not even a safetensors "
-                                    "header length")
+        raise CheckpointError(
+            path, f"truncated: {len(data)} bytes, not even a safetensors header length"
+        )
     n = int.from_bytes(data[:8], "little")
     if 8 + n > len(data):
-        raise CheckpointError(path, f"truncated: the header says {n} header bytes but the file "
-                                    f"has {len(data) - 8} after the length")
+        raise CheckpointError(
+            path,
+            f"truncated: the header says {n} header bytes but the file "
+            f"has {len(data) - 8} after the length",
+        )
     try:
-        header = json.loads(data[8:8 + n])
+        header = json.loads(data[8 : 8 + n])
         meta = header.get("__metadata__") or {}
         arrays = st_load(data)
     except Exception as e:  # safetensors raises its own error type for a bad layout
-        raise CheckpointError(path, f"not a valid safetensors file (truncated or corrupted?): "
-                                    f"{e}") from None
+        raise CheckpointError(
+            path, f"not a valid safetensors file (truncated or corrupted?): {e}"
+        ) from None
     if not isinstance(meta, dict):
         raise CheckpointError(path, "malformed __metadata__ in the header")
     return arrays, meta
 
 
-def load(path: str | os.PathLike[str], device: DeviceLike | None = None,
-         with_metadata: bool = False) -> Any:
+def load(
+    path: str | os.PathLike[str], device: DeviceLike | None = None, with_metadata: bool = False
+) -> Any:
     """Read a checkpoint written by :func:`save` (or any safetensors file).
 
     Args:
@@ -241,9 +263,9 @@ def load(path: str | os.PathLike[str], device: DeviceLike | None = None,
         user = json.loads(meta["user"]) if "user" in meta else {}
     except (json.JSONDecodeError, TypeError) as e:
         raise CheckpointError(p, f"malformed metadata: {e}") from None
+
     def make(k: str) -> Tensor:
         return tensor(arrays[k], dtype=dtypes.get(k), device=device)
 
-    out = {k: make(k) for k in arrays} if structure is None else _decode(structure, arrays,
-                                                                          make, p)
+    out = {k: make(k) for k in arrays} if structure is None else _decode(structure, arrays, make, p)
     return (out, user) if with_metadata else out

@@ -73,8 +73,10 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
             d = s[i - nd + len(s)] if i - nd + len(s) >= 0 else 1
             if d != 1:
                 if size != 1 and d != size:
-                    raise ValueError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
-                                     f"cannot be broadcast together (dim {i}: {size} vs {d})")
+                    raise ValueError(
+                        f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
+                        f"cannot be broadcast together (dim {i}: {size} vs {d})"
+                    )
                 size = d
         out.append(size)
     return tuple(out)
@@ -97,8 +99,13 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
     requires_grad: bool
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
 
-    def __init__(self, data: Any, dtype: DType | str | None = None,
-                 device: DeviceLike | None = None, requires_grad: bool = False) -> None:
+    def __init__(
+        self,
+        data: Any,
+        dtype: DType | str | None = None,
+        device: DeviceLike | None = None,
+        requires_grad: bool = False,
+    ) -> None:
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self.lazy, self.grad, self._ctx, self.requires_grad = t.lazy, None, None, requires_grad
 
@@ -110,15 +117,18 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         return t
 
     @staticmethod
-    def _prim(op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...],
-              dtype: DType) -> Tensor:
+    def _prim(
+        op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...], dtype: DType
+    ) -> Tensor:
         """Record one primitive op (inputs already broadcast and promoted)."""
         lazies = [s.lazy for s in srcs]
         dev = lazies[0].device
         for lz in lazies:
             if lz.device is not dev and lz.device != dev:
-                raise DeviceError(f"{op.name}: tensors are on different devices, {dev} and "
-                                  f"{lz.device}; move one with .to(device)")
+                raise DeviceError(
+                    f"{op.name}: tensors are on different devices, {dev} and "
+                    f"{lz.device}; move one with .to(device)"
+                )
         lb = _lazy.LazyBuffer(op, tuple(lazies), arg, shape, dtype, dev)
         t = Tensor.__new__(Tensor)
         t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
@@ -139,8 +149,9 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             _lazy.realize(lb)
         return Tensor._from_lazy(lb)
 
-    def _full_like_shape(self, value: Scalar, shape: tuple[int, ...] | None = None,
-                         dtype: DType | None = None) -> Tensor:
+    def _full_like_shape(
+        self, value: Scalar, shape: tuple[int, ...] | None = None, dtype: DType | None = None
+    ) -> Tensor:
         lz = self.lazy
         shape = lz.shape if shape is None else shape
         dtype = lz.dtype if dtype is None else dtype
@@ -196,8 +207,9 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
     def _dim(self, d: int) -> int:
         n = self.ndim
         if not -max(n, 1) <= d < max(n, 1):
-            raise IndexError(f"dimension {d} out of range for a tensor of {n} dims "
-                             f"(shape {self.shape})")
+            raise IndexError(
+                f"dimension {d} out of range for a tensor of {n} dims (shape {self.shape})"
+            )
         return d % max(n, 1)
 
     # values --------------------------------------------------------------------------------
@@ -226,8 +238,10 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise ValueError(f"the truth value of a tensor with {self.numel()} elements "
-                             f"(shape {self.shape}) is ambiguous; use .any() or .all()")
+            raise ValueError(
+                f"the truth value of a tensor with {self.numel()} elements "
+                f"(shape {self.shape}) is ambiguous; use .any() or .all()"
+            )
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -283,8 +297,9 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         return object.__format__(self, spec) if spec else repr(self)
 
     # autograd ------------------------------------------------------------------------------
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Tensor | None = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
         """Accumulate gradients of this tensor into the ``.grad`` of every leaf it depends on.
 
         Args:
@@ -380,8 +395,11 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
         for a in args:
-            if isinstance(a, DType) or (isinstance(a, str) and _is_dtype_name(a)) or a in (
-                    float, int, bool):
+            if (
+                isinstance(a, DType)
+                or (isinstance(a, str) and _is_dtype_name(a))
+                or a in (float, int, bool)
+            ):
                 dtype = a
             else:
                 dev = a
@@ -390,8 +408,15 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             target = device(dev)
             if target != self.device:
                 arr = self.numpy()
-                lb = _lazy.LazyBuffer(None, (), None, self.shape, self.dtype, target,
-                                      target.backend.from_numpy(arr, target.index))
+                lb = _lazy.LazyBuffer(
+                    None,
+                    (),
+                    None,
+                    self.shape,
+                    self.dtype,
+                    target,
+                    target.backend.from_numpy(arr, target.index),
+                )
                 out = Tensor._from_lazy(lb, self.requires_grad and self.is_leaf)
         if dtype is not None:
             out = out.cast(dtype)
@@ -440,8 +465,9 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
         return x.expand(shape)
 
-    def _operands(self, other: Any, reverse: builtins.bool = False,
-                  float_only: builtins.bool = False) -> tuple[Tensor, Tensor]:
+    def _operands(
+        self, other: Any, reverse: builtins.bool = False, float_only: builtins.bool = False
+    ) -> tuple[Tensor, Tensor]:
         """Promote and broadcast ``self`` and ``other`` (a Tensor or Python scalar)."""
         if isinstance(other, Tensor):
             dt = _promote(self, other)
@@ -463,8 +489,10 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
                 if isinstance(other, np.generic):
                     other = other.item()
                 if not isinstance(other, (bool, int, float)):
-                    raise TypeError(f"unsupported operand type {type(other).__name__} for a "
-                                    "Tensor op; expected a Tensor or a Python number")
+                    raise TypeError(
+                        f"unsupported operand type {type(other).__name__} for a "
+                        "Tensor op; expected a Tensor or a Python number"
+                    )
                 dt = result_type([self.lazy.dtype], [other])
             if float_only and dt.kind != "f":
                 dt = get_default_dtype()
@@ -472,12 +500,14 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             b = a._full_like_shape(other)
         return (b, a) if reverse else (a, b)
 
-    def _binary(self, op: Op, other: Any, reverse: builtins.bool = False,
-                float_only: builtins.bool = False) -> Tensor:
+    def _binary(
+        self, op: Op, other: Any, reverse: builtins.bool = False, float_only: builtins.bool = False
+    ) -> Tensor:
         a, b = self._operands(other, reverse, float_only)
         lz = a.lazy
-        return Tensor._prim(op, (a, b), None, lz.shape,
-                            bool_ if op is _CMPLT or op is _CMPEQ else lz.dtype)
+        return Tensor._prim(
+            op, (a, b), None, lz.shape, bool_ if op is _CMPLT or op is _CMPEQ else lz.dtype
+        )
 
     def _unary(self, op: Op, float_only: builtins.bool = True) -> Tensor:
         x = self
@@ -495,19 +525,32 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
         elif isinstance(b, Tensor):
             dt = result_type([b.dtype], [a])
         else:
-            dt = result_type([get_default_dtype() if isinstance(a, float) or isinstance(b, float)
-                              else int64])
+            dt = result_type(
+                [get_default_dtype() if isinstance(a, float) or isinstance(b, float) else int64]
+            )
         shapes = [cond.shape] + [t.shape for t in (a, b) if isinstance(t, Tensor)]
         shape = broadcast_shapes(*shapes)
-        ta = a.cast(dt)._broadcast_to(shape) if isinstance(a, Tensor) else \
-            cond._full_like_shape(a, shape, dt)
-        tb = b.cast(dt)._broadcast_to(shape) if isinstance(b, Tensor) else \
-            cond._full_like_shape(b, shape, dt)
+        ta = (
+            a.cast(dt)._broadcast_to(shape)
+            if isinstance(a, Tensor)
+            else cond._full_like_shape(a, shape, dt)
+        )
+        tb = (
+            b.cast(dt)._broadcast_to(shape)
+            if isinstance(b, Tensor)
+            else cond._full_like_shape(b, shape, dt)
+        )
         return Tensor._prim(Op.WHERE, (cond._broadcast_to(shape), ta, tb), None, shape, dt)
 
-    def _optional(self, op: Op, srcs: tuple[Tensor, ...], arg: Any,
-                  shape: tuple[builtins.int, ...],
-                  dtype: DType, decomposition: Any) -> Tensor:
+    def _optional(
+        self,
+        op: Op,
+        srcs: tuple[Tensor, ...],
+        arg: Any,
+        shape: tuple[builtins.int, ...],
+        dtype: DType,
+        decomposition: Any,
+    ) -> Tensor:
         """Run optional ``op`` natively if the backend declares it, else its decomposition."""
         if _backend_supports(self.lazy.device.backend, op, srcs[0].dtype if srcs else dtype):
             return Tensor._prim(op, srcs, arg, shape, dtype)
@@ -554,8 +597,7 @@ def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
         return int64
     if kind == "f":
         return get_default_dtype()
-    raise TypeError(f"cannot make a tensor from {type(data).__name__} with numpy dtype "
-                    f"{arr.dtype}")
+    raise TypeError(f"cannot make a tensor from {type(data).__name__} with numpy dtype {arr.dtype}")
 
 
 def _host(data: Any) -> Any:
@@ -566,8 +608,12 @@ def _host(data: Any) -> Any:
     return data
 
 
-def tensor(data: Any, dtype: DType | str | None = None, device: DeviceLike | None = None,
-           requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any,
+    dtype: DType | str | None = None,
+    device: DeviceLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
 
     Python floats give the default float dtype, ints int64, bools bool; NumPy arrays keep their
@@ -592,15 +638,21 @@ def tensor(data: Any, dtype: DType | str | None = None, device: DeviceLike | Non
             arr = data
         dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
         if dt.name == "bfloat16":
-            raise TypeError("bfloat16 tensors cannot be made from NumPy data on this backend; "
-                            "create float32 and .to(idrak.bfloat16) on a backend declaring it")
+            raise TypeError(
+                "bfloat16 tensors cannot be made from NumPy data on this backend; "
+                "create float32 and .to(idrak.bfloat16) on a backend declaring it"
+            )
         arr = np.asarray(arr, dtype=np.dtype(dt.name), order="C")
         caps = dev.backend._caps
         if dt not in caps.dtypes:
             from .errors import NotSupportedError
 
-            raise NotSupportedError(dev.backend.name, "tensor creation", dt.name,
-                                    f"declared dtypes: {sorted(d.name for d in caps.dtypes)}")
+            raise NotSupportedError(
+                dev.backend.name,
+                "tensor creation",
+                dt.name,
+                f"declared dtypes: {sorted(d.name for d in caps.dtypes)}",
+            )
         buf = dev.backend.from_numpy(arr, dev.index)
         out = Tensor._from_lazy(_lazy.LazyBuffer(None, (), None, arr.shape, dt, dev, buf))
     if requires_grad:

@@ -16,8 +16,9 @@ import functools
 import threading
 from typing import Any
 
-import idrak
 import numpy as np
+
+import idrak
 from idrak.dtypes import DType
 from idrak.errors import IdrakError
 from idrak.ops import Capabilities, Op
@@ -30,8 +31,9 @@ from ._threefry import KERNEL_NAME, KERNEL_SOURCE, check_args
 __all__ = ["INSTALL_HINT", "CudaBackend"]
 
 #: how to get CuPy; the two extras are mutually exclusive (one CuPy wheel per CUDA major version)
-INSTALL_HINT = ("pip install 'idrak[cuda12]' (CUDA 12.x) or pip install 'idrak[cuda13]' "
-                "(CUDA 13.x), not both")
+INSTALL_HINT = (
+    "pip install 'idrak[cuda12]' (CUDA 12.x) or pip install 'idrak[cuda13]' (CUDA 13.x), not both"
+)
 
 _INTS = frozenset({idrak.uint8, idrak.int8, idrak.int16, idrak.int32, idrak.int64})
 _FLOATS = frozenset({idrak.float16, idrak.float32, idrak.float64})
@@ -42,8 +44,14 @@ _ALL = _NUMERIC | {idrak.bool_}
 _ATOMIC_NATIVE = frozenset({"int32", "uint32", "uint64", "float32", "float64"})
 #: the rest accumulate in a wider type: integer sums wrap identically modulo 2**bits, and half
 #: precision is summed in float32 and rounded once
-_ATOMIC_WIDEN = {"int8": "int32", "int16": "int32", "uint8": "uint32", "int64": "uint64",
-                 "float16": "float32", "bfloat16": "float32"}
+_ATOMIC_WIDEN = {
+    "int8": "int32",
+    "int16": "int32",
+    "uint8": "uint32",
+    "int64": "uint64",
+    "float16": "float32",
+    "bfloat16": "float32",
+}
 
 _THREADS = 256  # threads per block of the Threefry kernel
 
@@ -137,9 +145,21 @@ class CudaBackend(NumpyBackend):
             version=self.version,
             device_count=self._device_count if ok else 0,
             dtypes=all_,
-            optional_ops=frozenset({Op.SUB, Op.POW, Op.TANH, Op.EXP2, Op.LOG2, Op.MATMUL,
-                                    Op.GATHER, Op.SCATTER_ADD, Op.ARANGE, Op.RANDOM_BITS,
-                                    Op.CONV2D}),
+            optional_ops=frozenset(
+                {
+                    Op.SUB,
+                    Op.POW,
+                    Op.TANH,
+                    Op.EXP2,
+                    Op.LOG2,
+                    Op.MATMUL,
+                    Op.GATHER,
+                    Op.SCATTER_ADD,
+                    Op.ARANGE,
+                    Op.RANDOM_BITS,
+                    Op.CONV2D,
+                }
+            ),
             op_dtypes=op_dtypes,
         )
 
@@ -161,8 +181,9 @@ class CudaBackend(NumpyBackend):
         """
         return self._call(op.name, device_index, super().run, op, srcs, arg, dtype, device_index)
 
-    def _call(self, what: str, device_index: int, fn: Any, *args: Any,
-              nbytes: int | None = None) -> Any:
+    def _call(
+        self, what: str, device_index: int, fn: Any, *args: Any, nbytes: int | None = None
+    ) -> Any:
         """``fn(*args)`` on device ``device_index``; CUDA errors become :mod:`._errors` ones."""
         try:
             with self.xp.cuda.Device(device_index):
@@ -183,8 +204,9 @@ class CudaBackend(NumpyBackend):
             CudaOutOfMemoryError: naming the device and ``array.nbytes``.
         """
         array = np.asarray(array)
-        return self._call("from_numpy", device_index, self.xp.asarray, array,
-                          nbytes=int(array.nbytes))
+        return self._call(
+            "from_numpy", device_index, self.xp.asarray, array, nbytes=int(array.nbytes)
+        )
 
     def to_numpy(self, buffer: Any) -> np.ndarray:
         """Copy a device array to a new NumPy array (``cupy.asnumpy``; waits for the data)."""
@@ -213,9 +235,13 @@ class CudaBackend(NumpyBackend):
         def stats() -> dict[str, int]:
             free, total = cp.cuda.runtime.memGetInfo()
             pool = cp.get_default_memory_pool()
-            return {"used_bytes": int(total - free), "total_bytes": int(total),
-                    "free_bytes": int(free), "pool_used_bytes": int(pool.used_bytes()),
-                    "pool_total_bytes": int(pool.total_bytes())}
+            return {
+                "used_bytes": int(total - free),
+                "total_bytes": int(total),
+                "free_bytes": int(free),
+                "pool_used_bytes": int(pool.used_bytes()),
+                "pool_total_bytes": int(pool.total_bytes()),
+            }
 
         out: dict[str, int] = self._call("memory_stats", device_index, stats)
         return out
@@ -235,8 +261,9 @@ class CudaBackend(NumpyBackend):
 
     def flip(self, x: Any, axes: tuple[int, ...]) -> Any:
         flipped = {a % x.ndim for a in axes} if x.ndim else set()
-        return x[tuple(slice(None, None, -1) if d in flipped else slice(None)
-                       for d in range(x.ndim))]
+        return x[
+            tuple(slice(None, None, -1) if d in flipped else slice(None) for d in range(x.ndim))
+        ]
 
     def scatter_add(self, x: Any, index: Any, src: Any, dim: int) -> Any:
         """torch's ``scatter_add`` with ``cupyx.scatter_add`` (atomic adds; see SEMANTICS).
@@ -250,8 +277,10 @@ class CudaBackend(NumpyBackend):
         if index.size == 0:
             return out
         nd = index.ndim
-        grid: list[Any] = [xp.arange(s).reshape((1,) * d + (s,) + (1,) * (nd - d - 1))
-                           for d, s in enumerate(index.shape)]
+        grid: list[Any] = [
+            xp.arange(s).reshape((1,) * d + (s,) + (1,) * (nd - d - 1))
+            for d, s in enumerate(index.shape)
+        ]
         grid[dim] = index
         src = src[tuple(slice(0, s) for s in index.shape)]
         name = np.dtype(out.dtype).name
@@ -269,8 +298,15 @@ class CudaBackend(NumpyBackend):
 
         cupyx.scatter_add(out, index, values)
 
-    def conv2d(self, x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int],
-               dilation: tuple[int, int], groups: int) -> Any:
+    def conv2d(
+        self,
+        x: Any,
+        w: Any,
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int],
+        groups: int,
+    ) -> Any:
         """Cross-correlation as im2col + batched matmul (cuBLAS through ``cupy.matmul``).
 
         ``x`` (N, C, H, W), ``w`` (O, C/groups, KH, KW) -> (N, O, OH, OW). The columns buffer
@@ -290,15 +326,15 @@ class CudaBackend(NumpyBackend):
         for i in range(kh):
             for j in range(kw):
                 r0, c0 = i * dh, j * dw
-                cols[:, :, i, j] = x[:, :, r0:r0 + sh * (oh - 1) + 1:sh,
-                                     c0:c0 + sw * (ow - 1) + 1:sw]
+                cols[:, :, i, j] = x[
+                    :, :, r0 : r0 + sh * (oh - 1) + 1 : sh, c0 : c0 + sw * (ow - 1) + 1 : sw
+                ]
         cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
         wg = w.reshape(groups, o // groups, cg * kh * kw)
         out = xp.matmul(wg, cols)  # (G, O/G, K) @ (N, G, K, P) -> (N, G, O/G, P)
         return out.reshape(n, o, oh, ow)
 
-    def random_bits(self, n: int, key0: int, key1: int, counter0: int,
-                    device_index: int) -> Any:
+    def random_bits(self, n: int, key0: int, key1: int, counter0: int, device_index: int) -> Any:
         """Threefry-2x32-20 words on the device, bit-identical to the host reference.
 
         Args:
@@ -322,8 +358,11 @@ class CudaBackend(NumpyBackend):
         if self._kernel is None:  # compiled by NVRTC per device on first launch, then cached
             self._kernel = xp.RawKernel(KERNEL_SOURCE, KERNEL_NAME)
         grid = (blocks + _THREADS - 1) // _THREADS
-        self._kernel((grid,), (_THREADS,),
-                     (out, np.uint64(n), np.uint32(key0), np.uint32(key1), np.uint64(counter0)))
+        self._kernel(
+            (grid,),
+            (_THREADS,),
+            (out, np.uint64(n), np.uint32(key0), np.uint32(key1), np.uint64(counter0)),
+        )
         return out
 
     # fusion (idrak.fusion; issue 8): generated CUDA kernels, see _fused.py ----------------
@@ -340,8 +379,10 @@ class CudaBackend(NumpyBackend):
         return FusionSupport(
             ops=frozenset(o for o in ELEMENTWISE if caps.supports(o)),
             dtypes=frozenset(d for d in caps.dtypes if d.name in CTYPES),
-            reduce_ops=frozenset({Op.SUM, Op.REDUCE_MAX}), op_dtypes=dict(caps.op_dtypes),
-            max_inputs=128)
+            reduce_ops=frozenset({Op.SUM, Op.REDUCE_MAX}),
+            op_dtypes=dict(caps.op_dtypes),
+            max_inputs=128,
+        )
 
     def fused(self, *args: Any) -> Any:
         """Run ``fused(*inputs, kernel)`` as a generated CUDA kernel on the current device."""

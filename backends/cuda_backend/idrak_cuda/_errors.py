@@ -57,12 +57,14 @@ def _is_oom(e: BaseException) -> bool:
     if not _is_cupy_error(e):
         return False
     text = str(e)
-    return (isinstance(e, MemoryError) or "cudaErrorMemoryAllocation" in text
-            or "ALLOC_FAILED" in text)
+    return (
+        isinstance(e, MemoryError) or "cudaErrorMemoryAllocation" in text or "ALLOC_FAILED" in text
+    )
 
 
-def translate(e: BaseException, device: str, op: str,
-              requested_bytes: int | None = None) -> BaseException | None:
+def translate(
+    e: BaseException, device: str, op: str, requested_bytes: int | None = None
+) -> BaseException | None:
     """The idrak error to raise for a CuPy/CUDA exception ``e``, or ``None`` to re-raise ``e``.
 
     Args:

@@ -101,8 +101,9 @@ def threefry2x32(n: int, key0: int, key1: int, counter0: int) -> np.ndarray:
     blocks = (n + 1) // 2
     # 64-bit counters, wrapping modulo 2**64 (uint64 addition wraps)
     c = np.arange(blocks, dtype=np.uint64) + np.uint64(counter0)
-    y0, y1 = threefry2x32_block((c & np.uint64(_M32)).astype(np.uint32),
-                                (c >> np.uint64(32)).astype(np.uint32), key0, key1)
+    y0, y1 = threefry2x32_block(
+        (c & np.uint64(_M32)).astype(np.uint32), (c >> np.uint64(32)).astype(np.uint32), key0, key1
+    )
     out = np.empty(2 * blocks, dtype=np.int64)
     out[0::2] = y0
     out[1::2] = y1

@@ -17,8 +17,9 @@ __all__ = ["Net", "Pipeline", "Sequential"]
 
 def _check_layer(layer: Any, where: str) -> None:
     if not callable(layer):
-        raise TypeError(f"{where}: a layer must be a Module or a callable, got "
-                        f"{type(layer).__name__} {layer!r}")
+        raise TypeError(
+            f"{where}: a layer must be a Module or a callable, got {type(layer).__name__} {layer!r}"
+        )
 
 
 class Net(Module):
@@ -41,8 +42,12 @@ class Net(Module):
         forward: optional ``f(net, *inputs)`` replacing the sequential default.
     """
 
-    def __init__(self, layers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, *,
-                 forward: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        layers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        *,
+        forward: Callable[..., Any] | None = None,
+    ) -> None:
         super().__init__()
         items = layers.items() if isinstance(layers, Mapping) else (layers or ())
         for name, layer in items:
@@ -58,8 +63,9 @@ class Net(Module):
                 is ``"fn"``. TypeError: ``layer`` is not callable.
         """
         if name in self._modules:
-            raise KeyError(f"layer {name!r} already exists in the Net; swap it with "
-                           f"net[{name!r}] = layer")
+            raise KeyError(
+                f"layer {name!r} already exists in the Net; swap it with net[{name!r}] = layer"
+            )
         _check_layer(layer, f"Net.add({name!r})")
         self.add_module(name, layer)
         return self
@@ -151,9 +157,9 @@ class Pipeline(Module):
     @classmethod
     def _compose(cls, a: Any, b: Any) -> Pipeline:
         """``a >> b``: plain Pipelines (no fn override, no hooks) are flattened into the new one."""
+
         def parts(x: Any) -> list[Any]:
-            if type(x) is Pipeline and not (x.__dict__.get("_fn") or x._pre_hooks
-                                            or x._post_hooks):
+            if type(x) is Pipeline and not (x.__dict__.get("_fn") or x._pre_hooks or x._post_hooks):
                 return x.steps
             _check_layer(x, ">>")
             return [x]

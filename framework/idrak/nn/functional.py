@@ -27,11 +27,40 @@ from .losses import (
 )
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "embedding",
-    "flatten", "gelu", "group_norm", "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
-    "linear", "log_softmax", "logsigmoid", "max_pool2d", "mse_loss", "nll_loss", "normalize",
-    "one_hot", "pad", "relu", "relu6", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "embedding",
+    "flatten",
+    "gelu",
+    "group_norm",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "logsigmoid",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "pad",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
     "tanh",
 ]
 
@@ -42,17 +71,30 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return input.linear(weight, bias)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation. Shapes: x (N, C, H, W), W (O, C/groups, KH, KW), b (O,) ->
     (N, O, OH, OW), ``OH = (H + 2*pad - dil*(KH-1) - 1) // stride + 1``. See
     :meth:`idrak.Tensor.conv2d`."""
     return input.conv2d(weight, bias, stride, padding, dilation, groups)
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False
-               ) -> Tensor:
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
     """Max over sliding windows of (N, C, H, W) or (C, H, W). ``stride`` defaults to the kernel.
 
     Raises:
@@ -63,15 +105,22 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return input.max_pool2d(kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over sliding windows; padding counts as zeros when ``count_include_pad``."""
     if divisor_override is not None:
         if divisor_override <= 0:
             raise ValueError(f"divisor_override must be positive, got {divisor_override}")
         return input._pool(kernel_size, stride, padding, 1, ceil_mode, "sum") / float(
-            divisor_override)
+            divisor_override
+        )
     return input.avg_pool2d(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
@@ -197,9 +246,16 @@ def _channel_shape(x: Tensor) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalization (Ioffe & Szegedy 2015) over every dim but the channel dim 1.
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias``. In ``training`` the batch statistics
@@ -215,18 +271,26 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.ndim < 2:
         raise ValueError(f"batch_norm expects (N, C) or (N, C, *) input, got {input.shape}")
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(f"batch_norm: {name} has shape {tuple(t.shape)}, expected ({c},) "
-                             f"for input {input.shape}")
+            raise ValueError(
+                f"batch_norm: {name} has shape {tuple(t.shape)}, expected ({c},) "
+                f"for input {input.shape}"
+            )
     dims = (0, *range(2, input.ndim))
     cs = _channel_shape(input)
     if training or running_mean is None or running_var is None:
         n = input.numel() // c
         if training and n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input shape {input.shape}")
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when "
+                f"training, got input shape {input.shape}"
+            )
         mean = input.mean(dims, keepdim=True)
         var = (input - mean).square().mean(dims, keepdim=True)
         if training and running_mean is not None and running_var is not None:
@@ -244,8 +308,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return out
 
 
-def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Layer normalization (Ba, Kiros & Hinton 2016) over the trailing ``normalized_shape``
     dims: ``(x - mean) / sqrt(var + eps) * weight + bias`` (biased variance).
 
@@ -253,9 +322,10 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         ValueError: the trailing dims of ``input`` differ from ``normalized_shape``.
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(input.shape[input.ndim - len(shape):]) != shape or len(shape) > input.ndim:
-        raise ValueError(f"layer_norm: input shape {input.shape} does not end with "
-                         f"normalized_shape {shape}")
+    if tuple(input.shape[input.ndim - len(shape) :]) != shape or len(shape) > input.ndim:
+        raise ValueError(
+            f"layer_norm: input shape {input.shape} does not end with normalized_shape {shape}"
+        )
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     mean = input.mean(dims, keepdim=True)
     var = (input - mean).square().mean(dims, keepdim=True)
@@ -267,8 +337,13 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     return out
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Group normalization (Wu & He 2018): channels split into ``num_groups`` groups, each
     normalized over its channels and all spatial positions; then per-channel affine.
 
@@ -278,8 +353,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         ValueError: C not divisible by ``num_groups``.
     """
     if input.ndim < 2 or input.shape[1] % num_groups:
-        raise ValueError(f"group_norm: channels of input {input.shape} are not divisible by "
-                         f"num_groups={num_groups}")
+        raise ValueError(
+            f"group_norm: channels of input {input.shape} are not divisible by "
+            f"num_groups={num_groups}"
+        )
     n = input.shape[0]
     g = input.reshape(n, num_groups, -1)
     mean = g.mean(2, keepdim=True)

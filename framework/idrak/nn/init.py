@@ -16,8 +16,16 @@ from ..random import Generator
 from ..tensor import Tensor
 
 __all__ = [
-    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_",
-    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+    "calculate_gain",
+    "constant_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
 ]
 
 
@@ -29,8 +37,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     Raises:
         ValueError: an unknown nonlinearity or a non-numeric ``param``.
     """
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-              "conv_transpose3d", "sigmoid")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -57,8 +73,9 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
         ValueError: fewer than 2 dimensions.
     """
     if tensor.ndim < 2:
-        raise ValueError(f"fan in and fan out need a tensor with >= 2 dims, got shape "
-                         f"{tuple(tensor.shape)}")
+        raise ValueError(
+            f"fan in and fan out need a tensor with >= 2 dims, got shape {tuple(tensor.shape)}"
+        )
     receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
@@ -76,8 +93,9 @@ def _fill(tensor: Tensor, value: Tensor | float) -> Tensor:
     return tensor
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
-             generator: Generator | None = None) -> Tensor:
+def uniform_(
+    tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """Fill with U(a, b)."""
     if b < a:
         raise ValueError(f"uniform_: a ({a}) must not exceed b ({b})")
@@ -85,13 +103,13 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
     return _fill(tensor, u * (b - a) + a)
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
-            generator: Generator | None = None) -> Tensor:
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """Fill with N(mean, std^2)."""
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
-    z = creation.randn(tensor.shape, dtype=tensor.dtype, device=tensor.device,
-                       generator=generator)
+    z = creation.randn(tensor.shape, dtype=tensor.dtype, device=tensor.device, generator=generator)
     return _fill(tensor, z * std + mean)
 
 
@@ -108,24 +126,28 @@ def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
-                    ) -> Tensor:
+def xavier_uniform_(
+    tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """Glorot & Bengio (2010): U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
-                   ) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): N(0, std^2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator: Generator | None = None
-                     ) -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
     """He et al. (2015): U(-b, b) with ``b = gain * sqrt(3 / fan)``, ``gain`` from
     :func:`calculate_gain` (``a`` is the leaky-relu slope). PyTorch's default Linear/Conv
     weight init is ``kaiming_uniform_(w, a=sqrt(5))``, i.e. ``b = 1 / sqrt(fan_in)``.
@@ -140,9 +162,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator: Generator | None = None
-                    ) -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
     """He et al. (2015): N(0, std^2) with ``std = gain / sqrt(fan)``."""
     if tensor.numel() == 0:
         return tensor

@@ -10,8 +10,15 @@ from __future__ import annotations
 from ..tensor import Tensor
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss",
-    "kl_div", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "smooth_l1_loss",
 ]
 
 
@@ -27,8 +34,9 @@ def _reduce(loss: Tensor, reduction: str, fn: str) -> Tensor:
 
 def _same_shape(input: Tensor, target: Tensor, fn: str) -> None:
     if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{fn}: input shape {tuple(input.shape)} and target shape "
-                         f"{tuple(target.shape)} differ")
+        raise ValueError(
+            f"{fn}: input shape {tuple(input.shape)} and target shape {tuple(target.shape)} differ"
+        )
 
 
 def _softplus_neg(x: Tensor) -> Tensor:
@@ -52,8 +60,9 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
-                   beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """Smooth L1 (Girshick 2015, Fast R-CNN): with ``d = |x - y|``,
     ``l = 0.5 d^2 / beta`` if ``d < beta`` else ``d - 0.5 beta``; ``beta = 0`` is L1.
 
@@ -70,8 +79,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """Huber loss (Huber 1964): ``0.5 d^2`` if ``d < delta`` else ``delta (d - 0.5 delta)``.
 
     Raises:
@@ -93,22 +103,27 @@ def _class_dim(input: Tensor, fn: str) -> int:
 
 
 def _check_indices(input: Tensor, target: Tensor, cdim: int, ignore_index: int, fn: str) -> None:
-    expect = input.shape[:cdim] + input.shape[cdim + 1:]
+    expect = input.shape[:cdim] + input.shape[cdim + 1 :]
     if tuple(target.shape) != tuple(expect):
-        raise ValueError(f"{fn}: target shape {tuple(target.shape)} does not match input shape "
-                         f"{tuple(input.shape)} (expected {tuple(expect)} for class indices)")
+        raise ValueError(
+            f"{fn}: target shape {tuple(target.shape)} does not match input shape "
+            f"{tuple(input.shape)} (expected {tuple(expect)} for class indices)"
+        )
     c = input.shape[cdim]
     t = target.numpy()
     bad = (t != ignore_index) & ((t < 0) | (t >= c))
     if bad.any():
-        raise IndexError(f"{fn}: target holds class index {int(t[bad].flat[0])}, outside "
-                         f"[0, {c}) (ignore_index={ignore_index})")
+        raise IndexError(
+            f"{fn}: target holds class index {int(t[bad].flat[0])}, outside "
+            f"[0, {c}) (ignore_index={ignore_index})"
+        )
 
 
 def _check_weight(weight: Tensor | None, c: int, fn: str) -> None:
     if weight is not None and tuple(weight.shape) != (c,):
-        raise ValueError(f"{fn}: weight must have shape ({c},) (one per class), got "
-                         f"{tuple(weight.shape)}")
+        raise ValueError(
+            f"{fn}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
+        )
 
 
 def _weight_view(weight: Tensor, input: Tensor, cdim: int) -> Tensor:
@@ -117,8 +132,9 @@ def _weight_view(weight: Tensor, input: Tensor, cdim: int) -> Tensor:
     return weight.cast(input.dtype).reshape(shape)
 
 
-def _nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, cdim: int
-         ) -> tuple[Tensor, Tensor, Tensor]:
+def _nll(
+    logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, cdim: int
+) -> tuple[Tensor, Tensor, Tensor]:
     """Per-element ``-w[y] logp[y]`` (0 where ignored), the per-element weights and the mask."""
     valid = target != ignore_index
     safe = valid._select(target, 0).cast("int64")
@@ -129,8 +145,13 @@ def _nll(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
     return -picked * w, w, valid
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities.
 
     ``l_i = -w[y_i] * input[i, y_i]`` (0 where ``y_i == ignore_index``); ``"mean"`` divides
@@ -150,9 +171,14 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return _reduce(loss, reduction, "nll_loss")
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy between logits and class indices or class probabilities.
 
     With ``logp = log_softmax(input, class_dim)`` (log-sum-exp, stable for any logits):
@@ -208,8 +234,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return out * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
     """BCE between probabilities ``x`` in [0, 1] and targets ``y``:
     ``l = -w (y log x + (1 - y) log(1 - x))``, each log clamped at -100 as in PyTorch (so
     ``x = 0`` or ``1`` gives a finite loss). Prefer :func:`binary_cross_entropy_with_logits`.
@@ -225,9 +252,13 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                     reduction: str = "mean", pos_weight: Tensor | None = None
-                                     ) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """BCE on logits ``x``, stable for any ``x`` (never ``exp`` of a large value):
     ``l = (1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x))``, which equals
     ``-w [pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]``.
@@ -249,8 +280,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
-           ) -> Tensor:
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
     """Kullback-Leibler divergence ``KL(target || exp(input))`` with ``input`` log-probabilities.
 
     ``l = y (log y - x)`` (0 where ``y = 0``), or ``exp(y) (y - x)`` when ``log_target``.

@@ -58,15 +58,19 @@ class Module(ModuleExtrasMixin):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses override it. Called through ``module(...)``."""
-        raise NotImplementedError(f"{type(self).__name__} does not define forward(); set "
-                                  "module['fn'] = f or subclass and implement it")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define forward(); set "
+            "module['fn'] = f or subclass and implement it"
+        )
 
     # attribute registry ---------------------------------------------------------------------
     def _stores(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         d = self.__dict__
         if "_parameters" not in d:
-            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
-                                 "assigning parameters, buffers or modules")
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before "
+                "assigning parameters, buffers or modules"
+            )
         return d["_parameters"], d["_buffers"], d["_modules"]
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -84,19 +88,23 @@ class Module(ModuleExtrasMixin):
             modules[name] = value
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} of "
-                                f"{type(self).__name__}: wrap it in nn.Parameter, or use "
-                                f"module.{name}.assign(value) to replace the value")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to parameter {name!r} of "
+                    f"{type(self).__name__}: wrap it in nn.Parameter, or use "
+                    f"module.{name}.assign(value) to replace the value"
+                )
             params[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"buffer {name!r} must be a Tensor or None, got "
-                                f"{type(value).__name__}")
+                raise TypeError(
+                    f"buffer {name!r} must be a Tensor or None, got {type(value).__name__}"
+                )
             buffers[name] = value
         elif name in modules:
             if value is not None and not callable(value):
-                raise TypeError(f"child {name!r} must be a Module or callable, got "
-                                f"{type(value).__name__}")
+                raise TypeError(
+                    f"child {name!r} must be a Module or callable, got {type(value).__name__}"
+                )
             modules[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -152,8 +160,10 @@ class Module(ModuleExtrasMixin):
             d = getattr(owner, "__dict__", {}).get(store, {})
             if last in d:
                 return d[last]
-        raise KeyError(f"{type(self).__name__} has no parameter, buffer or child {key!r}; "
-                       f"known: {self._known_names()}")
+        raise KeyError(
+            f"{type(self).__name__} has no parameter, buffer or child {key!r}; "
+            f"known: {self._known_names()}"
+        )
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key == "fn":
@@ -177,16 +187,18 @@ class Module(ModuleExtrasMixin):
         m: Any = self
         for part in target.split(".") if target else []:
             if not isinstance(m, Module) or part not in m._modules:
-                raise AttributeError(f"no child {part!r} on the way to {target!r} in "
-                                     f"{type(self).__name__}")
+                raise AttributeError(
+                    f"no child {part!r} on the way to {target!r} in {type(self).__name__}"
+                )
             m = m._modules[part]
         return m
 
     # registration -----------------------------------------------------------------------------
     def _check_name(self, name: str, kind: str) -> None:
         if not isinstance(name, str) or not name or "." in name or name == "fn":
-            raise KeyError(f"{kind} name must be a non-empty string without '.', and not 'fn'; "
-                           f"got {name!r}")
+            raise KeyError(
+                f"{kind} name must be a non-empty string without '.', and not 'fn'; got {name!r}"
+            )
 
     def register_parameter(self, name: str, param: Tensor | None) -> None:
         """Register ``param`` (a Tensor is wrapped in :class:`Parameter`) under ``name``."""
@@ -225,8 +237,9 @@ class Module(ModuleExtrasMixin):
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "", memo: set[int] | None = None
-                      ) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, prefix: str = "", memo: set[int] | None = None
+    ) -> Iterator[tuple[str, Module]]:
         """Self and every descendant once, depth first, with dotted names."""
         memo = set() if memo is None else memo
         if id(self) in memo:
@@ -240,8 +253,7 @@ class Module(ModuleExtrasMixin):
         for _, m in self.named_modules():
             yield m
 
-    def _named_tensors(self, kind: str, prefix: str, recurse: bool
-                       ) -> Iterator[tuple[str, Tensor]]:
+    def _named_tensors(self, kind: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
         mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for mname, m in mods:
@@ -251,8 +263,9 @@ class Module(ModuleExtrasMixin):
                 seen.add(id(t))
                 yield (f"{mname}.{name}" if mname else name), t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True
-                         ) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for the whole tree; a shared parameter appears once."""
         yield from self._named_tensors("_parameters", prefix, recurse)  # type: ignore[misc]
 
@@ -260,8 +273,7 @@ class Module(ModuleExtrasMixin):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True
-                      ) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_tensors("_buffers", prefix, recurse)
 
     @property
@@ -291,8 +303,9 @@ class Module(ModuleExtrasMixin):
                     out[f"{mname}.{name}" if mname else name] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
-                        ) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy values from ``state_dict`` (Tensors or NumPy arrays) into this module.
 
         Values are cast to each parameter's dtype and moved to its device; the Parameter
@@ -310,15 +323,17 @@ class Module(ModuleExtrasMixin):
             if k in state_dict:
                 shape = tuple(getattr(state_dict[k], "shape", ()))
                 if shape != tuple(t.shape):
-                    problems.append(f"  {k}: checkpoint has shape {shape}, the model "
-                                    f"{tuple(t.shape)}")
+                    problems.append(
+                        f"  {k}: checkpoint has shape {shape}, the model {tuple(t.shape)}"
+                    )
         if strict and missing:
             problems.append(f"  missing keys: {', '.join(missing)}")
         if strict and unexpected:
             problems.append(f"  unexpected keys: {', '.join(unexpected)}")
         if problems:
-            raise StateDictError(f"error loading state_dict into {type(self).__name__}:\n"
-                                 + "\n".join(problems))
+            raise StateDictError(
+                f"error loading state_dict into {type(self).__name__}:\n" + "\n".join(problems)
+            )
         with no_grad():
             for k, t in own.items():
                 if k in state_dict:
@@ -409,7 +424,6 @@ class Module(ModuleExtrasMixin):
         from .containers import Pipeline
 
         return Pipeline._compose(other, self)
-
 
 
 setattr(Module, "forward", _Forward(Module.__dict__["forward"]))  # noqa: B010

@@ -10,8 +10,7 @@ from .. import functions
 from ..errors import IdrakError
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
 
 def _params(parameters: Any) -> list[Tensor]:
@@ -22,9 +21,12 @@ def _params(parameters: Any) -> list[Tensor]:
     return list(parameters)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
-                    max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
     """Scale all gradients together so their joint ``norm_type``-norm is at most ``max_norm``.
 
     ``total = ||(||g_1||, ..., ||g_n||)||``; each gradient is multiplied by
@@ -55,8 +57,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | Mapping[str, Tensor]
     stacked = functions.stack([n.cast(norms[0].dtype) for n in norms])
     total = stacked.amax() if norm_type == math.inf else stacked.norm(norm_type)
     if error_if_nonfinite and not math.isfinite(float(total.item())):
-        raise IdrakError(f"clip_grad_norm_: the total norm of the gradients is "
-                         f"{float(total.item())}; set error_if_nonfinite=False to clip anyway")
+        raise IdrakError(
+            f"clip_grad_norm_: the total norm of the gradients is "
+            f"{float(total.item())}; set error_if_nonfinite=False to clip anyway"
+        )
     coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
     for p in grads:
         g = p.grad
@@ -65,8 +69,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor] | Mapping[str, Tensor]
     return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
-                     clip_value: float) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor] | Mapping[str, Tensor], clip_value: float
+) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]``."""
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
@@ -80,8 +85,7 @@ def parameters_to_vector(parameters: Iterable[Tensor] | Mapping[str, Tensor]) ->
     return functions.cat([p.reshape(-1) for p in _params(parameters)])
 
 
-def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor] | Mapping[str, Tensor]
-                         ) -> None:
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor] | Mapping[str, Tensor]) -> None:
     """Replace each parameter's value with its slice of ``vec`` (the inverse of
     :func:`parameters_to_vector`).
 
@@ -93,8 +97,10 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor] | Mapping[str
     ps = _params(parameters)
     total = sum(p.numel() for p in ps)
     if vec.ndim != 1 or vec.shape[0] != total:
-        raise ValueError(f"vector_to_parameters: expected a vector of {total} elements, got "
-                         f"shape {tuple(vec.shape)}")
+        raise ValueError(
+            f"vector_to_parameters: expected a vector of {total} elements, got "
+            f"shape {tuple(vec.shape)}"
+        )
     start = 0
     with no_grad():
         for p in ps:

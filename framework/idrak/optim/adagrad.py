@@ -24,23 +24,40 @@ class Adagrad(Optimizer):
     State per parameter: ``step`` (int) and ``sum``.
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, maximize: bool = False) -> None:
-        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                                  "initial_accumulator_value": initial_accumulator_value,
-                                  "eps": eps, "maximize": maximize})
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "lr_decay": lr_decay,
+                "weight_decay": weight_decay,
+                "initial_accumulator_value": initial_accumulator_value,
+                "eps": eps,
+                "maximize": maximize,
+            },
+        )
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         if not group["lr_decay"] >= 0:
             raise ValueError(f"Adagrad: invalid lr_decay={group['lr_decay']}")
         if not group["initial_accumulator_value"] >= 0:
-            raise ValueError(f"Adagrad: invalid initial_accumulator_value="
-                             f"{group['initial_accumulator_value']}")
+            raise ValueError(
+                f"Adagrad: invalid initial_accumulator_value={group['initial_accumulator_value']}"
+            )
 
-    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
-                ) -> Tensor:
+    def _update(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> Tensor:
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]

@@ -31,14 +31,22 @@ class Lion(Optimizer):
     State per parameter: ``exp_avg``.
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-4,
-                 betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0,
-                 maximize: bool = False) -> None:
-        super().__init__(params, {"lr": lr, "betas": tuple(betas),
-                                  "weight_decay": weight_decay, "maximize": maximize})
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-4,
+        betas: tuple[float, float] = (0.9, 0.99),
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay, "maximize": maximize},
+        )
 
-    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
-                ) -> Tensor:
+    def _update(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> Tensor:
         lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
         g = -grad if group["maximize"] else grad
         m = state.get("exp_avg")

@@ -16,16 +16,24 @@ from typing import Any
 from .optimizer import Optimizer
 
 __all__ = [
-    "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR",
-    "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "StepLR",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "StepLR",
 ]
 
 
 def _per_group(value: Any, n: int, name: str) -> list[Any]:
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name}: expected {n} values (one per parameter group), got "
-                             f"{len(value)}")
+            raise ValueError(
+                f"{name}: expected {n} values (one per parameter group), got {len(value)}"
+            )
         return list(value)
     return [value] * n
 
@@ -50,8 +58,10 @@ class LRScheduler:
             if last_epoch == -1:
                 g.setdefault("initial_lr", g["lr"])
             elif "initial_lr" not in g:
-                raise KeyError(f"param group {i} has no 'initial_lr'; resuming a schedule "
-                               f"(last_epoch={last_epoch}) needs one")
+                raise KeyError(
+                    f"param group {i} has no 'initial_lr'; resuming a schedule "
+                    f"(last_epoch={last_epoch}) needs one"
+                )
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self.step()
@@ -77,8 +87,7 @@ class LRScheduler:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer and functions (plain numbers and lists)."""
-        return {k: v for k, v in self.__dict__.items()
-                if k != "optimizer" and not callable(v)}
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
@@ -87,8 +96,12 @@ class LRScheduler:
 class LambdaLR(LRScheduler):
     """``lr = initial_lr * lr_lambda(epoch)`` (one function, or one per group)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[
-            Callable[[int], float]], last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
         self.lr_lambdas = _per_group(lr_lambda, len(optimizer.param_groups), "LambdaLR")
         super().__init__(optimizer, last_epoch)
 
@@ -102,8 +115,9 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """``lr = initial_lr * gamma ** (epoch // step_size)``."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         if step_size <= 0:
             raise ValueError(f"StepLR: step_size must be positive, got {step_size}")
         self.step_size, self.gamma = step_size, gamma
@@ -116,8 +130,13 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """``lr = initial_lr * gamma ** (number of milestones <= epoch)``."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Sequence[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         self.milestones, self.gamma = sorted(int(m) for m in milestones), gamma
         super().__init__(optimizer, last_epoch)
 
@@ -140,8 +159,9 @@ class CosineAnnealingLR(LRScheduler):
     """Cosine annealing (Loshchilov & Hutter 2017, "SGDR", without restarts):
     ``lr = eta_min + (initial_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
         self.T_max, self.eta_min = T_max, eta_min
@@ -161,11 +181,19 @@ class LinearLR(LRScheduler):
         ValueError: ``start_factor`` outside (0, 1] or ``end_factor`` outside [0, 1].
     """
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: start_factor must be in (0, 1] and end_factor in "
-                             f"[0, 1], got {start_factor} and {end_factor}")
+            raise ValueError(
+                f"LinearLR: start_factor must be in (0, 1] and end_factor in "
+                f"[0, 1], got {start_factor} and {end_factor}"
+            )
         self.start_factor, self.end_factor = start_factor, end_factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -190,14 +218,23 @@ class OneCycleLR(LRScheduler):
             ``total_steps``.
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
-                 total_steps: int | None = None, epochs: int | None = None,
-                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: float | Sequence[float] = 0.85,
-                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | Sequence[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.85,
+        max_momentum: float | Sequence[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         if total_steps is None:
             if not epochs or not steps_per_epoch:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
@@ -207,26 +244,31 @@ class OneCycleLR(LRScheduler):
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
-                             f"{anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         t = float(pct_start * total_steps)
         if three_phase:
-            self._phases = [(t - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (2 * t - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                            (total_steps - 1.0, "initial_lr", "min_lr", "max_momentum",
-                             "max_momentum")]
+            self._phases = [
+                (t - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (2 * t - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (total_steps - 1.0, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
         else:
-            self._phases = [(t - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1.0, "max_lr", "min_lr", "base_momentum",
-                             "max_momentum")]
+            self._phases = [
+                (t - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (total_steps - 1.0, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
         groups = optimizer.param_groups
         n = len(groups)
         self.cycle_momentum = cycle_momentum
         self.use_beta1 = "betas" in optimizer.defaults
         if cycle_momentum and "momentum" not in optimizer.defaults and not self.use_beta1:
-            raise ValueError(f"OneCycleLR: {type(optimizer).__name__} has neither momentum nor "
-                             "betas; pass cycle_momentum=False")
+            raise ValueError(
+                f"OneCycleLR: {type(optimizer).__name__} has neither momentum nor "
+                "betas; pass cycle_momentum=False"
+            )
         maxs = _per_group(max_lr, n, "OneCycleLR max_lr")
         bms = _per_group(base_momentum, n, "OneCycleLR base_momentum")
         mms = _per_group(max_momentum, n, "OneCycleLR max_momentum")
@@ -246,8 +288,9 @@ class OneCycleLR(LRScheduler):
     def get_lr(self) -> list[float]:
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {step} times; total_steps is "
-                             f"{self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: tried to step {step} times; total_steps is {self.total_steps}"
+            )
         lrs = []
         for g in self.optimizer.param_groups:
             start = 0.0
@@ -279,15 +322,25 @@ class ReduceLROnPlateau:
         ValueError: ``factor >= 1``, an unknown ``mode`` or ``threshold_mode``.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor}")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min'/'max' and threshold_mode "
-                             f"'rel'/'abs', got {mode!r} and {threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: mode must be 'min'/'max' and threshold_mode "
+                f"'rel'/'abs', got {mode!r} and {threshold_mode!r}"
+            )
         self.optimizer = optimizer
         self.min_lrs = _per_group(min_lr, len(optimizer.param_groups), "ReduceLROnPlateau")
         self.mode, self.factor, self.patience = mode, factor, patience

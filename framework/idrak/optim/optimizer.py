@@ -32,11 +32,15 @@ def _tensor_list(params: Any, where: str) -> list[Tensor]:
         if not isinstance(p, Tensor):
             raise TypeError(f"{where}: parameter {i} is a {type(p).__name__}, not a Tensor")
         if not p.is_leaf:
-            raise ValueError(f"{where}: parameter {i} (shape {tuple(p.shape)}) is not a leaf; "
-                             "optimize the leaf tensors (detach().requires_grad_())")
+            raise ValueError(
+                f"{where}: parameter {i} (shape {tuple(p.shape)}) is not a leaf; "
+                "optimize the leaf tensors (detach().requires_grad_())"
+            )
         if p.dtype.kind != "f":
-            raise TypeError(f"{where}: parameter {i} has dtype {p.dtype}; only floating "
-                            "tensors can be optimized")
+            raise TypeError(
+                f"{where}: parameter {i} has dtype {p.dtype}; only floating "
+                "tensors can be optimized"
+            )
     return out
 
 
@@ -90,22 +94,28 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (``{"params": ..., **options}``); missing options come from defaults."""
         if not isinstance(param_group, dict) or "params" not in param_group:
-            raise TypeError(f"a parameter group must be a dict with a 'params' key, got "
-                            f"{param_group!r}")
+            raise TypeError(
+                f"a parameter group must be a dict with a 'params' key, got {param_group!r}"
+            )
         group = dict(param_group)
-        group["params"] = _tensor_list(group["params"], f"{type(self).__name__} group "
-                                                        f"{len(self.param_groups)}")
+        group["params"] = _tensor_list(
+            group["params"], f"{type(self).__name__} group {len(self.param_groups)}"
+        )
         for k, v in self.defaults.items():
             group.setdefault(k, v)
-        unknown = sorted(set(group) - set(self.defaults) - {"params", "initial_lr", "max_lr",
-                                                            "min_lr", "max_momentum",
-                                                            "base_momentum"})
+        unknown = sorted(
+            set(group)
+            - set(self.defaults)
+            - {"params", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"}
+        )
         if unknown:
-            raise ValueError(f"{type(self).__name__}: unknown options {unknown}; known: "
-                             f"{sorted(self.defaults)}")
+            raise ValueError(
+                f"{type(self).__name__}: unknown options {unknown}; known: {sorted(self.defaults)}"
+            )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]) or len(
-                {id(p) for p in group["params"]}) != len(group["params"]):
+            {id(p) for p in group["params"]}
+        ) != len(group["params"]):
             raise ValueError("a parameter appears in more than one group (or twice in one)")
         self._check_group(group)
         self.param_groups.append(group)
@@ -119,8 +129,9 @@ class Optimizer:
                 else:
                     p.grad = p.grad.zeros_like()
 
-    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
-                ) -> Tensor:
+    def _update(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> Tensor:
         """The new value of ``p`` (lazy Tensor ops); store new state tensors in ``state``."""
         raise NotImplementedError
 
@@ -166,9 +177,11 @@ class Optimizer:
             packed = {k: v for k, v in g.items() if k != "params"}
             packed["params"] = [index[id(p)] for p in g["params"]]
             groups.append(packed)
-        state = {index[id(p)]: {k: (v.detach() if isinstance(v, Tensor) else v)
-                                for k, v in s.items()}
-                 for p, s in self.state.items() if id(p) in index}
+        state = {
+            index[id(p)]: {k: (v.detach() if isinstance(v, Tensor) else v) for k, v in s.items()}
+            for p, s in self.state.items()
+            if id(p) in index
+        }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -180,15 +193,19 @@ class Optimizer:
         """
         saved = list(state_dict["param_groups"])
         if len(saved) != len(self.param_groups):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the checkpoint has "
-                             f"{len(saved)} parameter groups, this optimizer "
-                             f"{len(self.param_groups)}")
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the checkpoint has "
+                f"{len(saved)} parameter groups, this optimizer "
+                f"{len(self.param_groups)}"
+            )
         by_index: dict[int, Tensor] = {}
         for i, (g, s) in enumerate(zip(self.param_groups, saved)):
             if len(g["params"]) != len(s["params"]):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: group {i} has "
-                                 f"{len(s['params'])} parameters in the checkpoint, "
-                                 f"{len(g['params'])} here")
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: group {i} has "
+                    f"{len(s['params'])} parameters in the checkpoint, "
+                    f"{len(g['params'])} here"
+                )
             for p, idx in zip(g["params"], s["params"]):
                 by_index[int(idx)] = p
             for k, v in s.items():

@@ -36,23 +36,41 @@ class SGD(Optimizer):
             dampening.
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 maximize: bool = False) -> None:
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov,
-                                  "maximize": maximize})
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "maximize": maximize,
+            },
+        )
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         if not group["momentum"] >= 0:
             raise ValueError(f"SGD: invalid momentum={group['momentum']}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov needs momentum > 0 and dampening 0, got "
-                             f"momentum={group['momentum']}, dampening={group['dampening']}")
+            raise ValueError(
+                f"SGD: nesterov needs momentum > 0 and dampening 0, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
 
-    def _update(self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
-                ) -> Tensor:
+    def _update(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> Tensor:
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]

@@ -14,8 +14,7 @@ from ..ops import Op
 from ._values import literal, value_code
 from .tolerances import Tolerance
 
-__all__ = ["ConformanceFailure", "compare", "describe", "mismatches", "run_snippet",
-           "snippet"]
+__all__ = ["ConformanceFailure", "compare", "describe", "mismatches", "run_snippet", "snippet"]
 
 
 class ConformanceFailure(AssertionError):
@@ -26,8 +25,9 @@ class ConformanceFailure(AssertionError):
         self.repro = repro
 
 
-def mismatches(got: np.ndarray, want: np.ndarray, tol: Tolerance, scale: Any = None,
-               signed_zero: bool = True) -> tuple[np.ndarray, str]:
+def mismatches(
+    got: np.ndarray, want: np.ndarray, tol: Tolerance, scale: Any = None, signed_zero: bool = True
+) -> tuple[np.ndarray, str]:
     """Where ``got`` differs from ``want`` beyond ``tol``: (bool mask, what kind of difference).
 
     Integers and bools must be equal. Floats: NaN where and only where the reference has NaN;
@@ -61,8 +61,13 @@ def mismatches(got: np.ndarray, want: np.ndarray, tol: Tolerance, scale: Any = N
     return np.zeros(w.shape, dtype=bool), ""
 
 
-def describe(where: np.ndarray, got: np.ndarray, want: np.ndarray,
-             inputs: list[np.ndarray] | None = None, limit: int = 5) -> str:
+def describe(
+    where: np.ndarray,
+    got: np.ndarray,
+    want: np.ndarray,
+    inputs: list[np.ndarray] | None = None,
+    limit: int = 5,
+) -> str:
     """The first ``limit`` mismatching positions with their inputs, got and want."""
     idx = np.argwhere(where)[:limit]
     lines = []
@@ -76,8 +81,14 @@ def describe(where: np.ndarray, got: np.ndarray, want: np.ndarray,
     return f"{int(np.count_nonzero(where))} of {where.size} differ, first:\n" + "\n".join(lines)
 
 
-def compare(got: Any, want: np.ndarray, tol: Tolerance, scale: Any = None,
-            signed_zero: bool = True, inputs: list[np.ndarray] | None = None) -> str | None:
+def compare(
+    got: Any,
+    want: np.ndarray,
+    tol: Tolerance,
+    scale: Any = None,
+    signed_zero: bool = True,
+    inputs: list[np.ndarray] | None = None,
+) -> str | None:
     """``None`` when ``got`` matches ``want``, else a message saying how it does not."""
     if not isinstance(got, np.ndarray):
         return f"to_numpy returned {type(got).__name__}, not a numpy.ndarray"
@@ -96,12 +107,28 @@ _HEAD = ["import numpy as np", "", "import idrak", "from idrak.ops import Op", "
 
 def snippet(title: str, backend: str, body: list[str]) -> str:
     """A runnable script: imports, ``be = idrak.plugins.get_backend(backend)``, then ``body``."""
-    return "\n".join([f"# idrak conformance repro: {title}", *_HEAD,
-                      f"be = idrak.plugins.get_backend({backend!r})", *body]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# idrak conformance repro: {title}",
+                *_HEAD,
+                f"be = idrak.plugins.get_backend({backend!r})",
+                *body,
+            ]
+        )
+        + "\n"
+    )
 
 
-def run_snippet(title: str, backend: str, op: Op, inputs: list[str], arg: Any, dtype: Any,
-                want: np.ndarray | None) -> str:
+def run_snippet(
+    title: str,
+    backend: str,
+    op: Op,
+    inputs: list[str],
+    arg: Any,
+    dtype: Any,
+    want: np.ndarray | None,
+) -> str:
     """A snippet calling ``be.run(op, inputs, arg, dtype, 0)`` and printing got and want.
 
     ``inputs`` are Python expressions building each input buffer (see ``Placed.code``).
@@ -109,11 +136,16 @@ def run_snippet(title: str, backend: str, op: Op, inputs: list[str], arg: Any, d
     body = [f"x{i} = {code}" for i, code in enumerate(inputs)]
     srcs = ", ".join(f"x{i}" for i in range(len(inputs)))
     srcs = f"({srcs},)" if len(inputs) == 1 else f"({srcs})"
-    body.append(f"got = be.to_numpy(be.run(Op.{op.name}, {srcs}, {value_code(arg)}, "
-                f"{value_code(dtype)}, 0))")
+    body.append(
+        f"got = be.to_numpy(be.run(Op.{op.name}, {srcs}, {value_code(arg)}, "
+        f"{value_code(dtype)}, 0))"
+    )
     if want is not None:
-        body += [f"want = {literal(want)}", 'print("got: ", repr(got))',
-                 'print("want:", repr(want))']
+        body += [
+            f"want = {literal(want)}",
+            'print("got: ", repr(got))',
+            'print("want:", repr(want))',
+        ]
     else:
         body.append('print("got: ", repr(got))')
     return snippet(title, backend, body)

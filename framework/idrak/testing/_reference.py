@@ -100,11 +100,13 @@ def _fn(f: Callable[..., Any]) -> Callable[[Arr, Any, DType], Any]:
     return lambda xs, arg, dt: f(*xs) if arg is None else f(*xs, arg)
 
 
-def _kind(f: Callable[..., Any], i: Callable[..., Any], b: Callable[..., Any] | None = None
-          ) -> Callable[[Arr, Any, DType], Any]:
+def _kind(
+    f: Callable[..., Any], i: Callable[..., Any], b: Callable[..., Any] | None = None
+) -> Callable[[Arr, Any, DType], Any]:
     def ref(xs: Arr, arg: Any, dt: DType) -> Any:
         k = xs[-1].dtype.kind
         return (f if k == "f" else b if (b is not None and k == "b") else i)(*xs)
+
     return ref
 
 
@@ -146,8 +148,11 @@ def _axes_sets(shape: Shape, nonempty: bool = False) -> list[Call]:
 
 def _reshape(shape: Shape, dt: DType) -> list[Call]:
     n = math.prod(shape)
-    cands = {(n,), tuple(reversed(shape)), (1, *shape, 1), ()} if n == 1 else \
-        {(n,), tuple(reversed(shape)), (1, *shape, 1)}
+    cands = (
+        {(n,), tuple(reversed(shape)), (1, *shape, 1), ()}
+        if n == 1
+        else {(n,), tuple(reversed(shape)), (1, *shape, 1)}
+    )
     if n and shape and shape[-1] % 2 == 0:
         cands.add((*shape[:-1], 2, shape[-1] // 2))
     return [Call(c) for c in sorted(cands)]
@@ -160,8 +165,10 @@ def _permute(shape: Shape, dt: DType) -> list[Call]:
 
 
 def _expand(shape: Shape, dt: DType) -> list[Call]:
-    calls = [Call(shape, (tuple(1 if j == i else s for j, s in enumerate(shape)),))
-             for i in range(len(shape))]
+    calls = [
+        Call(shape, (tuple(1 if j == i else s for j, s in enumerate(shape)),))
+        for i in range(len(shape))
+    ]
     return calls + [Call(shape, ((1,) * len(shape),)), Call(shape, (shape,))]
 
 
@@ -176,16 +183,21 @@ def fill_value(dt: DType, i: int) -> Any:
 
 def _pad(shape: Shape, dt: DType) -> list[Call]:
     nd = len(shape)
-    pats = [tuple((1, 2) if i == 0 else (0, 1) for i in range(nd)), ((0, 0),) * nd,
-            tuple((2, 0) if i == nd - 1 else (1, 1) for i in range(nd))]
+    pats = [
+        tuple((1, 2) if i == 0 else (0, 1) for i in range(nd)),
+        ((0, 0),) * nd,
+        tuple((2, 0) if i == nd - 1 else (1, 1) for i in range(nd)),
+    ]
     return [Call((p, fill_value(dt, i))) for i, p in enumerate(dict.fromkeys(pats))]
 
 
 def _shrink(shape: Shape, dt: DType) -> list[Call]:
-    pats = {tuple((0, s) for s in shape),
-            tuple((min(1, s), max(min(1, s), s - 1)) for s in shape),
-            tuple((s - 1, s) if s else (0, 0) for s in shape),
-            tuple((0, 0) if i == 0 else (0, s) for i, s in enumerate(shape))}
+    pats = {
+        tuple((0, s) for s in shape),
+        tuple((min(1, s), max(min(1, s), s - 1)) for s in shape),
+        tuple((s - 1, s) if s else (0, 0) for s in shape),
+        tuple((0, 0) if i == 0 else (0, s) for i, s in enumerate(shape)),
+    }
     return [Call(p) for p in sorted(pats)]
 
 
@@ -204,11 +216,17 @@ def _a(dt: DType, *vals: Any) -> np.ndarray:
 
 
 def _sum_special(dt: DType) -> list[tuple[Arr, Any]]:
-    out: list[tuple[Arr, Any]] = [([np.zeros((2, 0), np_dtype(dt))], (1,)),  # empty sum is 0
-                                  ([np.zeros((0, 3), np_dtype(dt))], (0, 1))]
+    out: list[tuple[Arr, Any]] = [
+        ([np.zeros((2, 0), np_dtype(dt))], (1,)),  # empty sum is 0
+        ([np.zeros((0, 3), np_dtype(dt))], (0, 1)),
+    ]
     if dt.kind == "f":
-        out += [([_a(dt, math.nan, 1.0, 2.0)], (0,)), ([_a(dt, math.inf, 1.0)], (0,)),
-                ([_a(dt, math.inf, -math.inf)], (0,)), ([_a(dt, -0.0, -0.0)], (0,))]
+        out += [
+            ([_a(dt, math.nan, 1.0, 2.0)], (0,)),
+            ([_a(dt, math.inf, 1.0)], (0,)),
+            ([_a(dt, math.inf, -math.inf)], (0,)),
+            ([_a(dt, -0.0, -0.0)], (0,)),
+        ]
     if dt.kind in "ui":
         info = np.iinfo(np_dtype(dt))
         out.append(([_a(dt, info.max, info.max, 1)], (0,)))  # wraps
@@ -219,8 +237,11 @@ def _max_special(dt: DType) -> list[tuple[Arr, Any]]:
     v = 1 if dt.kind == "b" else 2
     out: list[tuple[Arr, Any]] = [([_a(dt, v, v, v)], (0,))]  # all equal (ties)
     if dt.kind == "f":
-        out += [([_a(dt, -0.0, 0.0)], (0,)), ([_a(dt, 1.0, math.nan, 3.0)], (0,)),
-                ([_a(dt, -math.inf, -math.inf)], (0,))]
+        out += [
+            ([_a(dt, -0.0, 0.0)], (0,)),
+            ([_a(dt, 1.0, math.nan, 3.0)], (0,)),
+            ([_a(dt, -math.inf, -math.inf)], (0,)),
+        ]
     if dt.kind in "ui":
         out.append(([_a(dt, *[np.iinfo(np_dtype(dt)).min] * 3)], (0,)))
     return out
@@ -250,43 +271,103 @@ def _minmax_special(dt: DType) -> list[tuple[Arr, Any]]:
 
 FLOAT, INT, NUM, ALL = "f", "ui", "uif", "buif"
 
-SPECS: dict[Op, Spec] = {s.op: s for s in [
-    Spec(Op.NEG, NUM, _fn(lambda x: -x)),
-    Spec(Op.EXP, FLOAT, _fn(np.exp)),
-    Spec(Op.LOG, FLOAT, _fn(np.log)),
-    Spec(Op.SIN, FLOAT, _fn(np.sin)),
-    Spec(Op.SQRT, FLOAT, _fn(np.sqrt)),
-    Spec(Op.RECIPROCAL, FLOAT, _fn(lambda x: 1 / x)),
-    Spec(Op.ADD, ALL, _kind(np.add, np.add, np.logical_or), arity=2, special=_wrap_special),
-    Spec(Op.MUL, ALL, _kind(np.multiply, np.multiply, np.logical_and), arity=2,
-         special=_wrap_special),
-    Spec(Op.DIV, NUM, _kind(lambda x, y: x / y, lambda x, y: x // y), arity=2,
-         special=_div_special),
-    Spec(Op.MAX, ALL, _fn(np.maximum), arity=2, signed_zero=False, special=_minmax_special),
-    Spec(Op.CMPLT, ALL, _fn(lambda x, y: x < y), arity=2, out_dtype=_to_bool,
-         special=_minmax_special),
-    Spec(Op.CMPEQ, ALL, _fn(lambda x, y: x == y), arity=2, out_dtype=_to_bool,
-         special=_minmax_special),
-    Spec(Op.WHERE, ALL, _fn(np.where), arity=3),
-    Spec(Op.CAST, ALL, ref_cast, out_dtype=lambda dt, arg: arg),
-    Spec(Op.SUM, NUM, _fn(lambda x, axes: np.sum(x, axis=axes, keepdims=True)),
-         args=lambda s, d: _axes_sets(s), elementwise=False, edges=False, signed_zero=False,
-         finite=True, scale=_sum_scale, special=_sum_special),
-    Spec(Op.REDUCE_MAX, ALL, _fn(lambda x, axes: np.max(x, axis=axes, keepdims=True)),
-         args=lambda s, d: _axes_sets(s, nonempty=True), elementwise=False, edges=False,
-         signed_zero=False, special=_max_special),
-    Spec(Op.RESHAPE, ALL, _fn(np.reshape), args=_reshape, elementwise=False, edges=False),
-    Spec(Op.PERMUTE, ALL, _fn(np.transpose), args=_permute, elementwise=False, edges=False),
-    Spec(Op.EXPAND, ALL, _fn(np.broadcast_to), args=_expand, elementwise=False, edges=False),
-    Spec(Op.PAD, ALL, ref_pad, args=_pad, elementwise=False, edges=False),
-    Spec(Op.SHRINK, ALL, _fn(lambda x, b: x[tuple(slice(*ab) for ab in b)]), args=_shrink,
-         elementwise=False, edges=False),
-    Spec(Op.FLIP, ALL, _fn(lambda x, axes: np.flip(x, axes)), args=_flip, elementwise=False,
-         edges=False),
-    Spec(Op.FULL, ALL, lambda xs, arg, dt: np.full(arg[0], arg[1], dtype=object), arity=0,
-         args=_full, elementwise=False, edges=False),
-    Spec(Op.CONTIGUOUS, ALL, _fn(lambda x: x), elementwise=False, edges=False),
-]}
+SPECS: dict[Op, Spec] = {
+    s.op: s
+    for s in [
+        Spec(Op.NEG, NUM, _fn(lambda x: -x)),
+        Spec(Op.EXP, FLOAT, _fn(np.exp)),
+        Spec(Op.LOG, FLOAT, _fn(np.log)),
+        Spec(Op.SIN, FLOAT, _fn(np.sin)),
+        Spec(Op.SQRT, FLOAT, _fn(np.sqrt)),
+        Spec(Op.RECIPROCAL, FLOAT, _fn(lambda x: 1 / x)),
+        Spec(Op.ADD, ALL, _kind(np.add, np.add, np.logical_or), arity=2, special=_wrap_special),
+        Spec(
+            Op.MUL,
+            ALL,
+            _kind(np.multiply, np.multiply, np.logical_and),
+            arity=2,
+            special=_wrap_special,
+        ),
+        Spec(
+            Op.DIV,
+            NUM,
+            _kind(lambda x, y: x / y, lambda x, y: x // y),
+            arity=2,
+            special=_div_special,
+        ),
+        Spec(Op.MAX, ALL, _fn(np.maximum), arity=2, signed_zero=False, special=_minmax_special),
+        Spec(
+            Op.CMPLT,
+            ALL,
+            _fn(lambda x, y: x < y),
+            arity=2,
+            out_dtype=_to_bool,
+            special=_minmax_special,
+        ),
+        Spec(
+            Op.CMPEQ,
+            ALL,
+            _fn(lambda x, y: x == y),
+            arity=2,
+            out_dtype=_to_bool,
+            special=_minmax_special,
+        ),
+        Spec(Op.WHERE, ALL, _fn(np.where), arity=3),
+        Spec(Op.CAST, ALL, ref_cast, out_dtype=lambda dt, arg: arg),
+        Spec(
+            Op.SUM,
+            NUM,
+            _fn(lambda x, axes: np.sum(x, axis=axes, keepdims=True)),
+            args=lambda s, d: _axes_sets(s),
+            elementwise=False,
+            edges=False,
+            signed_zero=False,
+            finite=True,
+            scale=_sum_scale,
+            special=_sum_special,
+        ),
+        Spec(
+            Op.REDUCE_MAX,
+            ALL,
+            _fn(lambda x, axes: np.max(x, axis=axes, keepdims=True)),
+            args=lambda s, d: _axes_sets(s, nonempty=True),
+            elementwise=False,
+            edges=False,
+            signed_zero=False,
+            special=_max_special,
+        ),
+        Spec(Op.RESHAPE, ALL, _fn(np.reshape), args=_reshape, elementwise=False, edges=False),
+        Spec(Op.PERMUTE, ALL, _fn(np.transpose), args=_permute, elementwise=False, edges=False),
+        Spec(Op.EXPAND, ALL, _fn(np.broadcast_to), args=_expand, elementwise=False, edges=False),
+        Spec(Op.PAD, ALL, ref_pad, args=_pad, elementwise=False, edges=False),
+        Spec(
+            Op.SHRINK,
+            ALL,
+            _fn(lambda x, b: x[tuple(slice(*ab) for ab in b)]),
+            args=_shrink,
+            elementwise=False,
+            edges=False,
+        ),
+        Spec(
+            Op.FLIP,
+            ALL,
+            _fn(lambda x, axes: np.flip(x, axes)),
+            args=_flip,
+            elementwise=False,
+            edges=False,
+        ),
+        Spec(
+            Op.FULL,
+            ALL,
+            lambda xs, arg, dt: np.full(arg[0], arg[1], dtype=object),
+            arity=0,
+            args=_full,
+            elementwise=False,
+            edges=False,
+        ),
+        Spec(Op.CONTIGUOUS, ALL, _fn(lambda x: x), elementwise=False, edges=False),
+    ]
+}
 
 
 # inputs ---------------------------------------------------------------------------------------
@@ -319,8 +400,9 @@ def fix_inputs(spec: Spec, dt: DType, xs: Arr, arg: Any, rng: np.random.Generato
     return xs
 
 
-def make_inputs(spec: Spec, dt: DType, shape: Shape | None, call: Call,
-                rng: np.random.Generator) -> Arr:
+def make_inputs(
+    spec: Spec, dt: DType, shape: Shape | None, call: Call, rng: np.random.Generator
+) -> Arr:
     """The host inputs of one call; ``shape=None`` gives the grid of all edge-value pairs."""
     dts = in_dtypes(spec, dt)
     if shape is None:
@@ -332,8 +414,9 @@ def make_inputs(spec: Spec, dt: DType, shape: Shape | None, call: Call,
             xs = [np.repeat(pool, k ** (spec.arity - 1)), np.tile(pool, k)][: spec.arity]
         xs = [np.array(x) for x in xs]
     else:
-        shapes: Sequence[Shape] = call.shapes if call.shapes is not None else \
-            (shape,) * spec.arity
-        xs = [sample(d, s, rng, edge_pool(d, spec.finite)) if d == dt else
-              random_values(d, s, rng) for d, s in zip(dts, shapes)]
+        shapes: Sequence[Shape] = call.shapes if call.shapes is not None else (shape,) * spec.arity
+        xs = [
+            sample(d, s, rng, edge_pool(d, spec.finite)) if d == dt else random_values(d, s, rng)
+            for d, s in zip(dts, shapes)
+        ]
     return fix_inputs(spec, dt, xs, call.arg, rng)

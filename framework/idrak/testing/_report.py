@@ -42,13 +42,19 @@ def outcome_of(check: Check, nodeid: str, rep: Any, call: Any) -> Outcome:
         reason = reason.removeprefix("Skipped: ")
         return Outcome(check, nodeid, "skipped", reason, duration=rep.duration)
     if rep.passed:
-        return Outcome(check, nodeid, "xpassed" if wasxfail else "passed",
-                       rep.wasxfail if wasxfail else "", duration=rep.duration)
+        return Outcome(
+            check,
+            nodeid,
+            "xpassed" if wasxfail else "passed",
+            rep.wasxfail if wasxfail else "",
+            duration=rep.duration,
+        )
     msg, repro = _exc_parts(call.excinfo.value if call.excinfo is not None else None)
     lines = msg.splitlines()
     msg = "\n".join(lines[:12] + (["..."] if len(lines) > 12 else []))
-    return Outcome(check, nodeid, "xfailed" if wasxfail else "failed", msg,
-                   repro or check.repro, rep.duration)
+    return Outcome(
+        check, nodeid, "xfailed" if wasxfail else "failed", msg, repro or check.repro, rep.duration
+    )
 
 
 def op_table(s: Session) -> list[dict[str, Any]]:
@@ -58,8 +64,10 @@ def op_table(s: Session) -> list[dict[str, Any]]:
         col = {"xpassed": "passed"}.get(o.outcome, o.outcome)
         rows.setdefault((o.check.layer, o.check.op), Counter())[col] += 1
     order = {layer: i for i, layer in enumerate(LAYERS)}
-    return [{"layer": layer, "op": op, **{c: cnt[c] for c in COLUMNS}}
-            for (layer, op), cnt in sorted(rows.items(), key=lambda kv: order[kv[0][0]])]
+    return [
+        {"layer": layer, "op": op, **{c: cnt[c] for c in COLUMNS}}
+        for (layer, op), cnt in sorted(rows.items(), key=lambda kv: order[kv[0][0]])
+    ]
 
 
 def _totals(s: Session) -> dict[str, int]:
@@ -71,37 +79,53 @@ def header(s: Session) -> list[str]:
     """The lines pytest prints at the start of the run."""
     c = s.caps
     relax = ", ".join(f"{r.op}/{r.dtype}" for r in s.expect.relaxations) or "none"
-    return [f"idrak conformance: backend {s.name!r} {c.version} ({c.device_count} device(s))",
-            f"  dtypes: {', '.join(d.name for d in s.dtypes)}",
-            f"  optional ops: {', '.join(sorted(o.name for o in c.optional_ops)) or 'none'}",
-            f"  relaxed tolerances: {relax}; expected failures: {len(s.expect.xfail)}"]
+    return [
+        f"idrak conformance: backend {s.name!r} {c.version} ({c.device_count} device(s))",
+        f"  dtypes: {', '.join(d.name for d in s.dtypes)}",
+        f"  optional ops: {', '.join(sorted(o.name for o in c.optional_ops)) or 'none'}",
+        f"  relaxed tolerances: {relax}; expected failures: {len(s.expect.xfail)}",
+    ]
 
 
 def summary(s: Session) -> list[str]:
     """The per-op table, the relaxations and every failure with its repro (first per op)."""
     end = s.finished or time.time()
-    out = [f"idrak conformance report: backend {s.name!r}, {len(s.outcomes)} checks in "
-           f"{end - s.started:.1f} s", ""]
+    out = [
+        f"idrak conformance report: backend {s.name!r}, {len(s.outcomes)} checks in "
+        f"{end - s.started:.1f} s",
+        "",
+    ]
     w = max([len(r["op"]) for r in op_table(s)] + [10])
     out.append(f"{'layer':<13}{'op':<{w + 2}}" + "".join(f"{c:>9}" for c in COLUMNS))
     for r in op_table(s):
         flag = "  <-" if r["failed"] else ""
-        out.append(f"{r['layer']:<13}{r['op']:<{w + 2}}" + "".join(f"{r[c]:>9}" for c in COLUMNS)
-                   + flag)
+        out.append(
+            f"{r['layer']:<13}{r['op']:<{w + 2}}" + "".join(f"{r[c]:>9}" for c in COLUMNS) + flag
+        )
     t = _totals(s)
-    out.append(f"{'total':<{w + 15}}{t['passed'] + t['xpassed']:>9}{t['failed']:>9}"
-               f"{t['xfailed']:>9}{t['skipped']:>9}")
+    out.append(
+        f"{'total':<{w + 15}}{t['passed'] + t['xpassed']:>9}{t['failed']:>9}"
+        f"{t['xfailed']:>9}{t['skipped']:>9}"
+    )
     per_layer = Counter(o.check.layer for o in s.outcomes.values())
-    out += ["", "checks per layer: " + ", ".join(f"{layer} {per_layer[layer]}" for layer in LAYERS
-                                                   if per_layer[layer])]
+    out += [
+        "",
+        "checks per layer: "
+        + ", ".join(f"{layer} {per_layer[layer]}" for layer in LAYERS if per_layer[layer]),
+    ]
     out.append("relaxed tolerances: " + ("none" if not s.expect.relaxations else ""))
     for rx in s.expect.relaxations:
         note = f"  REFUSED: {rx.error}" if rx.error else ""
-        out.append(f"  {rx.op} {rx.dtype}: rtol {rx.granted.rtol:g}, atol {rx.granted.atol:g} "
-                   f"({rx.source}){note}")
+        out.append(
+            f"  {rx.op} {rx.dtype}: rtol {rx.granted.rtol:g}, atol {rx.granted.atol:g} "
+            f"({rx.source}){note}"
+        )
     out += [f"note: {note}" for note in s.notes]
-    roots = Counter(o.message[len(BLOCKED):] for o in s.outcomes.values()
-                    if o.outcome == "skipped" and o.message.startswith(BLOCKED))
+    roots = Counter(
+        o.message[len(BLOCKED) :]
+        for o in s.outcomes.values()
+        if o.outcome == "skipped" and o.message.startswith(BLOCKED)
+    )
     if roots:
         out.append("skipped because a check they depend on failed:")
         out += [f"  {n} check(s) {BLOCKED}{cause}" for cause, n in roots.most_common()]
@@ -118,8 +142,10 @@ def summary(s: Session) -> list[str]:
             out.append(f"every failure's repro is in {s.report_path}")
     xp = [o for o in s.outcomes.values() if o.outcome == "xpassed"]
     if xp:
-        out.append("passed although expected to fail (remove from the xfails file): " +
-                   ", ".join(o.check.key for o in xp))
+        out.append(
+            "passed although expected to fail (remove from the xfails file): "
+            + ", ".join(o.check.key for o in xp)
+        )
     return out
 
 
@@ -131,13 +157,18 @@ def report_data(s: Session) -> dict[str, Any]:
 
     c = s.caps
     return {
-        "backend": s.name, "backend_version": c.version, "idrak_version": __version__,
-        "python": platform.python_version(), "numpy": np.__version__,
+        "backend": s.name,
+        "backend_version": c.version,
+        "idrak_version": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(s.started)),
         "duration_s": round((s.finished or time.time()) - s.started, 3),
-        "capabilities": {"device_count": c.device_count,
-                         "dtypes": [d.name for d in s.dtypes],
-                         "optional_ops": sorted(o.name for o in c.optional_ops)},
+        "capabilities": {
+            "device_count": c.device_count,
+            "dtypes": [d.name for d in s.dtypes],
+            "optional_ops": sorted(o.name for o in c.optional_ops),
+        },
         "totals": _totals(s),
         "ops": op_table(s),
         "relaxations": [r.as_dict() for r in s.expect.relaxations],

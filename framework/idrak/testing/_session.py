@@ -27,13 +27,23 @@ from .tolerances import Expectations, Tolerance, load_expectations, tolerance
 __all__ = ["LAYERS", "Check", "Outcome", "Session", "core_deps", "parametrize"]
 
 #: the layers, in the order they run
-LAYERS = ("runtime", "primitive", "capabilities", "optional", "autograd", "model", "transfer",
-          "random")
+LAYERS = (
+    "runtime",
+    "primitive",
+    "capabilities",
+    "optional",
+    "autograd",
+    "model",
+    "transfer",
+    "random",
+)
 #: skip reasons of checks blocked by a failed dependency start with this
 BLOCKED = "blocked by "
-NO_BACKEND = ("the idrak conformance suite runs only when asked: pass --idrak-backend=NAME "
-              "(pytest --pyargs idrak.testing --idrak-backend=numpy), or run `idrak conformance "
-              "NAME`")
+NO_BACKEND = (
+    "the idrak conformance suite runs only when asked: pass --idrak-backend=NAME "
+    "(pytest --pyargs idrak.testing --idrak-backend=numpy), or run `idrak conformance "
+    "NAME`"
+)
 
 
 @dataclass(eq=False)
@@ -89,10 +99,18 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the JSON report."""
         c = self.check
-        return {"key": c.key, "nodeid": self.nodeid, "layer": c.layer, "op": c.op,
-                "dtype": c.dtype, "kind": c.kind, "outcome": self.outcome,
-                "message": self.message, "repro": self.repro,
-                "duration_s": round(self.duration, 4)}
+        return {
+            "key": c.key,
+            "nodeid": self.nodeid,
+            "layer": c.layer,
+            "op": c.op,
+            "dtype": c.dtype,
+            "kind": c.kind,
+            "outcome": self.outcome,
+            "message": self.message,
+            "repro": self.repro,
+            "duration_s": round(self.duration, 4),
+        }
 
 
 class Session:
@@ -102,8 +120,7 @@ class Session:
         pytest.UsageError: the backend cannot be loaded, or the xfails file is malformed.
     """
 
-    def __init__(self, backend: str, xfails: str | None = None, report: str | None = None
-                 ) -> None:
+    def __init__(self, backend: str, xfails: str | None = None, report: str | None = None) -> None:
         self.name, self.report_path = backend, report
         try:
             self.backend: Backend = plugins.get_backend(backend)
@@ -111,11 +128,13 @@ class Session:
         except IdrakError as e:
             raise pytest.UsageError(f"--idrak-backend={backend}: {e}") from None
         except Exception as e:
-            raise pytest.UsageError(f"--idrak-backend={backend}: the backend failed to start: "
-                                    f"{type(e).__name__}: {e}") from None
+            raise pytest.UsageError(
+                f"--idrak-backend={backend}: the backend failed to start: {type(e).__name__}: {e}"
+            ) from None
         try:
             self.expect: Expectations = load_expectations(
-                xfails, getattr(self.backend, "relaxations", None))
+                xfails, getattr(self.backend, "relaxations", None)
+            )
         except ValueError as e:
             raise pytest.UsageError(str(e)) from None
         self.outcomes: dict[str, Outcome] = {}
@@ -150,8 +169,10 @@ class Session:
             try:
                 self.cache["numpy"] = plugins.get_backend("numpy")
             except IdrakError as e:
-                raise AssertionError(f"this check compares with idrak's NumPy reference backend, "
-                                     f"which is not available: {e}") from None
+                raise AssertionError(
+                    f"this check compares with idrak's NumPy reference backend, "
+                    f"which is not available: {e}"
+                ) from None
         ref: Backend = self.cache["numpy"]
         return ref
 
@@ -175,7 +196,7 @@ class Session:
         elif out.outcome == "xfailed":
             self.bad[key] = (key, "expected to fail")
         elif out.outcome == "skipped" and out.message.startswith(BLOCKED):
-            root, _, cause = out.message[len(BLOCKED):].partition(" (")
+            root, _, cause = out.message[len(BLOCKED) :].partition(" (")
             self.bad[key] = (root, cause.rstrip(")"))
 
 
@@ -192,8 +213,11 @@ def core_deps(dtypes: Iterable[DType | str], *, optional: bool = True) -> tuple[
     return tuple(out)
 
 
-def parametrize(metafunc: Any, make: Callable[[Session], list[Check]],
-                empty: str = "nothing to check on this backend") -> None:
+def parametrize(
+    metafunc: Any,
+    make: Callable[[Session], list[Check]],
+    empty: str = "nothing to check on this backend",
+) -> None:
     """``pytest_generate_tests`` of every suite module: one test per check ``make`` returns.
 
     Without ``--idrak-backend`` the test gets a single parameter that skips with the reason;
@@ -205,8 +229,11 @@ def parametrize(metafunc: Any, make: Callable[[Session], list[Check]],
         return
     session = metafunc.config.stash.get(session_key(), None)
     if session is None:
-        metafunc.parametrize("check", [pytest.param(None, marks=pytest.mark.skip(
-            reason=NO_BACKEND))], ids=["no-backend"])
+        metafunc.parametrize(
+            "check",
+            [pytest.param(None, marks=pytest.mark.skip(reason=NO_BACKEND))],
+            ids=["no-backend"],
+        )
         return
     checks = make(session)
     seen: set[str] = set()
@@ -217,8 +244,11 @@ def parametrize(metafunc: Any, make: Callable[[Session], list[Check]],
         seen.add(c.key)
     params = [pytest.param(c, id=c.id) for c in checks]
     if not params:  # e.g. RANDOM_BITS not declared: say so rather than vanish
-        params = [pytest.param(None, marks=pytest.mark.skip(reason=f"{session.name}: {empty}"),
-                               id="nothing")]
+        params = [
+            pytest.param(
+                None, marks=pytest.mark.skip(reason=f"{session.name}: {empty}"), id="nothing"
+            )
+        ]
     metafunc.parametrize("check", params)
 
 

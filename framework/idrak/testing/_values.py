@@ -16,8 +16,18 @@ from ..backend import Backend
 from ..dtypes import DType, to_dtype
 from ..ops import Op
 
-__all__ = ["LAYOUTS", "Placed", "dtype_code", "edge_pool", "literal", "np_dtype", "place",
-           "random_values", "sample", "value_code"]
+__all__ = [
+    "LAYOUTS",
+    "Placed",
+    "dtype_code",
+    "edge_pool",
+    "literal",
+    "np_dtype",
+    "place",
+    "random_values",
+    "sample",
+    "value_code",
+]
 
 #: memory layouts of inputs, made with the backend's own movement ops: C-contiguous, a transposed
 #: view (PERMUTE), an offset window (SHRINK), a broadcast (EXPAND) and a reversed view (FLIP)
@@ -47,8 +57,9 @@ def edge_pool(dt: DType, finite: bool = False) -> np.ndarray:
     return np.array(vals, dtype=np_dtype(dt))
 
 
-def random_values(dt: DType, shape: tuple[int, ...], rng: np.random.Generator,
-                  scale: float = 4.0) -> np.ndarray:
+def random_values(
+    dt: DType, shape: tuple[int, ...], rng: np.random.Generator, scale: float = 4.0
+) -> np.ndarray:
     """Random values over the whole range of an integer dtype, or normal * ``scale`` floats."""
     if dt.kind == "b":
         return rng.random(shape) < 0.5
@@ -58,8 +69,9 @@ def random_values(dt: DType, shape: tuple[int, ...], rng: np.random.Generator,
     return (rng.standard_normal(shape) * scale).astype(np_dtype(dt))
 
 
-def sample(dt: DType, shape: tuple[int, ...], rng: np.random.Generator,
-           pool: np.ndarray | None = None) -> np.ndarray:
+def sample(
+    dt: DType, shape: tuple[int, ...], rng: np.random.Generator, pool: np.ndarray | None = None
+) -> np.ndarray:
     """Random values of ``shape`` with about a third replaced by values from ``pool``."""
     out = np.array(random_values(dt, shape, rng))
     pool = edge_pool(dt) if pool is None else pool
@@ -155,26 +167,33 @@ def place(be: Backend, a: np.ndarray, layout: str = "C", device_index: int = 0) 
         order = tuple(reversed(range(a.ndim)))
         base = np.ascontiguousarray(a.transpose(order))
         buf = be.run(Op.PERMUTE, (be.from_numpy(base, device_index),), order, dt, device_index)
-        return Placed(buf, f"be.run(Op.PERMUTE, (be.from_numpy({literal(base)}),), "
-                           f"{value_code(order)}, {dc}, 0)")
+        return Placed(
+            buf,
+            f"be.run(Op.PERMUTE, (be.from_numpy({literal(base)}),), {value_code(order)}, {dc}, 0)",
+        )
     if layout == "slice":
         base = np.full(tuple(s + 3 for s in a.shape), _sentinel(a.dtype), dtype=a.dtype)
         bounds = tuple((1, 1 + s) for s in a.shape)
         base[tuple(slice(lo, hi) for lo, hi in bounds)] = a
         buf = be.run(Op.SHRINK, (be.from_numpy(base, device_index),), bounds, dt, device_index)
-        return Placed(buf, f"be.run(Op.SHRINK, (be.from_numpy({literal(base)}),), "
-                           f"{value_code(bounds)}, {dc}, 0)")
+        return Placed(
+            buf,
+            f"be.run(Op.SHRINK, (be.from_numpy({literal(base)}),), {value_code(bounds)}, {dc}, 0)",
+        )
     if layout == "bcast":
         row = np.ascontiguousarray(a[:1])
         buf = be.run(Op.EXPAND, (be.from_numpy(row, device_index),), a.shape, dt, device_index)
-        return Placed(buf, f"be.run(Op.EXPAND, (be.from_numpy({literal(row)}),), "
-                           f"{value_code(a.shape)}, {dc}, 0)")
+        return Placed(
+            buf,
+            f"be.run(Op.EXPAND, (be.from_numpy({literal(row)}),), {value_code(a.shape)}, {dc}, 0)",
+        )
     if layout == "flip":
         axes = tuple(range(a.ndim))
         base = np.ascontiguousarray(np.flip(a, axes))
         buf = be.run(Op.FLIP, (be.from_numpy(base, device_index),), axes, dt, device_index)
-        return Placed(buf, f"be.run(Op.FLIP, (be.from_numpy({literal(base)}),), "
-                           f"{value_code(axes)}, {dc}, 0)")
+        return Placed(
+            buf, f"be.run(Op.FLIP, (be.from_numpy({literal(base)}),), {value_code(axes)}, {dc}, 0)"
+        )
     raise ValueError(f"unknown layout {layout!r}; layouts are {LAYOUTS}")
 
 

@@ -37,13 +37,25 @@ def session_key() -> Any:
 def pytest_addoption(parser: Any) -> None:
     """Add ``--idrak-backend``, ``--idrak-xfails`` and ``--idrak-report``."""
     g = parser.getgroup("idrak", "idrak backend conformance")
-    g.addoption("--idrak-backend", default=None, metavar="NAME",
-                help="run idrak's conformance suite on this registered backend")
-    g.addoption("--idrak-xfails", default=None, metavar="FILE",
-                help="TOML (or .json) file of expected failures [xfail] and relaxed tolerances "
-                     "[relax] (see idrak.testing.tolerances)")
-    g.addoption("--idrak-report", default=None, metavar="PATH",
-                help="write the conformance report as JSON to this path")
+    g.addoption(
+        "--idrak-backend",
+        default=None,
+        metavar="NAME",
+        help="run idrak's conformance suite on this registered backend",
+    )
+    g.addoption(
+        "--idrak-xfails",
+        default=None,
+        metavar="FILE",
+        help="TOML (or .json) file of expected failures [xfail] and relaxed tolerances "
+        "[relax] (see idrak.testing.tolerances)",
+    )
+    g.addoption(
+        "--idrak-report",
+        default=None,
+        metavar="PATH",
+        help="write the conformance report as JSON to this path",
+    )
 
 
 def pytest_configure(config: Any) -> None:
@@ -53,14 +65,16 @@ def pytest_configure(config: Any) -> None:
         return
     import pytest
 
-    if getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") \
-            != "no":
-        raise pytest.UsageError("the idrak conformance suite runs in one process (its layers "
-                                "depend on each other's outcomes); drop -n / --dist")
+    if getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") != "no":
+        raise pytest.UsageError(
+            "the idrak conformance suite runs in one process (its layers "
+            "depend on each other's outcomes); drop -n / --dist"
+        )
     from ._session import Session
 
-    config.stash[session_key()] = Session(name, config.getoption("idrak_xfails"),
-                                    config.getoption("idrak_report"))
+    config.stash[session_key()] = Session(
+        name, config.getoption("idrak_xfails"), config.getoption("idrak_report")
+    )
 
 
 def _session(config: Any) -> Any:
@@ -124,8 +138,13 @@ def pytest_runtest_setup(item: Any) -> None:
         return
     import pytest
 
-    item.user_properties += [("layer", c.layer), ("op", c.op), ("dtype", c.dtype),
-                             ("kind", c.kind), ("check", c.key)]
+    item.user_properties += [
+        ("layer", c.layer),
+        ("op", c.op),
+        ("dtype", c.dtype),
+        ("kind", c.kind),
+        ("check", c.key),
+    ]
     c.repro = None
     cause = c.s.blocked_by(c.deps)
     if cause is not None:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 __all__ = ["run_conformance"]
 
 
-def run_conformance(backend: str, json_path: str | None = None, xfails: str | None = None,
-                    extra: Sequence[str] = ()) -> int:
+def run_conformance(
+    backend: str, json_path: str | None = None, xfails: str | None = None, extra: Sequence[str] = ()
+) -> int:
     """Run idrak's conformance suite on ``backend``; return pytest's exit code (0: all passed).
 
     Equivalent to ``pytest --pyargs idrak.testing --idrak-backend=BACKEND``, run in this process,
@@ -25,8 +26,19 @@ def run_conformance(backend: str, json_path: str | None = None, xfails: str | No
     """
     import pytest
 
-    args = ["--pyargs", "idrak.testing", "--idrak-backend", backend, "-q",
-            "-p", "no:cacheprovider", "-o", "addopts=", "-o", "filterwarnings="]
+    args = [
+        "--pyargs",
+        "idrak.testing",
+        "--idrak-backend",
+        backend,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-o",
+        "filterwarnings=",
+    ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "idrak.testing.plugin"]
     if json_path:

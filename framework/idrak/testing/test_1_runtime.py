@@ -28,20 +28,34 @@ LARGE = 2**22
 def _checks(s: Session) -> list[Check]:
     out = [Check("runtime", "capabilities", "-", "declared")]
     for dt in s.dtypes:
-        values = Check("runtime", "roundtrip", dt.name, "values", ("runtime:capabilities:*",),
-                       {"dt": dt})
+        values = Check(
+            "runtime", "roundtrip", dt.name, "values", ("runtime:capabilities:*",), {"dt": dt}
+        )
         out.append(values)
         if dt is not bfloat16:
-            out += [Check("runtime", "roundtrip", dt.name, k, (values.key,), {"dt": dt})
-                    for k in ("views", "large")]
+            out += [
+                Check("runtime", "roundtrip", dt.name, k, (values.key,), {"dt": dt})
+                for k in ("views", "large")
+            ]
     first = next(d for d in s.dtypes if d is not bfloat16)
-    out.append(Check("runtime", "synchronize", "-", "devices",
-                     (f"runtime:roundtrip:{first.name}:values",), {"dt": first}))
+    out.append(
+        Check(
+            "runtime",
+            "synchronize",
+            "-",
+            "devices",
+            (f"runtime:roundtrip:{first.name}:values",),
+            {"dt": first},
+        )
+    )
     return out
 
 
-TESTS = {"capabilities": "test_capabilities", "roundtrip": "test_roundtrip",
-         "synchronize": "test_synchronize"}
+TESTS = {
+    "capabilities": "test_capabilities",
+    "roundtrip": "test_roundtrip",
+    "synchronize": "test_synchronize",
+}
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
@@ -55,24 +69,32 @@ def test_capabilities(check: Check) -> None:
     be, c = s.backend, s.caps
     problems = []
     if be.name != s.name or c.name != s.name:
-        problems.append(f"registered as {s.name!r} but Backend.name is {be.name!r} and "
-                        f"capabilities().name is {c.name!r}; all three must agree")
+        problems.append(
+            f"registered as {s.name!r} but Backend.name is {be.name!r} and "
+            f"capabilities().name is {c.name!r}; all three must agree"
+        )
     if c.device_count < 1:
         problems.append(f"device_count is {c.device_count}; an available backend has >= 1")
     missing = [d.name for d in (bool_, int64) if d not in c.dtypes]
     if missing:
-        problems.append(f"dtypes {missing} are not declared; the frontend needs bool (masks, "
-                        "comparisons) and int64 (indices, arange)")
+        problems.append(
+            f"dtypes {missing} are not declared; the frontend needs bool (masks, "
+            "comparisons) and int64 (indices, arange)"
+        )
     if not any(d.is_floating_point for d in c.dtypes):
         problems.append("no floating dtype is declared")
-    unknown = {op.name: sorted(d.name for d in ds - set(ALL_DTYPES))
-               for op, ds in c.op_dtypes.items() if ds - set(ALL_DTYPES)}
+    unknown = {
+        op.name: sorted(d.name for d in ds - set(ALL_DTYPES))
+        for op, ds in c.op_dtypes.items()
+        if ds - set(ALL_DTYPES)
+    }
     if unknown:
         problems.append(f"op_dtypes name unknown dtypes: {unknown}")
     for op in sorted(c.ops, key=lambda o: o.name):
         if not callable(getattr(be, op.method, None)):
-            problems.append(f"{op.name} is declared but {type(be).__name__}.{op.method}() "
-                            "is missing")
+            problems.append(
+                f"{op.name} is declared but {type(be).__name__}.{op.method}() is missing"
+            )
     ok = be.is_available()
     if not (isinstance(ok, tuple) and len(ok) == 2 and ok[0] is True):
         problems.append(f"is_available() returned {ok!r}; expected (True, '')")
@@ -85,8 +107,9 @@ def _same(got: Any, want: np.ndarray) -> str | None:
     if not isinstance(got, np.ndarray):
         return f"to_numpy returned {type(got).__name__}, not a numpy.ndarray"
     if got.dtype != want.dtype or got.shape != want.shape:
-        return f"got dtype {got.dtype} shape {got.shape}, want dtype {want.dtype} shape " \
-               f"{want.shape}"
+        return (
+            f"got dtype {got.dtype} shape {got.shape}, want dtype {want.dtype} shape {want.shape}"
+        )
     if want.dtype.kind == "f":
         nan = np.isnan(want)
         if not np.array_equal(nan, np.isnan(got)):
@@ -104,9 +127,16 @@ def _same(got: Any, want: np.ndarray) -> str | None:
 def _roundtrip(check: Check, host: np.ndarray, code: str) -> None:
     """``to_numpy(from_numpy(host))`` must equal ``host`` bit for bit; both copy."""
     be = check.s.backend
-    check.repro = snippet(check.key, check.s.name, [
-        f"a = {code}", "got = be.to_numpy(be.from_numpy(a))",
-        "print(a.dtype, a.shape, got.dtype, got.shape)", "print(np.array_equal(a, got))"])
+    check.repro = snippet(
+        check.key,
+        check.s.name,
+        [
+            f"a = {code}",
+            "got = be.to_numpy(be.from_numpy(a))",
+            "print(a.dtype, a.shape, got.dtype, got.shape)",
+            "print(np.array_equal(a, got))",
+        ],
+    )
     want = np.array(host, copy=True)
     src = np.array(host, copy=True)
     buf = be.from_numpy(src)
@@ -138,9 +168,13 @@ def test_roundtrip(check: Check) -> None:
     elif check.kind == "views":
         a = sample(dt, (6, 8), rng)
         row = sample(dt, (1, 8), rng)
-        views = {"a.T": a.T, "a[::2, ::-3]": a[::2, ::-3], "a[1:, 2:]": a[1:, 2:],
-                 "np.asfortranarray(a)": np.asfortranarray(a),
-                 "np.broadcast_to(row, (5, 8))": np.broadcast_to(row, (5, 8))}
+        views = {
+            "a.T": a.T,
+            "a[::2, ::-3]": a[::2, ::-3],
+            "a[1:, 2:]": a[1:, 2:],
+            "np.asfortranarray(a)": np.asfortranarray(a),
+            "np.broadcast_to(row, (5, 8))": np.broadcast_to(row, (5, 8)),
+        }
         for expr, v in views.items():
             _roundtrip(check, v, f"(lambda a, row: {expr})({literal(a)}, {literal(row)})")
     else:
@@ -151,13 +185,19 @@ def test_roundtrip(check: Check) -> None:
 def _bfloat16_roundtrip(check: Check) -> None:
     # NumPy has no bfloat16: values representable in it go in and out through float32
     be = check.s.backend
-    a = np.array([0.0, -0.0, 1.0, -2.5, 0.15625, 3.0e38, -1.0e-38, np.inf, np.nan],
-                 dtype=np.float32)
+    a = np.array(
+        [0.0, -0.0, 1.0, -2.5, 0.15625, 3.0e38, -1.0e-38, np.inf, np.nan], dtype=np.float32
+    )
     a = (a.view(np.uint32) & 0xFFFF0000).view(np.float32)  # exactly representable
-    check.repro = snippet(check.key, check.s.name, [
-        f"a = {literal(a)}",
-        "b = be.run(Op.CAST, (be.from_numpy(a),), idrak.bfloat16, idrak.float32, 0)",
-        "print(be.to_numpy(be.run(Op.CAST, (b,), idrak.float32, idrak.bfloat16, 0)))"])
+    check.repro = snippet(
+        check.key,
+        check.s.name,
+        [
+            f"a = {literal(a)}",
+            "b = be.run(Op.CAST, (be.from_numpy(a),), idrak.bfloat16, idrak.float32, 0)",
+            "print(be.to_numpy(be.run(Op.CAST, (b,), idrak.float32, idrak.bfloat16, 0)))",
+        ],
+    )
     b = be.run(Op.CAST, (be.from_numpy(a),), bfloat16, float32, 0)
     err = _same(be.to_numpy(be.run(Op.CAST, (b,), float32, bfloat16, 0)), a)
     if err is not None:
@@ -171,10 +211,17 @@ def test_synchronize(check: Check) -> None:
     dt = check.data["dt"]
     a = sample(dt, (3, 4), rng_for(check))
     for i in range(s.caps.device_count):
-        check.repro = snippet(check.key, s.name, [
-            f"with be.device_context({i}):", f"    buf = be.from_numpy({literal(a)}, {i})",
-            f"    be.synchronize({i})", "    print(be.to_numpy(buf))",
-            f"# dtype {dtype_code(dt)}"])
+        check.repro = snippet(
+            check.key,
+            s.name,
+            [
+                f"with be.device_context({i}):",
+                f"    buf = be.from_numpy({literal(a)}, {i})",
+                f"    be.synchronize({i})",
+                "    print(be.to_numpy(buf))",
+                f"# dtype {dtype_code(dt)}",
+            ],
+        )
         with be.device_context(i):
             buf = be.from_numpy(a, i)
             be.synchronize(i)
@@ -182,4 +229,3 @@ def test_synchronize(check: Check) -> None:
         err = _same(got, a)
         if err is not None:
             raise ConformanceFailure(f"device {i}: {err}", check.repro)
-

@@ -41,8 +41,10 @@ VIEW_SHAPES: tuple[tuple[int, ...], ...] = ((3, 4), (2, 3, 4))
 KINDS = {"test_values": "values", "test_views": "views", "test_property": "property"}
 
 
-BF16_NOTE = ("bfloat16 is declared; NumPy has no bfloat16, so the suite checks it only in the "
-             "runtime layer (through CAST to and from float32), not op by op")
+BF16_NOTE = (
+    "bfloat16 is declared; NumPy has no bfloat16, so the suite checks it only in the "
+    "runtime layer (through CAST to and from float32), not op by op"
+)
 
 
 def _checks(s: Session) -> list[Check]:
@@ -53,24 +55,44 @@ def _checks(s: Session) -> list[Check]:
         for dt in s.dtypes:
             if dt is bfloat16 or dt.kind not in spec.kinds or not s.supports(op, dt):
                 continue
-            targets = [d for d in s.dtypes if d is not bfloat16 and s.supports(op, d)] \
-                if op is Op.CAST else [None]
+            targets = (
+                [d for d in s.dtypes if d is not bfloat16 and s.supports(op, d)]
+                if op is Op.CAST
+                else [None]
+            )
             for dst in targets:
                 name = f"{dt.name}->{dst.name}" if dst is not None else dt.name
-                need = {dt.name, bool_.name} if op in (Op.WHERE, Op.CMPLT, Op.CMPEQ) else \
-                    {dt.name} | ({dst.name} if dst is not None else set())
+                need = (
+                    {dt.name, bool_.name}
+                    if op in (Op.WHERE, Op.CMPLT, Op.CMPEQ)
+                    else {dt.name} | ({dst.name} if dst is not None else set())
+                )
                 base = tuple(f"runtime:roundtrip:{d}:values" for d in sorted(need)) + (
-                    "runtime:capabilities:*",)
-                values = Check("primitive", op.name, name, "values", base,
-                               {"op": op, "dt": dt, "dst": dst})
+                    "runtime:capabilities:*",
+                )
+                values = Check(
+                    "primitive", op.name, name, "values", base, {"op": op, "dt": dt, "dst": dst}
+                )
                 out.append(values)
-                movement = tuple(f"primitive:{m.name}:{d}:values" for m in LAYOUT_OPS.values()
-                                 for d in sorted(need) if m is not op)
+                movement = tuple(
+                    f"primitive:{m.name}:{d}:values"
+                    for m in LAYOUT_OPS.values()
+                    for d in sorted(need)
+                    if m is not op
+                )
                 for kind in ("views", "property"):
                     if kind == "views" and spec.arity == 0:
                         continue
-                    out.append(Check("primitive", op.name, name, kind,
-                                     (values.key, *movement, *base), values.data))
+                    out.append(
+                        Check(
+                            "primitive",
+                            op.name,
+                            name,
+                            kind,
+                            (values.key, *movement, *base),
+                            values.data,
+                        )
+                    )
     return out
 
 
@@ -83,11 +105,19 @@ def _run(check: Check, xs: list[np.ndarray], layouts: list[str], arg: Any) -> No
     spec: Spec = SPECS[check.data["op"]]
     dt: DType = check.data["dt"]
     out_dt = spec.out_dtype(dt, arg)
-    check_run(check, spec.op, xs, layouts, arg, dt,
-              want_fn=lambda ys: reference(spec, ys, arg, dt),
-              tol=check.s.tol(spec.op, out_dt),
-              scale=(lambda ys: spec.scale(ys, arg)) if spec.scale else None,  # type: ignore[misc]
-              signed_zero=spec.signed_zero, elementwise=spec.elementwise)
+    check_run(
+        check,
+        spec.op,
+        xs,
+        layouts,
+        arg,
+        dt,
+        want_fn=lambda ys: reference(spec, ys, arg, dt),
+        tol=check.s.tol(spec.op, out_dt),
+        scale=(lambda ys: spec.scale(ys, arg)) if spec.scale else None,  # type: ignore[misc]
+        signed_zero=spec.signed_zero,
+        elementwise=spec.elementwise,
+    )
 
 
 def _calls(check: Check, shape: tuple[int, ...]) -> list[Call]:
@@ -146,8 +176,9 @@ def _elements(spec: Spec, dt: DType, dst: DType | None, role: int) -> Any:
             return hnp.from_dtype(np_dtype(dt), min_value=lo, max_value=hi)
         if spec.finite:
             return hnp.from_dtype(np_dtype(dt), min_value=-1e3, max_value=1e3)
-        return hnp.from_dtype(np_dtype(dt), allow_nan=True, allow_infinity=True,
-                              allow_subnormal=True)
+        return hnp.from_dtype(
+            np_dtype(dt), allow_nan=True, allow_infinity=True, allow_subnormal=True
+        )
     if spec.op is Op.DIV and role == 1:
         return hnp.from_dtype(np_dtype(dt)).filter(lambda v: v != 0)
     return hnp.from_dtype(np_dtype(dt))
@@ -188,9 +219,17 @@ def _property(check: Check, data: Any) -> None:
     if dst is not None:
         arg = dst
     shapes = shapes if shapes is not None else (shape,) * spec.arity
-    xs = [draw(hnp.arrays(np_dtype(bool_ if spec.op is Op.WHERE and i == 0 else dt), s,
-                          elements=_elements(spec, dt, dst, i)), label=f"x{i}")
-          for i, s in enumerate(shapes)]
+    xs = [
+        draw(
+            hnp.arrays(
+                np_dtype(bool_ if spec.op is Op.WHERE and i == 0 else dt),
+                s,
+                elements=_elements(spec, dt, dst, i),
+            ),
+            label=f"x{i}",
+        )
+        for i, s in enumerate(shapes)
+    ]
     if spec.op is not Op.CAST:
         xs = fix_inputs(spec, dt, [np.array(x) for x in xs], arg, np.random.default_rng(0))
     layouts = ["C"] * len(xs)
@@ -200,14 +239,21 @@ def _property(check: Check, data: Any) -> None:
 
 
 if given is not None:
-    @settings(derandomize=True, max_examples=EXAMPLES, deadline=None, database=None,
-              report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+
+    @settings(
+        derandomize=True,
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(data=st.data())
     def test_property(check: Check, data: Any) -> None:
         """Random shapes, values (NaN, inf, denormals included), arguments and layouts."""
         _property(check, data)
 else:  # pragma: no cover
+
     def test_property(check: Check) -> None:
         """Random shapes, values, arguments and layouts (needs hypothesis)."""
         pytest.skip("hypothesis is not installed: pip install hypothesis")
-

@@ -36,8 +36,18 @@ from ._values import edge_pool, literal, np_dtype, sample, value_code
 from .tolerances import Tolerance
 
 FLOAT, NUM, ALL = "f", "uif", "buif"
-DOMAIN = {Op.SUB: NUM, Op.POW: FLOAT, Op.TANH: FLOAT, Op.EXP2: FLOAT, Op.LOG2: FLOAT,
-          Op.MATMUL: NUM, Op.GATHER: ALL, Op.SCATTER_ADD: NUM, Op.ARANGE: NUM, Op.CONV2D: FLOAT}
+DOMAIN = {
+    Op.SUB: NUM,
+    Op.POW: FLOAT,
+    Op.TANH: FLOAT,
+    Op.EXP2: FLOAT,
+    Op.LOG2: FLOAT,
+    Op.MATMUL: NUM,
+    Op.GATHER: ALL,
+    Op.SCATTER_ADD: NUM,
+    Op.ARANGE: NUM,
+    Op.CONV2D: FLOAT,
+}
 ELEMENTWISE = (Op.SUB, Op.POW, Op.TANH, Op.EXP2, Op.LOG2)
 
 
@@ -49,8 +59,12 @@ class DecomposedBackend(Backend):
 
     def capabilities(self) -> Capabilities:
         c = self.inner.capabilities()
-        return dataclasses.replace(c, name=self.name, optional_ops=frozenset(), op_dtypes={
-            op: d for op, d in c.op_dtypes.items() if op in REQUIRED})
+        return dataclasses.replace(
+            c,
+            name=self.name,
+            optional_ops=frozenset(),
+            op_dtypes={op: d for op, d in c.op_dtypes.items() if op in REQUIRED},
+        )
 
     def from_numpy(self, array: np.ndarray, device_index: int = 0) -> Any:
         return self.inner.from_numpy(array, device_index)
@@ -67,8 +81,9 @@ def reference_device(s: Session) -> Any:
     from ..device import Device
 
     if "decomposed" not in s.cache:
-        s.cache["decomposed"] = Device("numpy_decomposed", 0,
-                                       DecomposedBackend(s.reference_backend()))
+        s.cache["decomposed"] = Device(
+            "numpy_decomposed", 0, DecomposedBackend(s.reference_backend())
+        )
     return s.cache["decomposed"]
 
 
@@ -82,9 +97,10 @@ FRONTEND: dict[Op, tuple[Callable[[list[Any], Any], Any], str]] = {
     Op.MATMUL: (lambda t, a: t[0].matmul(t[1]), "x0.matmul(x1)"),
     Op.GATHER: (lambda t, a: t[0].gather(a, t[1]), "x0.gather({a}, x1)"),
     Op.SCATTER_ADD: (lambda t, a: t[0].scatter_add(a, t[1], t[2]), "x0.scatter_add({a}, x1, x2)"),
-    Op.CONV2D: (lambda t, a: t[0].conv2d(t[1], stride=a[0], padding=a[1], dilation=a[2],
-                                         groups=a[3]),
-                "x0.conv2d(x1, stride={a[0]}, padding={a[1]}, dilation={a[2]}, groups={a[3]})"),
+    Op.CONV2D: (
+        lambda t, a: t[0].conv2d(t[1], stride=a[0], padding=a[1], dilation=a[2], groups=a[3]),
+        "x0.conv2d(x1, stride={a[0]}, padding={a[1]}, dilation={a[2]}, groups={a[3]})",
+    ),
 }
 
 
@@ -95,14 +111,26 @@ def _checks(s: Session) -> list[Check]:
             if dt is bfloat16 or dt.kind not in kinds:
                 continue
             if s.supports(op, dt):
-                deps = (f"runtime:roundtrip:{dt.name}:values", "runtime:roundtrip:int64:values",
-                        f"primitive:PERMUTE:{dt.name}:values", "runtime:capabilities:*")
-                out.append(Check("optional", op.name, dt.name, "native", deps,
-                                 {"op": op, "dt": dt}))
+                deps = (
+                    f"runtime:roundtrip:{dt.name}:values",
+                    "runtime:roundtrip:int64:values",
+                    f"primitive:PERMUTE:{dt.name}:values",
+                    "runtime:capabilities:*",
+                )
+                out.append(
+                    Check("optional", op.name, dt.name, "native", deps, {"op": op, "dt": dt})
+                )
             else:
-                out.append(Check("optional", op.name, dt.name, "decomposed",
-                                 core_deps([dt, bool_, int64], optional=False),
-                                 {"op": op, "dt": dt}))
+                out.append(
+                    Check(
+                        "optional",
+                        op.name,
+                        dt.name,
+                        "decomposed",
+                        core_deps([dt, bool_, int64], optional=False),
+                        {"op": op, "dt": dt},
+                    )
+                )
     return out
 
 
@@ -141,18 +169,23 @@ def _cases(op: Op, dt: DType, rng: np.random.Generator) -> list[Case]:
 
     if op is Op.SUB:
         pool = edge_pool(dt)
-        return [([sample(dt, s, rng), sample(dt, s, rng)], None) for s in ((), (0, 3), (3, 4))] \
-            + [(_grid(pool, pool), None)]
+        return [([sample(dt, s, rng), sample(dt, s, rng)], None) for s in ((), (0, 3), (3, 4))] + [
+            (_grid(pool, pool), None)
+        ]
     if op is Op.POW:  # no x == 1 with y == NaN, no -0.0 base: there IEEE pow is special-cased
         x = arr(0.0, 0.5, 2.0, 3.7, 9.0, -2.0, -0.5, 1e-3, math.inf, math.nan)
         y = arr(0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5, -2.5, math.nan)
         return [(_grid(x, y), None), ([rand((3, 4), 0.1, 4.0), rand((3, 4), -3.0, 3.0)], None)]
     if op is Op.TANH:  # |x| >= 0.25 or 0: the decomposition cancels badly near 0
         sign = np.where(rng.random((3, 4)) < 0.5, -1.0, 1.0)
-        edges = arr(0.0, -0.0, 0.25, -0.25, 1.0, -1.0, 5.0, 20.0, -100.0, math.inf, -math.inf,
-                    math.nan)
-        return [([(rand((3, 4), 0.25, 20.0) * sign).astype(npd)], None), ([edges], None),
-                ([rand((), 0.5, 2.0)], None)]
+        edges = arr(
+            0.0, -0.0, 0.25, -0.25, 1.0, -1.0, 5.0, 20.0, -100.0, math.inf, -math.inf, math.nan
+        )
+        return [
+            ([(rand((3, 4), 0.25, 20.0) * sign).astype(npd)], None),
+            ([edges], None),
+            ([rand((), 0.5, 2.0)], None),
+        ]
     if op is Op.EXP2:  # |x| <= 20, and values that overflow / underflow the dtype
         big = {16: 40.0, 32: 200.0}.get(dt.bits, 2000.0)
         edges = arr(0.0, -0.0, 1.0, -1.0, 10.0, -10.0, big, -big, math.inf, -math.inf, math.nan)
@@ -161,44 +194,75 @@ def _cases(op: Op, dt: DType, rng: np.random.Generator) -> list[Case]:
         sub = float(np.finfo(npd).smallest_subnormal)
         edges = arr(0.0, -0.0, 1.0, 2.0, 0.5, 1024.0, sub, -1.0, math.inf, math.nan)
         hi = 10.0 if dt.bits == 16 else 13.0  # e**10 < the float16 maximum
-        return [([np.exp(rand((3, 4), -7.0, hi).astype(np.float64)).astype(npd)], None),
-                ([edges], None)]
+        return [
+            ([np.exp(rand((3, 4), -7.0, hi).astype(np.float64)).astype(npd)], None),
+            ([edges], None),
+        ]
     if op is Op.MATMUL:
-        shapes = [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((1, 4), (4, 1)), ((0, 3), (3, 2)),
-                  ((3, 0), (0, 2))]
-        return [([sample(dt, a, rng, edge_pool(dt, True)), sample(dt, b, rng, edge_pool(dt, True))],
-                 None) for a, b in shapes]
+        shapes = [
+            ((3, 4), (4, 5)),
+            ((2, 3, 4), (2, 4, 5)),
+            ((1, 4), (4, 1)),
+            ((0, 3), (3, 2)),
+            ((3, 0), (0, 2)),
+        ]
+        return [
+            (
+                [sample(dt, a, rng, edge_pool(dt, True)), sample(dt, b, rng, edge_pool(dt, True))],
+                None,
+            )
+            for a, b in shapes
+        ]
     if op in (Op.GATHER, Op.SCATTER_ADD):
         cases: list[Case] = []
-        spec = [((3, 4), 0, (5, 4)), ((3, 4), 1, (3, 6)), ((3, 4), 0, (0, 4)),
-                ((2, 3, 4), 1, (2, 5, 4))]
+        spec = [
+            ((3, 4), 0, (5, 4)),
+            ((3, 4), 1, (3, 6)),
+            ((3, 4), 0, (0, 4)),
+            ((2, 3, 4), 1, (2, 5, 4)),
+        ]
         for xs, dim, ixs in spec:
             if op is Op.GATHER:  # the frontend cuts x to index's extent off `dim`
                 xs = tuple(s if i == dim else ixs[i] for i, s in enumerate(xs))
             x = sample(dt, xs, rng, edge_pool(dt, op is Op.SCATTER_ADD))
             idx = rng.integers(0, xs[dim], size=ixs, dtype=np.int64)
-            ins = [x, idx] if op is Op.GATHER else [x, idx, sample(dt, ixs, rng,
-                                                                   edge_pool(dt, True))]
+            ins = (
+                [x, idx] if op is Op.GATHER else [x, idx, sample(dt, ixs, rng, edge_pool(dt, True))]
+            )
             cases.append((ins, dim))
         if op is Op.SCATTER_ADD:  # index smaller than x off `dim`
-            cases.append(([sample(dt, (3, 4), rng, edge_pool(dt, True)),
-                           rng.integers(0, 3, (2, 3), dtype=np.int64),
-                           sample(dt, (2, 3), rng, edge_pool(dt, True))], 0))
+            cases.append(
+                (
+                    [
+                        sample(dt, (3, 4), rng, edge_pool(dt, True)),
+                        rng.integers(0, 3, (2, 3), dtype=np.int64),
+                        sample(dt, (2, 3), rng, edge_pool(dt, True)),
+                    ],
+                    0,
+                )
+            )
         return cases
     if op is Op.ARANGE:
-        args: list[tuple[float, float, float]] = [(0, 5, 1), (5, 0, -2), (0, 0, 1), (2, 11, 3),
-                                                  (3, 1, 1)]
+        args: list[tuple[float, float, float]] = [
+            (0, 5, 1),
+            (5, 0, -2),
+            (0, 0, 1),
+            (2, 11, 3),
+            (3, 1, 1),
+        ]
         if dt.kind == "f":
             args += [(0.0, 1.0, 0.25), (-1.0, 1.0, 0.5), (0.5, -1.0, -0.75)]
         return [([], (*a, dt)) for a in args]
     if op is Op.CONV2D:
         one = (1, 1)
-        conv = [((one, (0, 0), one, 1), (2, 3, 5, 6), (4, 3, 3, 3)),
-                (((2, 1), (1, 2), one, 1), (2, 3, 5, 6), (4, 3, 3, 2)),
-                ((one, (1, 1), (2, 1), 1), (1, 2, 6, 5), (3, 2, 2, 3)),
-                ((one, (0, 0), one, 3), (2, 3, 4, 4), (6, 1, 3, 3)),
-                ((one, (0, 0), one, 1), (2, 3, 4, 4), (5, 3, 1, 1)),
-                ((one, (0, 0), one, 1), (0, 3, 4, 4), (2, 3, 3, 3))]
+        conv = [
+            ((one, (0, 0), one, 1), (2, 3, 5, 6), (4, 3, 3, 3)),
+            (((2, 1), (1, 2), one, 1), (2, 3, 5, 6), (4, 3, 3, 2)),
+            ((one, (1, 1), (2, 1), 1), (1, 2, 6, 5), (3, 2, 2, 3)),
+            ((one, (0, 0), one, 3), (2, 3, 4, 4), (6, 1, 3, 3)),
+            ((one, (0, 0), one, 1), (2, 3, 4, 4), (5, 3, 1, 1)),
+            ((one, (0, 0), one, 1), (0, 3, 4, 4), (2, 3, 3, 3)),
+        ]
         return [([rand(xs, -2.0, 2.0), rand(ws, -2.0, 2.0)], arg) for arg, xs, ws in conv]
     raise AssertionError(op)
 
@@ -216,13 +280,16 @@ def _frontend(op: Op, ts: list[Any], arg: Any, dev: Any) -> Any:
 def _code(op: Op, arg: Any, device: str) -> str:
     if op is Op.ARANGE:
         start, stop, step, dt = arg
-        return f"idrak.arange({start!r}, {stop!r}, {step!r}, dtype={value_code(dt)}, " \
-               f"device={device!r})"
+        return (
+            f"idrak.arange({start!r}, {stop!r}, {step!r}, dtype={value_code(dt)}, "
+            f"device={device!r})"
+        )
     return FRONTEND[op][1].format(a=arg)
 
 
-def reference(s: Session, op: Op, xs: list[np.ndarray], arg: Any, dt: DType,
-              rounded: bool = True) -> np.ndarray:
+def reference(
+    s: Session, op: Op, xs: list[np.ndarray], arg: Any, dt: DType, rounded: bool = True
+) -> np.ndarray:
     """idrak's decomposition of ``op`` on the NumPy backend, in float64 for floats."""
     import idrak
 
@@ -243,8 +310,9 @@ def _reference_of(s: Session, op: Op, arg: Any, dt: DType, xs: list[np.ndarray])
 
 def _scale(s: Session, op: Op, arg: Any, dt: DType) -> Callable[[list[np.ndarray]], Any] | None:
     if op in (Op.MATMUL, Op.CONV2D, Op.SCATTER_ADD):  # errors relative to the sum of |terms|
-        return lambda ys: reference(s, op, [np.abs(y) if y.dtype.kind == "f" else y for y in ys],
-                                    arg, dt, rounded=False)
+        return lambda ys: reference(
+            s, op, [np.abs(y) if y.dtype.kind == "f" else y for y in ys], arg, dt, rounded=False
+        )
     return None
 
 
@@ -286,27 +354,55 @@ def test_optional(check: Check) -> None:
             check.repro = snippet(check.key, s.name, body + ["print(y.lazy)"])
             raise ConformanceFailure(
                 f"{op.name} is {'' if native else 'not '}declared for {dt.name}, but the Tensor "
-                f"method {'did not record' if native else 'recorded'} it", check.repro)
+                f"method {'did not record' if native else 'recorded'} it",
+                check.repro,
+            )
         if native:
-            layouts = [["C"] * len(xs)] + ([["T"] + ["C"] * (len(xs) - 1)]
-                                           if xs and xs[0].ndim >= 2 and xs[0].size else [])
+            layouts = [["C"] * len(xs)] + (
+                [["T"] + ["C"] * (len(xs) - 1)] if xs and xs[0].ndim >= 2 and xs[0].size else []
+            )
             want_fn = functools.partial(_reference_of, s, op, arg, dt)
             for lays in layouts:
-                check_run(check, op, xs, lays, arg, dt, want_fn, _native_tol(s, op, dt),
-                          _scale(s, op, arg, dt), op is not Op.GATHER, op in ELEMENTWISE)
+                check_run(
+                    check,
+                    op,
+                    xs,
+                    lays,
+                    arg,
+                    dt,
+                    want_fn,
+                    _native_tol(s, op, dt),
+                    _scale(s, op, arg, dt),
+                    op is not Op.GATHER,
+                    op in ELEMENTWISE,
+                )
             continue
         want = reference(s, op, xs, arg, dt)
-        check.repro = snippet(check.key, s.name, body + [
-            "got = y.numpy()", f"want = {literal(want)}", 'print("got: ", repr(got))',
-            'print("want:", repr(want))'])
+        check.repro = snippet(
+            check.key,
+            s.name,
+            body
+            + [
+                "got = y.numpy()",
+                f"want = {literal(want)}",
+                'print("got: ", repr(got))',
+                'print("want:", repr(want))',
+            ],
+        )
         got = y.numpy()
         scale = _scale(s, op, arg, dt)
-        msg = compare(got, want, s.tol(op, dt, decomposed=True),
-                      scale(xs) if scale is not None else None, op is not Op.GATHER,
-                      xs if op in ELEMENTWISE else None)
+        msg = compare(
+            got,
+            want,
+            s.tol(op, dt, decomposed=True),
+            scale(xs) if scale is not None else None,
+            op is not Op.GATHER,
+            xs if op in ELEMENTWISE else None,
+        )
         if msg is not None:
-            raise ConformanceFailure(f"{op.name} {dt.name} through idrak's decomposition: {msg}",
-                                     check.repro)
+            raise ConformanceFailure(
+                f"{op.name} {dt.name} through idrak's decomposition: {msg}", check.repro
+            )
 
 
 def test_fused(check: Check) -> None:
@@ -314,8 +410,9 @@ def test_fused(check: Check) -> None:
     from ..fusion import check_fused
 
     s = check.s
-    check.repro = snippet(check.key, s.name, ["from idrak.fusion import check_fused", "",
-                                              "print(check_fused(be))"])
+    check.repro = snippet(
+        check.key, s.name, ["from idrak.fusion import check_fused", "", "print(check_fused(be))"]
+    )
     try:
         problems = check_fused(s.backend)
     except ModuleNotFoundError as e:  # an idrak build whose fusion check is not in place yet

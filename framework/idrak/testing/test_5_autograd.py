@@ -85,13 +85,17 @@ PROGRAMS: dict[Op, Program] = {
     Op.FLIP: Program("x0.flip(0) * x0", M34),
     Op.CONTIGUOUS: Program("x0.permute(1, 0).contiguous() * x0.permute(1, 0)", M34),
     Op.MATMUL: Program("x0.matmul(x1)", (((3, 4), -2.0, 2.0), ((4, 5), -2.0, 2.0))),
-    Op.GATHER: Program("x0.gather(1, c0) * x0.gather(1, c0)", M34,
-                       const=lambda r: r.integers(0, 4, (3, 6))),
-    Op.SCATTER_ADD: Program("x0.scatter_add(0, c0, x1 * x1)",
-                            (((3, 4), -2.0, 2.0), ((5, 4), -2.0, 2.0)),
-                            const=lambda r: r.integers(0, 3, (5, 4))),
-    Op.CONV2D: Program("x0.conv2d(x1, padding=1)", (((2, 3, 5, 5), -1.0, 1.0),
-                                                     ((4, 3, 3, 3), -1.0, 1.0))),
+    Op.GATHER: Program(
+        "x0.gather(1, c0) * x0.gather(1, c0)", M34, const=lambda r: r.integers(0, 4, (3, 6))
+    ),
+    Op.SCATTER_ADD: Program(
+        "x0.scatter_add(0, c0, x1 * x1)",
+        (((3, 4), -2.0, 2.0), ((5, 4), -2.0, 2.0)),
+        const=lambda r: r.integers(0, 3, (5, 4)),
+    ),
+    Op.CONV2D: Program(
+        "x0.conv2d(x1, padding=1)", (((2, 3, 5, 5), -1.0, 1.0), ((4, 3, 3, 3), -1.0, 1.0))
+    ),
 }
 
 
@@ -101,8 +105,9 @@ def grad_dtype(s: Session) -> DType | None:
 
 
 def _other_float(s: Session, dt: DType) -> DType | None:
-    return next((d for d in (float32, float64, float16) if d != dt and s.supports(Op.CAST, d)),
-                None)
+    return next(
+        (d for d in (float32, float64, float16) if d != dt and s.supports(Op.CAST, d)), None
+    )
 
 
 def _checks(s: Session) -> list[Check]:
@@ -115,10 +120,13 @@ def _checks(s: Session) -> list[Check]:
         other = _other_float(s, dt) if op is Op.CAST else None
         if other is not None:
             deps += core_deps([dt, other])
-        first = Check("autograd", op.name, dt.name, "grad", deps,
-                      {"op": op, "dt": dt, "other": other})
-        out += [first, Check("autograd", op.name, dt.name, "double", (first.key, *deps),
-                             first.data)]
+        first = Check(
+            "autograd", op.name, dt.name, "grad", deps, {"op": op, "dt": dt, "other": other}
+        )
+        out += [
+            first,
+            Check("autograd", op.name, dt.name, "double", (first.key, *deps), first.data),
+        ]
     return out
 
 
@@ -135,8 +143,10 @@ def test_autograd(check: Check) -> None:
     s, op, dt = check.s, check.data["op"], check.data["dt"]
     prog = PROGRAMS.get(op)
     if prog is None:
-        raise ConformanceFailure(f"idrak.testing has no autograd program for {op.name}, which "
-                                 "has a VJP rule: add one to PROGRAMS")
+        raise ConformanceFailure(
+            f"idrak.testing has no autograd program for {op.name}, which "
+            "has a VJP rule: add one to PROGRAMS"
+        )
     if op in REQUIRED and not s.supports(op, dt):
         pytest.skip(f"{op.name} is not declared for {dt.name}")
     code = prog.code
@@ -154,7 +164,7 @@ def test_autograd(check: Check) -> None:
     dev = s.name
 
     def fn(*ts: Any) -> Any:  # differentiable inputs first, then the constant
-        kw = {f"x{i}": t for i, t in enumerate(ts[:len(xs)])}
+        kw = {f"x{i}": t for i, t in enumerate(ts[: len(xs)])}
         return prog_fn(**kw, **({"c0": ts[len(xs)]} if len(ts) > len(xs) else {}))
 
     def tensors(vals: list[np.ndarray], grad: bool) -> list[Any]:
@@ -206,25 +216,42 @@ def test_autograd(check: Check) -> None:
             raise ConformanceFailure(
                 f"{'gradient' if check.kind == 'grad' else 'second derivative'} of {code} "
                 f"({dt.name}) along a random direction: autograd gives {dot:.9g}, finite "
-                f"differences (h={h:g}) give {fd:.9g}", check.repro)
+                f"differences (h={h:g}) give {fd:.9g}",
+                check.repro,
+            )
 
 
-def _repro(check: Check, code: str, xs: list[np.ndarray], consts: list[np.ndarray],
-           w: np.ndarray, u: list[np.ndarray], h: float) -> str:
+def _repro(
+    check: Check,
+    code: str,
+    xs: list[np.ndarray],
+    consts: list[np.ndarray],
+    w: np.ndarray,
+    u: list[np.ndarray],
+    h: float,
+) -> str:
     dev = check.s.name
     n = len(xs)
     names = ", ".join(f"x{i}" for i in range(n))
     body = [f"xs = [{', '.join(literal(x) for x in xs)}]"]
     if consts:
         body.append(f"c0 = idrak.tensor({literal(consts[0])}, device={dev!r})")
-    body += [f"w = idrak.tensor({literal(w)}, device={dev!r})",
-             f"def f({names}):", f"    return (({code}) * w).sum()", ""]
+    body += [
+        f"w = idrak.tensor({literal(w)}, device={dev!r})",
+        f"def f({names}):",
+        f"    return (({code}) * w).sum()",
+        "",
+    ]
     if check.kind == "double":
-        body += [f"us = [{', '.join(literal(x) for x in u)}]",
-                 f"def f2({names}):  # <grad f, u>",
-                 f"    gs = idrak.grad(f({names}), [{names}], create_graph=True)",
-                 "    return sum((g * idrak.tensor(ui, device=g.device)).sum() "
-                 "for g, ui in zip(gs, us))", "", "g = f2"]
+        body += [
+            f"us = [{', '.join(literal(x) for x in u)}]",
+            f"def f2({names}):  # <grad f, u>",
+            f"    gs = idrak.grad(f({names}), [{names}], create_graph=True)",
+            "    return sum((g * idrak.tensor(ui, device=g.device)).sum() "
+            "for g, ui in zip(gs, us))",
+            "",
+            "g = f2",
+        ]
     else:
         body.append("g = f")
     body += [
@@ -238,5 +265,6 @@ def _repro(check: Check, code: str, xs: list[np.ndarray], consts: list[np.ndarra
         "requires_grad=True) for x, vi in zip(xs, v)]).item()",
         "plus, minus = at(1), at(-1)",
         'print("autograd:", sum(float((a * vi).sum()) for a, vi in zip(an, v)))',
-        'print("finite differences:", (plus - minus) / (2 * h))']
+        'print("finite differences:", (plus - minus) / (2 * h))',
+    ]
     return snippet(check.key, dev, body)

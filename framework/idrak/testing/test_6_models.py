@@ -38,8 +38,12 @@ def train(model: str, device: str, steps: int = STEPS, lr: float = 0.1) -> list[
     else:
         x = idrak.randn(4, 1, 8, 8, device=device)
         y = idrak.randint(0, 3, (4,), device=device)
-        params = [param(4, 1, 3, 3), param(4, scale=0.1), param(64, 3, scale=0.1),
-                  param(3, scale=0.1)]
+        params = [
+            param(4, 1, 3, 3),
+            param(4, scale=0.1),
+            param(64, 3, scale=0.1),
+            param(3, scale=0.1),
+        ]
 
         def forward(w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
             h = x.conv2d(w1, b1, padding=1).relu().max_pool2d(2)
@@ -62,8 +66,10 @@ def _checks(s: Session) -> list[Check]:
     if float32 not in s.caps.dtypes:
         return []
     deps = core_deps([float32, bool_, int64]) + ("autograd:*",)
-    return [Check("model", name, "float32", "sgd", deps, {"model": name.lower()})
-            for name in ("MLP", "CNN")]
+    return [
+        Check("model", name, "float32", "sgd", deps, {"model": name.lower()})
+        for name in ("MLP", "CNN")
+    ]
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
@@ -74,14 +80,23 @@ def test_model(check: Check) -> None:
     """Losses of a few SGD steps match the NumPy backend's."""
     s, model = check.s, check.data["model"]
     s.reference_backend()
-    check.repro = snippet(check.key, s.name, [
-        "from idrak.testing.test_6_models import train", "",
-        f"print({s.name!r}, train({model!r}, {s.name!r}))",
-        f"print('numpy', train({model!r}, 'numpy'))"])
+    check.repro = snippet(
+        check.key,
+        s.name,
+        [
+            "from idrak.testing.test_6_models import train",
+            "",
+            f"print({s.name!r}, train({model!r}, {s.name!r}))",
+            f"print('numpy', train({model!r}, 'numpy'))",
+        ],
+    )
     got, want = train(model, s.name), train(model, "numpy")
     bad = [i for i, (g, w) in enumerate(zip(got, want)) if not abs(g - w) <= RTOL * abs(w)]
     if bad:
-        raise ConformanceFailure(f"{check.op} losses differ from the numpy backend's at steps "
-                                 f"{bad}: got {got}, want {want} (rtol {RTOL})", check.repro)
+        raise ConformanceFailure(
+            f"{check.op} losses differ from the numpy backend's at steps "
+            f"{bad}: got {got}, want {want} (rtol {RTOL})",
+            check.repro,
+        )
     if not got[-1] < got[0]:
         raise ConformanceFailure(f"{check.op} did not learn: losses {got}", check.repro)

@@ -68,31 +68,77 @@ class Tolerance:
 
 
 #: machine epsilon (spacing of 1.0) per floating dtype name
-EPS: dict[str, float] = {"float16": 2.0**-10, "bfloat16": 2.0**-7, "float32": 2.0**-23,
-                         "float64": 2.0**-52}
+EPS: dict[str, float] = {
+    "float16": 2.0**-10,
+    "bfloat16": 2.0**-7,
+    "float32": 2.0**-23,
+    "float64": 2.0**-52,
+}
 #: smallest positive subnormal and smallest positive normal per floating dtype name
-_SUBNORMAL = {"float16": 2.0**-24, "bfloat16": 2.0**-133, "float32": 2.0**-149,
-              "float64": 2.0**-1074}
+_SUBNORMAL = {
+    "float16": 2.0**-24,
+    "bfloat16": 2.0**-133,
+    "float32": 2.0**-149,
+    "float64": 2.0**-1074,
+}
 _TINY = {"float16": 2.0**-14, "bfloat16": 2.0**-126, "float32": 2.0**-126, "float64": 2.0**-1022}
 
 #: allowed error per op, in ulps of the result (of the summed magnitudes for accumulations)
 ULPS: dict[Op, int] = {
     # cannot round: must be exact
-    Op.NEG: 0, Op.MAX: 0, Op.CMPLT: 0, Op.CMPEQ: 0, Op.WHERE: 0, Op.CAST: 0,
-    Op.REDUCE_MAX: 0, Op.RESHAPE: 0, Op.PERMUTE: 0, Op.EXPAND: 0, Op.PAD: 0, Op.SHRINK: 0,
-    Op.FLIP: 0, Op.FULL: 0, Op.CONTIGUOUS: 0, Op.GATHER: 0, Op.RANDOM_BITS: 0,
+    Op.NEG: 0,
+    Op.MAX: 0,
+    Op.CMPLT: 0,
+    Op.CMPEQ: 0,
+    Op.WHERE: 0,
+    Op.CAST: 0,
+    Op.REDUCE_MAX: 0,
+    Op.RESHAPE: 0,
+    Op.PERMUTE: 0,
+    Op.EXPAND: 0,
+    Op.PAD: 0,
+    Op.SHRINK: 0,
+    Op.FLIP: 0,
+    Op.FULL: 0,
+    Op.CONTIGUOUS: 0,
+    Op.GATHER: 0,
+    Op.RANDOM_BITS: 0,
     # correctly rounded in IEEE 754 (one ulp of slack for fast hardware paths)
-    Op.ADD: 1, Op.SUB: 1, Op.MUL: 1, Op.DIV: 1, Op.SQRT: 1, Op.RECIPROCAL: 1, Op.ARANGE: 1,
+    Op.ADD: 1,
+    Op.SUB: 1,
+    Op.MUL: 1,
+    Op.DIV: 1,
+    Op.SQRT: 1,
+    Op.RECIPROCAL: 1,
+    Op.ARANGE: 1,
     # transcendental functions
-    Op.EXP: 4, Op.LOG: 4, Op.SIN: 4, Op.TANH: 4, Op.EXP2: 4, Op.LOG2: 4, Op.POW: 8,
+    Op.EXP: 4,
+    Op.LOG: 4,
+    Op.SIN: 4,
+    Op.TANH: 4,
+    Op.EXP2: 4,
+    Op.LOG2: 4,
+    Op.POW: 8,
     # accumulations, relative to the sum of |terms| (inputs of at most 16 terms per output)
-    Op.SUM: 16, Op.SCATTER_ADD: 8, Op.MATMUL: 16, Op.CONV2D: 32,
+    Op.SUM: 16,
+    Op.SCATTER_ADD: 8,
+    Op.MATMUL: 16,
+    Op.CONV2D: 32,
 }
 
 #: accuracy of idrak's own decomposition of each optional op, in ulps (see the module docstring)
 DECOMPOSED_ULPS: dict[Op, int] = {
-    Op.SUB: 1, Op.POW: 64, Op.TANH: 16, Op.EXP2: 32, Op.LOG2: 8, Op.MATMUL: 16, Op.GATHER: 0,
-    Op.SCATTER_ADD: 8, Op.ARANGE: 1, Op.CONV2D: 32, Op.RANDOM_BITS: 0,
+    Op.SUB: 1,
+    Op.POW: 64,
+    Op.TANH: 16,
+    Op.EXP2: 32,
+    Op.LOG2: 8,
+    Op.MATMUL: 16,
+    Op.GATHER: 0,
+    Op.SCATTER_ADD: 8,
+    Op.ARANGE: 1,
+    Op.CONV2D: 32,
+    Op.RANDOM_BITS: 0,
 }
 
 #: the most a backend may relax any op to, per floating dtype name: 64 ulps for the half
@@ -132,10 +178,16 @@ class Relaxation:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the JSON report."""
-        return {"op": self.op, "dtype": self.dtype, "rtol": self.granted.rtol,
-                "atol": self.granted.atol, "requested_rtol": self.requested.rtol,
-                "requested_atol": self.requested.atol, "source": self.source,
-                "error": self.error}
+        return {
+            "op": self.op,
+            "dtype": self.dtype,
+            "rtol": self.granted.rtol,
+            "atol": self.granted.atol,
+            "requested_rtol": self.requested.rtol,
+            "requested_atol": self.requested.atol,
+            "source": self.source,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -166,8 +218,9 @@ class Expectations:
         return None
 
 
-def tolerance(op: Op, dtype: DType | str, expectations: Expectations | None = None,
-              decomposed: bool = False) -> Tolerance:
+def tolerance(
+    op: Op, dtype: DType | str, expectations: Expectations | None = None, decomposed: bool = False
+) -> Tolerance:
     """The tolerance the suite applies to ``op`` at ``dtype`` (exact for non-floating dtypes).
 
     Args:
@@ -195,25 +248,33 @@ def parse_relaxations(data: Mapping[str, Any], source: str) -> list[Relaxation]:
         try:
             op = Op[str(op_name).upper()]
         except KeyError:
-            raise ValueError(f"{source}: relaxation for unknown op {op_name!r}; ops are "
-                             f"{', '.join(o.name for o in Op)}") from None
+            raise ValueError(
+                f"{source}: relaxation for unknown op {op_name!r}; ops are "
+                f"{', '.join(o.name for o in Op)}"
+            ) from None
         if not isinstance(per_dtype, Mapping):
-            raise ValueError(f"{source}: relaxation of {op.name} must map dtype names to "
-                             f"{{rtol, atol}}, got {per_dtype!r}")
+            raise ValueError(
+                f"{source}: relaxation of {op.name} must map dtype names to "
+                f"{{rtol, atol}}, got {per_dtype!r}"
+            )
         for dt_name, tol in per_dtype.items():
             try:
                 dt = to_dtype(str(dt_name))
             except TypeError:
-                raise ValueError(f"{source}: relaxation of {op.name} for unknown dtype "
-                                 f"{dt_name!r}") from None
+                raise ValueError(
+                    f"{source}: relaxation of {op.name} for unknown dtype {dt_name!r}"
+                ) from None
             if not isinstance(tol, Mapping) or set(tol) - {"rtol", "atol"}:
-                raise ValueError(f"{source}: relaxation of {op.name} {dt.name} must be "
-                                 f"{{rtol = ..., atol = ...}}, got {tol!r}")
+                raise ValueError(
+                    f"{source}: relaxation of {op.name} {dt.name} must be "
+                    f"{{rtol = ..., atol = ...}}, got {tol!r}"
+                )
             try:
                 req = Tolerance(float(tol.get("rtol", 0.0)), float(tol.get("atol", 0.0)))
             except (TypeError, ValueError):
-                raise ValueError(f"{source}: relaxation of {op.name} {dt.name} has a "
-                                 f"non-numeric value: {tol!r}") from None
+                raise ValueError(
+                    f"{source}: relaxation of {op.name} {dt.name} has a non-numeric value: {tol!r}"
+                ) from None
             out.append(_grant(op, dt, req, source))
     return out
 
@@ -221,24 +282,41 @@ def parse_relaxations(data: Mapping[str, Any], source: str) -> list[Relaxation]:
 def _grant(op: Op, dt: DType, req: Tolerance, source: str) -> Relaxation:
     bound = MAX_RELAXATION.get(dt.name)
     if bound is None:
-        return Relaxation(op.name, dt.name, req, _EXACT, source,
-                          f"{dt.name} results are exact; they cannot be relaxed")
+        return Relaxation(
+            op.name,
+            dt.name,
+            req,
+            _EXACT,
+            source,
+            f"{dt.name} results are exact; they cannot be relaxed",
+        )
     if ULPS.get(op, 0) == 0:
-        return Relaxation(op.name, dt.name, req, _EXACT, source,
-                          f"{op.name} cannot round, so it must be exact; it cannot be relaxed")
+        return Relaxation(
+            op.name,
+            dt.name,
+            req,
+            _EXACT,
+            source,
+            f"{op.name} cannot round, so it must be exact; it cannot be relaxed",
+        )
     if not (math.isfinite(req.rtol) and math.isfinite(req.atol)) or req.rtol < 0 or req.atol < 0:
-        return Relaxation(op.name, dt.name, req, _EXACT, source,
-                          "rtol and atol must be finite and non-negative")
+        return Relaxation(
+            op.name, dt.name, req, _EXACT, source, "rtol and atol must be finite and non-negative"
+        )
     granted = Tolerance(min(req.rtol, bound.rtol), min(req.atol, bound.atol))
     err = ""
     if granted != req:
-        err = (f"exceeds the bound for {dt.name} (rtol <= {bound.rtol:g}, atol <= "
-               f"{bound.atol:g}); clamped to it")
+        err = (
+            f"exceeds the bound for {dt.name} (rtol <= {bound.rtol:g}, atol <= "
+            f"{bound.atol:g}); clamped to it"
+        )
     return Relaxation(op.name, dt.name, req, granted, source, err)
 
 
-def load_expectations(path: str | Path | None, backend_relaxations: Mapping[str, Any] | None = None,
-                      ) -> Expectations:
+def load_expectations(
+    path: str | Path | None,
+    backend_relaxations: Mapping[str, Any] | None = None,
+) -> Expectations:
     """Read an xfails/relaxations file (TOML, or JSON when it ends in ``.json``).
 
     The file has two optional tables::

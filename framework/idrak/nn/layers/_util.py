@@ -17,7 +17,6 @@ def check_positive(layer: str, **values: Any) -> None:
             raise ValueError(f"{layer}: {name} must be a positive int, got {v!r}")
 
 
-def new_param(*shape: int, dtype: Any = None, device: Any = None, fill: float = 0.0
-              ) -> Parameter:
+def new_param(*shape: int, dtype: Any = None, device: Any = None, fill: float = 0.0) -> Parameter:
     """A Parameter of ``shape`` filled with ``fill`` (layers then run reset_parameters)."""
     return Parameter(creation.full(shape, float(fill), dtype=dtype, device=device))

@@ -36,27 +36,46 @@ class Conv2d(Module):
             ``padding_mode``; in forward, an input with the wrong channel count.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
-        check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels,
-                       groups=groups)
+        check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"Conv2d: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must be divisible by groups ({groups})"
+            )
         if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported "
-                             "(only 'zeros')")
+            raise ValueError(
+                f"Conv2d: padding_mode {padding_mode!r} is not supported (only 'zeros')"
+            )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride, self.dilation = pair(stride, "stride"), pair(dilation, "dilation")
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
-        check_positive("Conv2d", kernel_size=self.kernel_size[0], kernel_w=self.kernel_size[1],
-                       stride=self.stride[0], stride_w=self.stride[1])
+        check_positive(
+            "Conv2d",
+            kernel_size=self.kernel_size[0],
+            kernel_w=self.kernel_size[1],
+            stride=self.stride[0],
+            stride_w=self.stride[1],
+        )
         kh, kw = self.kernel_size
-        self.weight = new_param(out_channels, in_channels // groups, kh, kw, dtype=dtype,
-                                device=device)
+        self.weight = new_param(
+            out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device
+        )
         if bias:
             self.bias = new_param(out_channels, dtype=dtype, device=device)
         else:
@@ -68,14 +87,19 @@ class Conv2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
-            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}) expects input "
-                             f"(N, {self.in_channels}, H, W), got shape {tuple(x.shape)}")
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+            raise ValueError(
+                f"Conv2d({self.in_channels}, {self.out_channels}) expects input "
+                f"(N, {self.in_channels}, H, W), got shape {tuple(x.shape)}"
+            )
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):

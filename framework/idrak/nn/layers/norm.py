@@ -38,14 +38,22 @@ class _BatchNorm(Module):
 
     _expected_dims: tuple[int, ...] = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         check_positive(type(self).__name__, num_features=num_features)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got "
-                             f"{momentum}")
+            raise ValueError(
+                f"{type(self).__name__}: momentum must be in [0, 1] or None, got {momentum}"
+            )
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -55,12 +63,15 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype,
-                                                                device=device))
-            self.register_buffer("running_var", creation.ones(num_features, dtype=dtype,
-                                                              device=device))
-            self.register_buffer("num_batches_tracked", creation.zeros((), dtype="int64",
-                                                                       device=device))
+            self.register_buffer(
+                "running_mean", creation.zeros(num_features, dtype=dtype, device=device)
+            )
+            self.register_buffer(
+                "running_var", creation.ones(num_features, dtype=dtype, device=device)
+            )
+            self.register_buffer(
+                "num_batches_tracked", creation.zeros((), dtype="int64", device=device)
+            )
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
@@ -83,9 +94,11 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._expected_dims or x.shape[1] != self.num_features:
             dims = " or ".join(f"{d}-D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}({self.num_features}) expects {dims} input "
-                             f"with {self.num_features} channels in dim 1, got shape "
-                             f"{tuple(x.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) expects {dims} input "
+                f"with {self.num_features} channels in dim 1, got shape "
+                f"{tuple(x.shape)}"
+            )
         momentum = self.momentum
         if self.training and self.track_running_stats:
             # realize last step's running-stat update (its inputs are computed by now) so the
@@ -96,12 +109,22 @@ class _BatchNorm(Module):
             if momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked.item())
         use_batch = self.training or not self.track_running_stats
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, momentum if momentum is not None else 0.0, self.eps)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_batch,
+            momentum if momentum is not None else 0.0,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -116,6 +139,7 @@ class BatchNorm1d(_BatchNorm):
         ValueError: in forward, a wrong rank or channel count; training with one value per
             channel.
     """
+
     _expected_dims = (2, 3)
 
 
@@ -128,6 +152,7 @@ class BatchNorm2d(_BatchNorm):
         ValueError: in forward, a wrong rank or channel count; training with one value per
             channel.
     """
+
     _expected_dims = (4,)
 
 
@@ -145,12 +170,19 @@ class LayerNorm(Module):
         ValueError: in forward, an input whose trailing dims differ from ``normalized_shape``.
     """
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-            tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
@@ -173,8 +205,9 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class GroupNorm(Module):
@@ -185,15 +218,28 @@ class GroupNorm(Module):
         ValueError: ``num_channels`` not divisible by ``num_groups``.
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         check_positive("GroupNorm", num_groups=num_groups, num_channels=num_channels)
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
-                             f"num_groups ({num_groups})")
-        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
-                                                                     eps, affine)
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                f"num_groups ({num_groups})"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups,
+            num_channels,
+            eps,
+            affine,
+        )
         if affine:
             self.weight = new_param(num_channels, dtype=dtype, device=device, fill=1.0)
             self.bias = new_param(num_channels, dtype=dtype, device=device)
@@ -208,8 +254,10 @@ class GroupNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) expects input "
-                             f"(N, {self.num_channels}, *), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"GroupNorm({self.num_groups}, {self.num_channels}) expects input "
+                f"(N, {self.num_channels}, *), got shape {tuple(x.shape)}"
+            )
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
