@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +104,12 @@ def test_config_access_and_errors() -> None:
     assert c.model.hidden == 256
     del c.epochs
     assert "epochs" not in c and c.get("epochs", 7) == 7
+    for clone in (copy.copy(c), copy.deepcopy(c), pickle.loads(pickle.dumps(c))):
+        assert clone == c and clone is not c
+    s = Config.from_object(Schema())
+    assert pickle.loads(pickle.dumps(s)).schema is Schema
+    with pytest.raises(AttributeError, match="config\\['copy'\\] = "):
+        c.copy = 1  # type: ignore[method-assign]
 
 
 def test_config_toml_round_trip(tmp_path: Path) -> None:
@@ -373,6 +381,33 @@ def test_runner_step_errors() -> None:
         Runner(model=object())
     h = r.train(lambda s: ce_step(s)["loss"], blobs())  # a bare loss Tensor is fine
     assert "train_loss" in h
+    with pytest.warns(RuntimeWarning, match="1 of 1 epochs are done already"):
+        r.train(ce_step, blobs())
+    assert r.train(ce_step, blobs(), epochs=2).num_epochs == 2  # epochs counts the whole run
+    no_loss = r.evaluate(blobs(), [Accuracy()], step_fn=lambda s: {"y_pred": s.net(s.batch[0])})
+    assert set(no_loss) == {"accuracy"}  # evaluation may skip the loss
+
+
+def test_runner_device_and_prebatched_numpy() -> None:
+    class Batches:  # re-iterable, pre-batched NumPy data (no __getitem__: not a Dataset)
+        def __iter__(self) -> Any:
+            x, y = blobs(64).arrays
+            return iter([(x[:32], y[:32]), (x[32:], y[32:])])
+
+    devices: list[Any] = []
+
+    def step(state: Any) -> dict[str, Any]:
+        devices.append((type(state.batch[0]).__name__, state.batch[0].device, state.device))
+        return ce_step(state)
+
+    r = Runner(config=cfg(epochs=2), model=small_net(), device="cpu", quiet=True)
+    h = r.train(step, Batches())
+    assert h.num_epochs == 2 and len(devices) == 4
+    assert all(kind == "Tensor" and d == idrak.device("cpu") == sd for kind, d, sd in devices)
+    with pytest.raises(ValueError, match="yielded no batches in epoch 2"):
+        Runner(config=cfg(epochs=2), model=small_net(), quiet=True).train(
+            ce_step, iter(list(Batches()))
+        )
 
 
 def test_runner_optimizer_from_config() -> None:

@@ -142,7 +142,7 @@ class Config(MutableMapping[str, Any]):
         if isinstance(obj, type):
             return cls(_class_attributes(obj))
         values = _class_attributes(type(obj))
-        values.update({k: v for k, v in vars(obj).items() if not k.startswith("_")})
+        values.update({k: v for k, v in getattr(obj, "__dict__", {}).items() if k[:1] != "_"})
         return cls({k: v for k, v in values.items() if not callable(v)})
 
     @classmethod
@@ -293,7 +293,7 @@ class Config(MutableMapping[str, Any]):
         return len(self._data)
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
+        if key.startswith("_"):  # private and dunder names (copy / pickle probe them)
             raise AttributeError(key)
         try:
             return self._data[key]
@@ -334,8 +334,24 @@ class Config(MutableMapping[str, Any]):
         object.__setattr__(new, "_schema", self._schema)
         return new
 
+    def __copy__(self) -> Config:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Config:
+        return self.copy()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.to_dict(), self._schema))
+
     def __repr__(self) -> str:
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in self._data.items()) + ")"
+
+
+def _rebuild(data: dict[str, Any], schema: Any) -> Config:
+    """Unpickle a Config."""
+    config = Config(data)
+    object.__setattr__(config, "_schema", schema)
+    return config
 
 
 # schema checks ---------------------------------------------------------------------------

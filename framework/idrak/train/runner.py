@@ -12,6 +12,7 @@ import copy
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,13 @@ class Runner:
         cbs += check_callbacks(callbacks)
         if self.experiment is not None:
             cbs.append(ExperimentLogger(self.experiment))
+        if self.epoch >= total:
+            warnings.warn(
+                f"Runner.train: nothing to do, {self.epoch} of {total} epochs are done already "
+                "(epochs counts the whole run; pass a larger epochs= to train further)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         for cb in cbs:
             cb.on_train_begin(self)
         for epoch in range(self.epoch, total):
@@ -264,7 +272,8 @@ class Runner:
         for m in metrics:
             m.reset()
         was_training = bool(getattr(self.model, "training", True))
-        self.model.train(training) if hasattr(self.model, "train") else None
+        if hasattr(self.model, "train"):
+            self.model.train(training)
         state = RunnerState(
             self.model,
             self.config,
@@ -284,7 +293,9 @@ class Runner:
         grad_ctx = idrak.enable_grad() if training else idrak.no_grad()
         try:
             with grad_ctx:
+                seen = 0
                 for i, raw in enumerate(loader):
+                    seen += 1
                     state.batch, state.batch_idx, state.step = self._to_device(raw), i, self.step
                     if training:
                         self.optimizer.zero_grad()
@@ -312,8 +323,12 @@ class Runner:
         finally:
             if hasattr(self.model, "train"):
                 self.model.train(was_training)
-        if not counts:
-            raise ValueError(f"the {'train' if training else 'eval'} dataset yielded no batches")
+        if not seen:
+            raise ValueError(
+                f"the {'train' if training else 'eval'} dataset yielded no batches in epoch "
+                f"{epoch + 1} (an iterator is used up after one pass: pass a DataLoader, a "
+                "Dataset or a re-iterable object)"
+            )
         result: dict[str, Any] = {k: sums[k] / counts[k] for k in sums}
         for m in metrics:
             result[m.name] = metric_value(m)
