@@ -10,11 +10,12 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from idrak._atomic import atomic_write
 
 from ..errors import IdrakError
 
@@ -118,13 +119,4 @@ def write_idx(
     payload += np.ascontiguousarray(arr, dtype=_CODES[code]).tobytes()
     if compress if compress is not None else p.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write(p, payload, fsync=False)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from idrak._atomic import atomic_write
 
 from ._session import BLOCKED, LAYERS, Check, Outcome, Session
 
@@ -184,12 +184,4 @@ def finish(s: Session) -> None:
     if not s.report_path:
         return
     path = Path(s.report_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(report_data(s), f, indent=1)
-        f.write("\n")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(report_data(s), indent=1) + "\n", fsync=False)

@@ -23,13 +23,14 @@ import json
 import math
 import os
 import re
-import tempfile
 import tomllib
 import types
 import typing
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
+
+from idrak._atomic import atomic_write
 
 __all__ = ["Config", "ConfigError"]
 
@@ -224,18 +225,7 @@ class Config(MutableMapping[str, Any]):
         if suffix not in (".toml", ".json"):
             raise ConfigError(f"config file {str(p)!r} must end in .toml or .json")
         text = self.to_toml() if suffix == ".toml" else self.to_json() + "\n"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return p
+        return atomic_write(p, text)
 
     # validation ---------------------------------------------------------------------------
     @property

@@ -19,13 +19,14 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
+
+from idrak._atomic import atomic_path, atomic_write
 
 __all__ = ["Experiment", "compare_experiments"]
 
@@ -38,16 +39,7 @@ def _now() -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
 
 
 def _jsonable(key: str, value: Any) -> Any:
@@ -419,14 +411,8 @@ class Experiment:
             ax.grid(True, alpha=0.3)
             fig.tight_layout()
             dest = out_dir / (re.sub(r"[^A-Za-z0-9._-]+", "_", name) + ".png")
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=dest.name + ".", suffix=".tmp")
-            os.close(fd)
-            try:
+            with atomic_path(dest) as tmp:
                 fig.savefig(tmp, format="png")
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
             written.append(dest)
         return written
 
