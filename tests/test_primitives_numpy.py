@@ -31,6 +31,8 @@ from idrak.backend import Backend
 from idrak.dtypes import ALL_DTYPES, DType, to_dtype
 from idrak.errors import NotSupportedError
 from idrak.ops import OPTIONAL, REQUIRED, Op
+from idrak.testing._reference import fill_value, finalize, ref_cast, ref_input, ref_pad
+from idrak.testing._values import edge_pool
 
 # --------------------------------------------------------------------------------------------
 # dtypes, edge values, input generation
@@ -52,24 +54,6 @@ def npd(dt: DType) -> np.dtype[Any]:
 def atol(dt: DType) -> float:
     """Absolute tolerance: a few of the smallest denormals (results that round near zero)."""
     return 4 * float(np.finfo(npd(dt)).smallest_subnormal)
-
-
-def edge_pool(dt: DType, finite: bool = False) -> np.ndarray:
-    """The edge values of ``dt``: signed zeros, NaN, ±inf, denormals, extremes."""
-    if dt.kind == "b":
-        return np.array([False, True])
-    if dt.kind in "ui":
-        info = np.iinfo(npd(dt))
-        vals = [0, 1, 2, 3, 7, 127, info.max - 1, info.max]
-        if dt.kind == "i":
-            vals += [-1, -2, -7, info.min, info.min + 1]
-        return np.array(sorted(set(vals)), dtype=npd(dt))
-    fi = np.finfo(npd(dt))
-    sub = float(fi.smallest_subnormal)
-    vals = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, -7.0, math.pi, 1e-3, sub, -sub, float(fi.tiny)]
-    if not finite:
-        vals += [math.nan, math.inf, -math.inf, 88.0, -10.0, float(fi.max), -float(fi.max)]
-    return np.array(vals, dtype=npd(dt))
 
 
 def random_values(dt: DType, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -147,55 +131,12 @@ def as_bcast(a: np.ndarray) -> np.ndarray:
 # references
 
 
-def ref_input(a: np.ndarray) -> np.ndarray:
-    """float -> float64, integer -> Python ints (object), bool stays bool."""
-    if a.dtype.kind == "f":
-        return a.astype(np.float64)
-    if a.dtype.kind in "ui":
-        return a.astype(object)
-    return a
-
-
-def wrap_int(v: int, dt: DType) -> int:
-    lo = -(1 << (dt.bits - 1)) if dt.kind == "i" else 0
-    return ((int(v) - lo) % (1 << dt.bits)) + lo
-
-
-def finalize(ref: Any, dt: DType) -> np.ndarray:
-    """Round a float64 / Python-int reference result to ``dt`` (ints wrap modulo 2**bits)."""
-    if dt.kind == "b":
-        return np.asarray(ref).astype(bool)
-    if dt.kind in "ui":
-        obj = np.asarray(ref, dtype=object)
-        flat = [wrap_int(v, dt) for v in obj.reshape(-1)]
-        return np.array(flat, dtype=npd(dt)).reshape(obj.shape)
-    with np.errstate(all="ignore"):
-        return np.asarray(ref, dtype=np.float64).astype(npd(dt))
-
-
 def is_float(xs: Sequence[np.ndarray]) -> bool:
     return xs[-1].dtype.kind == "f"
 
 
 def is_bool(xs: Sequence[np.ndarray]) -> bool:
     return xs[-1].dtype.kind == "b"
-
-
-def ref_cast(xs: list[np.ndarray], arg: DType, dt: DType) -> Any:
-    (x,) = xs
-    if arg.kind == "b":
-        return x != 0  # NaN != 0, so NaN -> True
-    if arg.kind in "ui" and x.dtype.kind == "f":
-        return np.trunc(x).astype(object)  # toward zero
-    return x.astype(object) if x.dtype.kind == "b" and arg.kind in "ui" else x
-
-
-def ref_pad(xs: list[np.ndarray], arg: Any, dt: DType) -> Any:
-    (x,), (widths, value) = xs, arg
-    shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths))
-    out = np.full(shape, value, dtype=x.dtype)
-    out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))] = x
-    return out
 
 
 def ref_gather(xs: list[np.ndarray], dim: int, dt: DType) -> Any:
@@ -291,14 +232,6 @@ def expand_args(shape: tuple[int, ...] | None, dt: DType) -> list[Any]:
         Call(shape, ((1, 1),)),
         Call(shape, (shape,)),
     ]
-
-
-def fill_value(dt: DType, i: int) -> Any:
-    if dt.kind == "b":
-        return [True, False][i % 2]
-    if dt.kind in "ui":
-        return [int(np.iinfo(npd(dt)).max), 0, 7][i % 3]
-    return [-math.inf, 0.5, math.nan, -0.0][i % 4]
 
 
 def pad_args(shape: tuple[int, ...] | None, dt: DType) -> list[Any]:

@@ -73,7 +73,7 @@ def ref_input(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _wrap(v: Any, dt: DType) -> int:
+def wrap_int(v: Any, dt: DType) -> int:
     lo = -(1 << (dt.bits - 1)) if dt.kind == "i" else 0
     return ((int(v) - lo) % (1 << dt.bits)) + lo
 
@@ -84,7 +84,7 @@ def finalize(ref: Any, dt: DType) -> np.ndarray:
         return np.asarray(ref).astype(bool)
     if dt.kind in "ui":
         obj = np.asarray(ref, dtype=object)
-        flat = [_wrap(v, dt) for v in obj.reshape(-1)]
+        flat = [wrap_int(v, dt) for v in obj.reshape(-1)]
         return np.array(flat, dtype=np_dtype(dt)).reshape(obj.shape)
     with np.errstate(all="ignore"):
         return np.asarray(ref, dtype=np.float64).astype(np_dtype(dt))
