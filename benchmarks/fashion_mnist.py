@@ -12,6 +12,7 @@ Usage::
     python benchmarks/fashion_mnist.py                     # 1 epoch of each model
     python benchmarks/fashion_mnist.py --epochs 2 --models mlp --limit 10000
     python benchmarks/fashion_mnist.py --profile mlp       # cProfile of idrak's training step
+    python benchmarks/fashion_mnist.py --device cuda       # idrak-cuda against PyTorch CUDA
 
 Prints seconds per epoch of both (the fastest epoch, the least disturbed by other processes),
 their ratio (idrak / torch: below 1 means idrak is faster) and the final test accuracy of both.
@@ -37,6 +38,8 @@ from idrak.data import fashion_mnist
 
 BATCH = 128
 LR = 1e-3
+#: where each framework runs (``--device``): idrak's device string and torch's
+DEV = {"idrak": "cpu", "torch": "cpu"}
 
 
 def batches(n: int, epoch: int, seed: int) -> Iterator[np.ndarray]:
@@ -61,7 +64,10 @@ def idrak_epoch(model: Any, opt: Any, x: np.ndarray, y: np.ndarray, epoch: int, 
     model.train()
     t0 = time.perf_counter()
     for idx in batches(len(x), epoch, seed):
-        xb, yb = idrak.tensor(x[idx]), idrak.tensor(y[idx])
+        xb, yb = (
+            idrak.tensor(x[idx], device=DEV["idrak"]),
+            idrak.tensor(y[idx], device=DEV["idrak"]),
+        )
         opt.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
@@ -75,7 +81,7 @@ def idrak_accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     correct = 0
     with idrak.no_grad():
         for s in range(0, len(x), 1000):
-            logits = model(idrak.tensor(x[s : s + 1000])).numpy()
+            logits = model(idrak.tensor(x[s : s + 1000], device=DEV["idrak"])).numpy()
             correct += int((logits.argmax(1) == y[s : s + 1000]).sum())
     return correct / len(x)
 
@@ -103,12 +109,13 @@ def torch_epoch(model: Any, opt: Any, x: np.ndarray, y: np.ndarray, epoch: int, 
     model.train()
     t0 = time.perf_counter()
     for idx in batches(len(x), epoch, seed):
-        xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
+        xb = torch.from_numpy(x[idx]).to(DEV["torch"])
+        yb = torch.from_numpy(y[idx]).to(DEV["torch"])
         opt.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
         opt.step()
-    loss.item()
+    loss.item()  # waits for the device
     return time.perf_counter() - t0
 
 
@@ -119,7 +126,7 @@ def torch_accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     correct = 0
     with torch.no_grad():
         for s in range(0, len(x), 1000):
-            logits = model(torch.from_numpy(x[s : s + 1000])).numpy()
+            logits = model(torch.from_numpy(x[s : s + 1000]).to(DEV["torch"])).cpu().numpy()
             correct += int((logits.argmax(1) == y[s : s + 1000]).sum())
     return correct / len(x)
 
@@ -194,7 +201,10 @@ def main(argv: list[str] | None = None) -> None:
         default=os.cpu_count() or 1,
         help="torch threads and NumPy's BLAS threads (default: os.cpu_count())",
     )
+    p.add_argument("--device", default="cpu", help="idrak device (cuda: torch runs on CUDA too)")
     args = p.parse_args(argv)
+    DEV["idrak"] = args.device
+    DEV["torch"] = "cuda" if args.device.startswith("cuda") else "cpu"
 
     train = fashion_mnist("train", normalize=True)
     test = fashion_mnist("test", normalize=True)
@@ -215,19 +225,19 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"Fashion-MNIST: {len(x)} train / {len(test)} test samples, batch {BATCH}, Adam {LR}; "
         f"torch {torch.__version__} with {torch.get_num_threads()} threads, idrak "
-        f"{idrak.__version__} on {idrak.get_default_device()} (BLAS threads: {blas})"
+        f"{idrak.__version__} on {args.device}, torch on {DEV['torch']} (BLAS threads: {blas})"
     )
     rows = []
     for kind in args.models:
 
         def make_idrak(kind: str = kind) -> tuple[Any, Any]:
             idrak.manual_seed(args.seed)
-            m = idrak_model(kind)
+            m = idrak_model(kind).to(DEV["idrak"])
             return m, idrak.optim.Adam(m.parameters(), lr=LR)
 
         def make_torch(kind: str = kind) -> tuple[Any, Any]:
             torch.manual_seed(args.seed)
-            m = torch_model(kind)
+            m = torch_model(kind).to(DEV["torch"])
             return m, torch.optim.Adam(m.parameters(), lr=LR)
 
         ti, ai = run(
