@@ -216,7 +216,7 @@ def part_mlp_idrak(size: int, repeat: int, copy_gbs: float) -> None:
 
     adam = lambda ps: optim.Adam(ps, lr=1e-3)  # noqa: E731
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # optim.Adam keeps an int step: jit refuses, loudly
+        warnings.simplefilter("ignore")
         for name, make, jit in (
             ("idrak plain (optim.Adam)", adam, False),
             ("idrak jit (optim.Adam)", adam, True),

@@ -282,8 +282,8 @@ def test_step_realizes_once_and_keeps_parameters(monkeypatch: pytest.MonkeyPatch
         opt.zero_grad()
         model(idrak.randn(4, 3, device=dev)).square().sum().backward()
         opt.step()
-    assert len(calls) == 3  # one realize per step: 2 params + 2 * (exp_avg, exp_avg_sq)
-    assert calls[0] == 6
+    assert len(calls) == 3  # one realize per step: 2 params + 2 * (step, exp_avg, exp_avg_sq)
+    assert calls[0] == 8
     for name, p in model.params.items():
         assert p is before[name] and p.is_leaf and p.lazy.buf is not None
     for st in opt.state.values():

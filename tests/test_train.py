@@ -623,3 +623,53 @@ def test_lazy_top_level_names() -> None:
     code = "import sys, idrak; print(any(m in sys.modules for m in ('idrak.train', 'idrak.nn')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # import idrak does not load the training stack
+
+
+# Runner(jit=True) ------------------------------------------------------------------------------
+def _train_run(jit: bool, **kw: Any) -> tuple[Runner, History]:
+    c = cfg(epochs=3, optimizer="adam", learning_rate=0.05, grad_clip_norm=1.0,
+            lr_scheduler={"name": "StepLR", "step_size": 1, "gamma": 0.5}, **kw)  # fmt: skip
+    r = Runner(config=c, model=small_net(), quiet=True, jit=jit)
+    return r, r.train(ce_step, blobs(250), blobs(50, seed=1), metrics=[Accuracy()])
+
+
+def test_runner_jit_matches_plain_with_adam_and_a_per_epoch_scheduler() -> None:
+    import warnings
+
+    r0, h0 = _train_run(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the step is replayable: no "without jit" warning
+        r1, h1 = _train_run(True)
+    assert r0.jitted_step is None and r1.jit
+    a, b = strip_times(h0), strip_times(h1)
+    assert a.keys() == b.keys() and h1["lr"] == pytest.approx([0.05, 0.025, 0.0125])
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-5, err_msg=k)
+    for p0, p1 in zip(r0.model.parameters(), r1.model.parameters()):
+        np.testing.assert_allclose(p1.numpy(), p0.numpy(), rtol=1e-5, atol=1e-5)
+    assert r1.step == r0.step == 3 * 8
+    # 8 batches (7 of 32, 1 of 26) per epoch: the first step creates Adam's state (runs
+    # plain), then per epoch one trace per batch size (the learning rate changed), the rest
+    # replays; evaluation is not jitted
+    assert r1.jitted_step.stats == {"traces": 7, "replays": 17, "plain": 1}
+
+
+def test_runner_jit_retraces_on_a_smaller_last_batch() -> None:
+    r = Runner(config=cfg(epochs=2, jit=True), model=small_net(), quiet=True)
+    assert r.jit
+    sizes: list[int] = []
+
+    def record(runner: Runner, state: Any, logs: dict[str, float]) -> None:
+        sizes.append(state.outputs["y_pred"].shape[0])
+
+    r.train(ce_step, blobs(70), callbacks=[LambdaCallback(on_batch_end=record)])
+    assert sizes == [32, 32, 6] * 2  # the outputs of replayed steps reach the callbacks
+    # epoch 1: plain (state created), trace (32), trace (6); epoch 2: all replays
+    assert r.jitted_step.stats == {"traces": 3, "replays": 3, "plain": 1}
+    plain = Runner(config=cfg(epochs=2), model=small_net(), quiet=True)
+    plain.train(ce_step, blobs(70))
+    for p0, p1 in zip(plain.model.parameters(), r.model.parameters()):
+        np.testing.assert_allclose(p1.numpy(), p0.numpy(), rtol=1e-5, atol=1e-6)
+    assert Runner(config=cfg(jit=True), model=small_net(), jit=False).jit is False
+    with pytest.raises(ValueError, match="jit must be True or False"):
+        Runner(config=cfg(jit="yes"), model=small_net())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, next_step
 
 __all__ = ["Adagrad"]
 
@@ -21,7 +21,7 @@ class Adagrad(Optimizer):
         s = s + g^2                          (s starts at initial_accumulator_value)
         p = p - clr * g / (sqrt(s) + eps)
 
-    State per parameter: ``step`` (int) and ``sum``.
+    State per parameter: ``step`` (a 0-d float32 Tensor) and ``sum``.
     """
 
     def __init__(
@@ -61,9 +61,12 @@ class Adagrad(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
-        t = state.get("step", 0) + 1
+        t = next_step(state, p)
         s = state.get("sum")
         s = (g.square() + group["initial_accumulator_value"]) if s is None else s + g.square()
-        state["step"], state["sum"] = t, s
-        clr = group["lr"] / (1.0 + (t - 1) * group["lr_decay"])
+        state["sum"] = s
+        clr: Tensor | float = group["lr"]
+        if group["lr_decay"]:  # from the step Tensor, so idrak.jit can replay
+            decay = 1.0 + (t.cast("float64") - 1.0) * group["lr_decay"]
+            clr = (group["lr"] / decay).cast(p.dtype)
         return p - (g / (s.sqrt() + group["eps"])) * clr

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, bias_correction, next_step
 
 __all__ = ["Adam", "AdamW"]
 
@@ -28,8 +27,8 @@ class Adam(Optimizer):
         weight_decay: L2 penalty added to the gradient. amsgrad: keep the maximum of v.
         maximize: ascend instead of descend.
 
-    State per parameter: ``step`` (int), ``exp_avg``, ``exp_avg_sq`` and, with amsgrad,
-    ``max_exp_avg_sq``.
+    State per parameter: ``step`` (a 0-d float32 Tensor), ``exp_avg``, ``exp_avg_sq`` and,
+    with amsgrad, ``max_exp_avg_sq``.
     """
 
     _decoupled = False
@@ -65,18 +64,21 @@ class Adam(Optimizer):
             p = p * (1.0 - lr * wd)
         elif wd:
             g = g + p * wd
-        t = state.get("step", 0) + 1
+        t = next_step(state, p)
         m, v = state.get("exp_avg"), state.get("exp_avg_sq")
         m = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)
         v = g.square() * (1.0 - b2) if v is None else v * b2 + g.square() * (1.0 - b2)
-        state["step"], state["exp_avg"], state["exp_avg_sq"] = t, m, v
+        state["exp_avg"], state["exp_avg_sq"] = m, v
         if group["amsgrad"]:
             vmax = state.get("max_exp_avg_sq")
-            vmax = v if vmax is None else vmax.maximum(v)
+            # a buffer of its own from the start (not v's), so every state entry has one slot
+            vmax = v.contiguous() if vmax is None else vmax.maximum(v)
             state["max_exp_avg_sq"] = vmax
             v = vmax
-        denom = v.sqrt() * (1.0 / math.sqrt(1.0 - b2**t)) + eps
-        return p - (m / denom) * (lr / (1.0 - b1**t))
+        # bias corrections from the step Tensor (not a Python int), so idrak.jit can replay
+        inv_c2 = (1.0 / bias_correction(t, b2).sqrt()).cast(p.dtype)
+        step_size = (lr / bias_correction(t, b1)).cast(p.dtype)
+        return p - (m / (v.sqrt() * inv_c2 + eps)) * step_size
 
 
 class AdamW(Adam):

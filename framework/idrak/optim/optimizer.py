@@ -5,6 +5,11 @@ A subclass writes only the math of one parameter's update, with Tensor ops, in
 computes every new parameter value and every new state tensor in ONE ``idrak.realize`` call (so
 the lazy graph never grows across steps and shared work runs once) and finally swaps the values
 in with ``p.assign(new)``: the Parameter objects stay the same.
+
+Everything a step changes lives in Tensors (step counters included, as 0-d float32 tensors like
+PyTorch's), and hyperparameters are Python numbers read at each step, so a training step can be
+replayed by ``idrak.jit``: the first step (which creates the state) runs as it is, later ones
+replay; a changed learning rate changes the jit signature and is traced again.
 """
 
 from __future__ import annotations
@@ -13,13 +18,40 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..autograd import enable_grad, no_grad
+from ..creation import full
 from ..functions import realize
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT"]
 
+#: the dtype of per-parameter step counters (as PyTorch: exact up to 2**24 steps)
+STEP_DTYPE = "float32"
+
 #: what an optimizer accepts: tensors, a ``.params`` dict, or a list of group dicts
 ParamsT = Iterable[Tensor] | Mapping[str, Tensor] | Iterable[dict[str, Any]]
+
+
+def next_step(state: dict[str, Any], p: Tensor) -> Tensor:
+    """Advance ``state["step"]`` (a 0-d float32 Tensor on ``p``'s device) and return it.
+
+    A Tensor, not an int, so that ``idrak.jit`` can replay a step: the count changes in a
+    buffer, not in Python. An int or float left by an older checkpoint is converted.
+    """
+    t = state.get("step")
+    if t is None:
+        t = full((), 1.0, STEP_DTYPE, p.device)
+    elif isinstance(t, Tensor):
+        t = t + 1.0
+    else:
+        t = full((), float(t) + 1.0, STEP_DTYPE, p.device)
+    state["step"] = t
+    return t
+
+
+def bias_correction(t: Tensor, beta: float) -> Tensor:
+    """``1 - beta**t`` for a step counter ``t``, computed in float64 (as PyTorch computes it
+    with Python floats), as a 0-d float64 Tensor."""
+    return 1.0 - beta ** t.cast("float64")
 
 
 def _tensor_list(params: Any, where: str) -> list[Tensor]:
@@ -218,7 +250,12 @@ class Optimizer:
                 continue
             restored: dict[str, Any] = {}
             for k, v in entries.items():
-                if isinstance(v, Tensor):
+                if k == "step":  # a counter: float32 whatever the parameter's dtype
+                    if isinstance(v, Tensor):
+                        v = v.detach().to(p.device).cast(STEP_DTYPE)
+                    elif isinstance(v, int | float):
+                        v = full((), float(v), STEP_DTYPE, p.device)
+                elif isinstance(v, Tensor):
                     v = v.detach().to(p.device)
                     v = v.cast(p.dtype) if v.dtype.kind == "f" else v
                 restored[k] = v

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, next_step
 
 __all__ = ["RMSprop"]
 
@@ -29,8 +29,8 @@ class RMSprop(Optimizer):
         weight_decay: L2 penalty. momentum: momentum factor. centered: normalise by the
         variance estimate. maximize: ascend instead of descend.
 
-    State per parameter: ``step``, ``square_avg``, and ``grad_avg`` / ``momentum_buffer``
-    when used.
+    State per parameter: ``step`` (a 0-d float32 Tensor), ``square_avg``, and ``grad_avg`` /
+    ``momentum_buffer`` when used.
     """
 
     def __init__(
@@ -73,7 +73,8 @@ class RMSprop(Optimizer):
             g = g + p * group["weight_decay"]
         s = state.get("square_avg")
         s = g.square() * (1.0 - alpha) if s is None else s * alpha + g.square() * (1.0 - alpha)
-        state["step"], state["square_avg"] = state.get("step", 0) + 1, s
+        next_step(state, p)
+        state["square_avg"] = s
         if group["centered"]:
             a = state.get("grad_avg")
             a = g * (1.0 - alpha) if a is None else a * alpha + g * (1.0 - alpha)

@@ -56,7 +56,8 @@ class Runner:
             ``nesterov``, ``optimizer_kwargs`` (a table), ``lr_scheduler`` (a scheduler class
             name, or a table with ``name`` and its arguments), ``lr_scheduler_kwargs``,
             ``lr_scheduler_interval`` ("epoch" or "step"), ``lr_scheduler_monitor``,
-            ``grad_clip_norm``, ``seed`` (data shuffling), ``drop_last``, ``eval_batch_size``.
+            ``grad_clip_norm``, ``seed`` (data shuffling), ``drop_last``, ``eval_batch_size``,
+            ``jit`` (False).
         model: an ``idrak.nn.Module`` (``Net``, ``Pipeline``, ...). Default: built from the config
             by :func:`idrak.train.build_net` (``block_type`` or ``layers`` keys).
         optimizer: an ``idrak.optim`` optimizer; default: built from the config at ``train``.
@@ -67,6 +68,11 @@ class Runner:
         callbacks: :class:`~idrak.train.callbacks.Callback` objects, called in order.
         quiet: print nothing (no progress bar, no per-epoch lines).
         lr_scheduler: a scheduler object (wins over the config's ``lr_scheduler``).
+        jit: run each training step (``zero_grad``, the step function, ``backward``,
+            clipping, ``optimizer.step()``) through :func:`idrak.jit`: traced once per
+            signature (batch shapes, learning rate...), then replayed. Default: the config's
+            ``jit`` key, else False. Metrics, ``.item()`` reads, the scheduler and callbacks
+            stay outside; evaluation is not jitted. See ``docs/training.md``.
 
     Attributes:
         model (alias ``net``), config, optimizer, lr_scheduler, device, history (a
@@ -88,6 +94,7 @@ class Runner:
         callbacks: Iterable[Callback] = (),
         quiet: bool = False,
         lr_scheduler: Any = None,
+        jit: bool | None = None,
     ) -> None:
         self.config: Config = Config() if config is None else Config.from_object(config)
         self.config.validate()
@@ -115,6 +122,13 @@ class Runner:
         self.batches_per_epoch: int | None = None
         self.training_step_fn: StepFn | None = None
         self._pending: tuple[Any, Any] | None = None  # checkpoint state for a later scheduler
+        use_jit = self.config.get("jit", False) if jit is None else jit
+        if not isinstance(use_jit, bool):
+            raise ValueError(f"jit must be True or False, got {use_jit!r}")
+        self.jit = use_jit
+        # the jitted training step and what it was made for: (step fn, optimizer, clip)
+        self._jitted: tuple[tuple[Any, ...], Any] | None = None
+        self._jit_state: RunnerState | None = None  # the state the jitted step passes on
 
     @property
     def net(self) -> Any:
@@ -291,21 +305,21 @@ class Runner:
             self.config.get("lr_scheduler_interval", "epoch") == "step"
         )
         grad_ctx = idrak.enable_grad() if training else idrak.no_grad()
+        jitted = self._jitted_step(fn, clip, state) if training and self.jit else None
         try:
             with grad_ctx:
                 seen = 0
                 for i, raw in enumerate(loader):
                     seen += 1
                     state.batch, state.batch_idx, state.step = self._to_device(raw), i, self.step
-                    if training:
-                        self.optimizer.zero_grad()
-                    out = check_outputs(fn(state), training)
+                    if jitted is not None:  # the same work, traced once, then replayed
+                        out = jitted(state.batch)
+                    elif training:
+                        out = self._train_step(fn, state, clip)
+                    else:
+                        out = check_outputs(fn(state), training)
                     state.outputs = out
                     if training:
-                        out["loss"].backward()
-                        if clip is not None:
-                            clip_gradients(self.model, clip)
-                        self.optimizer.step()
                         if per_step:
                             self.lr_scheduler.step()
                         self.step += 1
@@ -333,6 +347,46 @@ class Runner:
         for m in metrics:
             result[m.name] = metric_value(m)
         return result
+
+    def _train_step(self, fn: StepFn, state: RunnerState, clip: Any) -> dict[str, Any]:
+        """zero_grad, the step function, backward, clipping, optimizer step; the outputs."""
+        self.optimizer.zero_grad()
+        out = check_outputs(fn(state), True)
+        out["loss"].backward()
+        if clip is not None:
+            clip_gradients(self.model, clip)
+        self.optimizer.step()
+        return out
+
+    def _jitted_step(self, fn: StepFn, clip: Any, state: RunnerState) -> Any:
+        """``idrak.jit`` of :meth:`_train_step` called with the batch, kept across epochs.
+
+        Its state is the model and the optimizer only (not the Runner's counters, which
+        would change the signature every step); the batch is the argument. The learning
+        rate is a Python float in ``param_groups``, so it is part of the signature: a
+        scheduler that changes it makes the next step trace again (once per epoch with a
+        per-epoch scheduler; every step with a per-step one, where jit gains nothing).
+        """
+        import idrak
+
+        self._jit_state = state
+        key = (fn, self.optimizer, clip)
+        if self._jitted is None or self._jitted[0] != key:
+
+            def step(batch: Any) -> dict[str, Any]:
+                st = self._jit_state
+                assert st is not None
+                st.batch = batch
+                return self._train_step(fn, st, clip)
+
+            self._jitted = (key, idrak.jit(step, state=[self.model, self.optimizer]))
+        return self._jitted[1]
+
+    @property
+    def jitted_step(self) -> Any:
+        """The :class:`idrak.jit.Jitted` training step (``.stats``: traces, replays), or None
+        when ``jit`` is off or nothing was trained yet."""
+        return None if self._jitted is None else self._jitted[1]
 
     # evaluation and inference --------------------------------------------------------------
     def evaluate(
