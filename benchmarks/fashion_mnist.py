@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]
     data = (np.ascontiguousarray(x), y, test.images, test.labels)
+    blas = _limit_blas(args.threads)
     if args.profile:
         profile_idrak(args.profile, data, args.seed)
         return
@@ -221,7 +222,6 @@ def main(argv: list[str] | None = None) -> None:
     import idrak.optim
 
     torch.set_num_threads(args.threads)
-    blas = _limit_blas(args.threads)
     print(
         f"Fashion-MNIST: {len(x)} train / {len(test)} test samples, batch {BATCH}, Adam {LR}; "
         f"torch {torch.__version__} with {torch.get_num_threads()} threads, idrak "

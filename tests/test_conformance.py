@@ -223,7 +223,11 @@ def test_idrak_runs_on_the_template_through_decompositions(
 
         got, want = program(None), program("numpy")
     for i, (a, b) in enumerate(zip(got, want)):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6, err_msg=f"value {i}")
+        # float32 sums with cancellation, accumulated in a different order (the native CONV2D's
+        # VJP convolves; the template differentiates the decomposition): absolute error at the
+        # scale of the array's largest entry
+        atol = 1e-6 * max(1.0, float(np.abs(b).max())) if b.size else 1e-6
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=atol, err_msg=f"value {i}")
 
 
 def test_without_a_backend_the_suite_skips_with_its_reason(

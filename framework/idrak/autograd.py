@@ -130,9 +130,11 @@ def _matmul_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tu
     return g.matmul(b.transpose(-1, -2)), a.transpose(-1, -2).matmul(g)
 
 
-def _conv2d_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tuple[Any, ...]:
-    # Differentiate idrak's own decomposition of CONV2D at this point: exact, and it composes
-    # (higher-order gradients work) because the decomposition is made of primitive ops.
+def _conv2d_vjp_decomposed(
+    g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any
+) -> tuple[Any, ...]:
+    # Fallback: differentiate idrak's own decomposition of CONV2D at this point: exact, and it
+    # composes (higher-order gradients work) because the decomposition is made of primitive ops.
     from ._conv import conv2d_decomposed
 
     x, w = ins
@@ -143,6 +145,74 @@ def _conv2d_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tu
         ws = w.detach().requires_grad_() if not w.requires_grad else w
         y = conv2d_decomposed(xs, ws, stride, padding, dilation, groups)
         gx, gw = grad([y], [xs, ws], [g], create_graph=create_graph, allow_unused=True)
+    return gx, gw
+
+
+def _conv2d_grad_input(g: Tensor, w: Tensor, in_hw: tuple[int, int], arg: Any) -> Tensor:
+    """The transposed convolution of ``g`` (N, O, OH, OW) with ``w``: d(conv2d)/d(input).
+
+    ``g`` is dilated by the stride (zeros between its elements, by PAD and RESHAPE), padded by
+    ``dilation*(k-1) - padding`` (cropped where that is negative), and convolved at stride 1 with
+    the spatially flipped weight whose in/out channels are swapped within each group. Rows and
+    columns of the input that no window reached ((H + 2p - eff_k) % stride of them) get zeros:
+    the dilated ``g`` keeps that many of its trailing zeros on the bottom/right.
+    """
+    (sh, sw), (ph, pw), (dh, dw), groups = arg
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    h, wd = in_hw
+    ext = (
+        (h + 2 * ph - dh * (kh - 1) - 1) % sh,  # rows past the last window
+        (wd + 2 * pw - dw * (kw - 1) - 1) % sw,
+    )
+    if sh > 1 or sw > 1:
+        gd = g.reshape(n, o, oh, 1, ow, 1)._pad(
+            ((0, 0), (0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1)), 0.0
+        )
+        gd = gd.reshape(n, o, oh * sh, ow * sw)
+        gd = gd._shrink(
+            ((0, n), (0, o), (0, (oh - 1) * sh + 1 + ext[0]), (0, (ow - 1) * sw + 1 + ext[1]))
+        )
+    else:
+        gd = g
+    # the full correlation needs dilation*(k-1) - padding on each side
+    lo = (dh * (kh - 1) - ph, dw * (kw - 1) - pw)
+    conv_pad = (max(lo[0], 0), max(lo[1], 0))
+    if lo[0] < 0 or lo[1] < 0:  # padding wider than the kernel: crop instead
+        ch, cw = max(-lo[0], 0), max(-lo[1], 0)
+        gh, gw_ = gd.shape[2], gd.shape[3]
+        gd = gd._shrink(((0, n), (0, o), (ch, gh - ch), (cw, gw_ - cw)))
+    og = o // groups
+    wt = w.reshape(groups, og, cg, kh, kw).permute(0, 2, 1, 3, 4).reshape(groups * cg, og, kh, kw)
+    wt = wt.flip(2, 3)
+    return gd.conv2d(wt, None, 1, conv_pad, (dh, dw), groups)
+
+
+def _conv2d_grad_weight(g: Tensor, x: Tensor, w_shape: tuple[int, ...], arg: Any) -> Tensor:
+    """d(conv2d)/d(weight): the input (channels as batch) convolved with ``g`` as the kernel.
+
+    Per group, gw[o, c, i, j] = sum over n, y, x of g[n, o, y, x] * xpad[n, c, y*s + i*d, ...]:
+    a convolution of xpad (C/g, N, H, W) with g (O/g, N, OH, OW) at stride ``dilation`` and
+    dilation ``stride``, cropped to (KH, KW). Groups stack the batch inside the channels.
+    """
+    stride, padding, dilation, groups = arg
+    n, _, h, wd = x.shape
+    o, cg, kh, kw = w_shape
+    _, _, oh, ow = g.shape
+    og = o // groups
+    xt = x.reshape(n, groups, cg, h, wd).permute(2, 1, 0, 3, 4).reshape(cg, groups * n, h, wd)
+    gt = g.reshape(n, groups, og, oh, ow).permute(1, 2, 0, 3, 4).reshape(o, n, oh, ow)
+    r = xt.conv2d(gt, None, dilation, padding, stride, groups)  # (C/g, O, >=KH, >=KW)
+    r = r._shrink(((0, cg), (0, o), (0, kh), (0, kw)))
+    return r.permute(1, 0, 2, 3)
+
+
+def _conv2d_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tuple[Any, ...]:
+    # Both gradients are convolutions themselves (so a backend's native CONV2D runs backward
+    # too, and gradients of gradients go through this rule again).
+    x, w = ins
+    gx = _conv2d_grad_input(g, w, (x.shape[2], x.shape[3]), arg) if x.requires_grad else None
+    gw = _conv2d_grad_weight(g, x, tuple(w.shape), arg) if w.requires_grad else None
     return gx, gw
 
 
