@@ -146,12 +146,19 @@ _values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.dictionaries(st.text(min_size=1, max_size=8), _values, max_size=6))
 def test_config_toml_round_trip_property(data: dict[str, Any]) -> None:
     """Any tree of TOML-representable values survives to_toml -> tomllib unchanged."""
     c = Config(data)
     assert Config.from_toml(c.to_toml()) == c
+
+
+def test_config_toml_keys_with_control_characters_are_quoted() -> None:
+    # regression: a key ending in a newline was written bare ("$" matches before a final "\n")
+    for data in ({"0\n": {}}, {"0\n": []}, {"a\nb": 1}):
+        c = Config(data)
+        assert Config.from_toml(c.to_toml()) == c
 
 
 def test_config_json_round_trip(tmp_path: Path) -> None:

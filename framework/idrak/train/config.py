@@ -446,7 +446,7 @@ def _check_value(value: Any, tp: Any, key: str, allow: bool) -> list[str]:
 
 
 # TOML writer (tomllib reads; the standard library has no writer) -----------------------------
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES = {
     "\\": "\\\\",
     '"': '\\"',
@@ -459,7 +459,7 @@ _ESCAPES = {
 
 
 def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_str(key)
+    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)  # "a\n" is not bare
 
 
 def _toml_str(s: str) -> str:
