@@ -7,7 +7,8 @@ promotion, Python scalars on either side.
 
 The methods live in mixins split by concern: elementwise math (:mod:`idrak._math`), reductions
 (:mod:`idrak._reduce`), movement and indexing (:mod:`idrak._movement`, :mod:`idrak._indexing`)
-and neural-network ops (:mod:`idrak._nnops`).
+neural-network ops (:mod:`idrak._nnops`) and device/dtype conversion (:mod:`idrak._convert`, which
+also holds the :func:`tensor` factory).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import numpy as np
 
 from . import autograd as _ag
 from . import lazy as _lazy
+from ._convert import ConvertMixin
 from ._indexing import IndexingMixin
 from ._math import MathMixin
 from ._movement import MovementMixin
 from ._nnops import NNOpsMixin
 from ._reduce import ReduceMixin
-from .device import Device, DeviceLike, device
+from .device import Device, DeviceLike
 from .dtypes import DType, bool_, get_default_dtype, int64, result_type, to_dtype
 from .errors import DeviceError, IdrakError
 from .ops import Op
@@ -82,7 +84,7 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
+class Tensor(ConvertMixin, MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
     """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
 
     Create tensors with :func:`idrak.tensor`, :func:`idrak.zeros`, ... rather than the class.
@@ -385,74 +387,6 @@ class Tensor(MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
             return self
         return Tensor._prim(_CAST, (self,), d, self.lazy.shape, d)
 
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)`` as in PyTorch.
-
-        A transfer between backends goes through host memory and returns a leaf.
-        """
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
-        for a in args:
-            if (
-                isinstance(a, DType)
-                or (isinstance(a, str) and _is_dtype_name(a))
-                or a in (float, int, bool)
-            ):
-                dtype = a
-            else:
-                dev = a
-        out = self
-        if dev is not None:
-            target = device(dev)
-            if target != self.device:
-                arr = self.numpy()
-                lb = _lazy.LazyBuffer(
-                    None,
-                    (),
-                    None,
-                    self.shape,
-                    self.dtype,
-                    target,
-                    target.backend.from_numpy(arr, target.index),
-                )
-                out = Tensor._from_lazy(lb, self.requires_grad and self.is_leaf)
-        if dtype is not None:
-            out = out.cast(dtype)
-        return out
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self, index: int = 0) -> Tensor:
-        return self.to(f"cuda:{index}")
-
-    def type(self, dtype: DType | str) -> Tensor:
-        return self.cast(dtype)
-
-    def float(self) -> Tensor:
-        return self.cast("float32")
-
-    def double(self) -> Tensor:
-        return self.cast("float64")
-
-    def half(self) -> Tensor:
-        return self.cast("float16")
-
-    def long(self) -> Tensor:
-        return self.cast("int64")
-
-    def int(self) -> Tensor:
-        return self.cast("int32")
-
-    def bool(self) -> Tensor:
-        return self.cast("bool")
-
-    def clone(self) -> Tensor:
-        """A copy that stays in the graph (gradients flow back)."""
-        return self.contiguous() if self.requires_grad else Tensor._from_lazy(self.lazy)
-
     def contiguous(self) -> Tensor:
         return Tensor._prim(Op.CONTIGUOUS, (self,), None, self.shape, self.dtype)
 
@@ -578,83 +512,4 @@ def _promote(a: Tensor, b: Tensor) -> DType:
     return result_type([da, db])
 
 
-def _is_dtype_name(s: str) -> bool:
-    try:
-        to_dtype(s)
-        return True
-    except TypeError:
-        return False
-
-
-# ---------------------------------------------------------------------------------------------
-def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
-    if isinstance(data, np.ndarray | np.generic):
-        return to_dtype(arr.dtype)
-    kind = arr.dtype.kind
-    if kind == "b":
-        return bool_
-    if kind in "iu":
-        return int64
-    if kind == "f":
-        return get_default_dtype()
-    raise TypeError(f"cannot make a tensor from {type(data).__name__} with numpy dtype {arr.dtype}")
-
-
-def _host(data: Any) -> Any:
-    if isinstance(data, Tensor):
-        return data.numpy()
-    if isinstance(data, (list, tuple)):
-        return [_host(d) for d in data]
-    return data
-
-
-def tensor(
-    data: Any,
-    dtype: DType | str | None = None,
-    device: DeviceLike | None = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
-
-    Python floats give the default float dtype, ints int64, bools bool; NumPy arrays keep their
-    dtype.
-
-    Raises:
-        TypeError: unknown dtype or data type. DeviceError: unknown device.
-    """
-    from .device import device as _device
-
-    dev = _device(device)
-    if isinstance(data, Tensor):
-        out = data.detach().to(dev)
-        if dtype is not None:
-            out = out.cast(dtype)
-        out = Tensor._from_lazy(out.realize().lazy)
-    else:
-        arr = np.asarray(data)
-        if arr.dtype == object and isinstance(data, (list, tuple)):
-            # a (nested) list of tensors, like torch.tensor([t0, t1]); they keep their dtype
-            data = np.asarray(_host(data))
-            arr = data
-        dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
-        if dt.name == "bfloat16":
-            raise TypeError(
-                "bfloat16 tensors cannot be made from NumPy data on this backend; "
-                "create float32 and .to(idrak.bfloat16) on a backend declaring it"
-            )
-        arr = np.asarray(arr, dtype=np.dtype(dt.name), order="C")
-        caps = dev.backend._caps
-        if dt not in caps.dtypes:
-            from .errors import NotSupportedError
-
-            raise NotSupportedError(
-                dev.backend.name,
-                "tensor creation",
-                dt.name,
-                f"declared dtypes: {sorted(d.name for d in caps.dtypes)}",
-            )
-        buf = dev.backend.from_numpy(arr, dev.index)
-        out = Tensor._from_lazy(_lazy.LazyBuffer(None, (), None, arr.shape, dt, dev, buf))
-    if requires_grad:
-        out.requires_grad_()
-    return out
+from ._convert import tensor  # noqa: E402  (tensor() builds Tensors: defined after the class)
