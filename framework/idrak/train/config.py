@@ -20,9 +20,7 @@ import datetime
 import difflib
 import inspect
 import json
-import math
 import os
-import re
 import tomllib
 import types
 import typing
@@ -445,57 +443,21 @@ def _check_value(value: Any, tp: Any, key: str, allow: bool) -> list[str]:
     return []  # a typing construct we do not check (Callable, TypeVar, ...)
 
 
-# TOML writer (tomllib reads; the standard library has no writer) -----------------------------
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_ESCAPES = {
-    "\\": "\\\\",
-    '"': '\\"',
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)  # "a\n" is not bare
-
-
-def _toml_str(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
+# TOML writing: tomllib reads, tomli-w writes; this walk only gives errors that name the key --
+def _toml_ready(value: Any, key: str) -> Any:
+    """``value`` with paths as str and tuples as lists; ConfigError naming ``key`` otherwise."""
+    if isinstance(value, bool | float | str | datetime.datetime | datetime.date | datetime.time):
+        return value
     if isinstance(value, int):
         if not -(2**63) <= value < 2**63:
             raise ConfigError(f"config key {key!r}: {value} does not fit TOML's 64-bit integers")
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)  # shortest round-tripping form: "0.001", "1e-05", "1.0"
-    if isinstance(value, str | os.PathLike):
-        return _toml_str(os.fsdecode(value))
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(value)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v, f"{key}[{i}]") for i, v in enumerate(value)) + "]"
+        return [_toml_ready(v, f"{key}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, Mapping):
-        items = (f"{_toml_key(str(k))} = {_toml_value(v, f'{key}.{k}')}" for k, v in value.items())
-        return "{ " + ", ".join(items) + " }" if value else "{}"
+        return {str(k): _toml_ready(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
     if value is None:
         raise ConfigError(
             f"config key {key!r} is None, which TOML cannot hold; remove the key, give it a "
@@ -507,29 +469,8 @@ def _toml_value(value: Any, key: str) -> str:
     )
 
 
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
-
-
-def _toml_table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
-    """Append ``data``'s scalars, then its sub-tables and arrays of tables, to ``lines``."""
-    for k, v in data.items():
-        if not isinstance(v, Mapping) and not _is_table_array(v):
-            lines.append(f"{_toml_key(k)} = {_toml_value(v, '.'.join([*path, k]))}")
-    for k, v in data.items():
-        sub = [*path, k]
-        header = ".".join(_toml_key(p) for p in sub)
-        if isinstance(v, Mapping):
-            lines += ["", f"[{header}]"]
-            _toml_table(v, sub, lines)
-        elif _is_table_array(v):
-            for item in v:
-                lines += ["", f"[[{header}]]"]
-                _toml_table(item, sub, lines)
-
-
 def _toml_dumps(data: Mapping[str, Any]) -> str:
     """TOML text of a mapping of str, int, float, bool, dates, lists and nested mappings."""
-    lines: list[str] = []
-    _toml_table(data, [], lines)
-    return "\n".join(lines).lstrip("\n") + "\n"
+    import tomli_w
+
+    return tomli_w.dumps(_toml_ready(data, ""))
