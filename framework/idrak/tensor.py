@@ -5,10 +5,10 @@ requires grad, the op that produced it (``_ctx = (op, inputs, arg)``) for
 :mod:`idrak.autograd`. Methods follow PyTorch's names and semantics: broadcasting, type
 promotion, Python scalars on either side.
 
-The methods live in mixins split by concern: elementwise math (:mod:`idrak._math`), reductions
-(:mod:`idrak._reduce`), movement and indexing (:mod:`idrak._movement`, :mod:`idrak._indexing`)
-neural-network ops (:mod:`idrak._nnops`) and device/dtype conversion (:mod:`idrak._convert`, which
-also holds the :func:`tensor` factory).
+The methods live in mixins split by concern: elementwise math (:mod:`idrak._math`), activations
+(:mod:`idrak._activation`), reductions (:mod:`idrak._reduce`), movement and indexing
+(:mod:`idrak._movement`, :mod:`idrak._indexing`), neural-network ops (:mod:`idrak._nnops`) and
+device/dtype conversion (:mod:`idrak._convert`, which also holds the :func:`tensor` factory).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from . import autograd as _ag
 from . import lazy as _lazy
+from ._activation import ActivationMixin
 from ._convert import ConvertMixin
 from ._indexing import IndexingMixin
 from ._math import MathMixin
@@ -84,7 +85,9 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-class Tensor(ConvertMixin, MathMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin):
+class Tensor(
+    ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin
+):
     """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
 
     Create tensors with :func:`idrak.tensor`, :func:`idrak.zeros`, ... rather than the class.
