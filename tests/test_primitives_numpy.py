@@ -31,8 +31,15 @@ from idrak.backend import Backend
 from idrak.dtypes import ALL_DTYPES, DType, to_dtype
 from idrak.errors import NotSupportedError
 from idrak.ops import OPTIONAL, REQUIRED, Op
-from idrak.testing._reference import fill_value, finalize, ref_cast, ref_input, ref_pad
-from idrak.testing._values import edge_pool
+from idrak.testing._reference import (
+    cast_to_int_inputs,
+    fill_value,
+    finalize,
+    ref_cast,
+    ref_input,
+    ref_pad,
+)
+from idrak.testing._values import edge_pool, random_values, sample
 
 # --------------------------------------------------------------------------------------------
 # dtypes, edge values, input generation
@@ -54,26 +61,6 @@ def npd(dt: DType) -> np.dtype[Any]:
 def atol(dt: DType) -> float:
     """Absolute tolerance: a few of the smallest denormals (results that round near zero)."""
     return 4 * float(np.finfo(npd(dt)).smallest_subnormal)
-
-
-def random_values(dt: DType, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    if dt.kind == "b":
-        return rng.random(shape) < 0.5
-    if dt.kind in "ui":
-        info = np.iinfo(npd(dt))
-        return rng.integers(info.min, info.max, size=shape, dtype=npd(dt), endpoint=True)
-    return (rng.standard_normal(shape) * 4).astype(npd(dt))
-
-
-def sample(
-    dt: DType, shape: tuple[int, ...], rng: np.random.Generator, pool: np.ndarray | None = None
-) -> np.ndarray:
-    """Random values of ``shape`` with about a third of them replaced by edge values."""
-    out = np.array(random_values(dt, shape, rng))
-    pool = edge_pool(dt) if pool is None else pool
-    mask = rng.random(shape) < 0.35
-    out[mask] = rng.choice(pool, size=int(np.count_nonzero(mask)))
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,18 +349,6 @@ def make_inputs(
         if dt.kind == "i":
             y[(x == np.iinfo(x.dtype).min) & (y == -1)] = 2
     return xs
-
-
-def cast_to_int_inputs(x: np.ndarray, target: DType, rng: np.random.Generator) -> np.ndarray:
-    """Float inputs whose truncation fits ``target`` (out-of-range float->int is undefined)."""
-    info, fmax = np.iinfo(npd(target)), float(np.finfo(x.dtype).max)
-    lo, hi = max(float(info.min), -fmax) * 0.99, min(float(info.max), fmax) * 0.99
-    out = rng.uniform(lo, hi, size=x.shape)
-    edges = np.array([0.0, -0.0, 0.5, -0.5, 0.99, -0.99, 1.5, -1.5, 2.5, -2.5, 7.9, -7.9, 1e-40])
-    edges = edges[(edges >= lo - 0.99) & (edges <= hi)]
-    mask = rng.random(x.shape) < 0.5
-    out[mask] = rng.choice(edges, size=int(np.count_nonzero(mask)))
-    return out.astype(x.dtype)
 
 
 # --------------------------------------------------------------------------------------------
