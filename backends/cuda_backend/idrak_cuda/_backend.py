@@ -69,6 +69,7 @@ class CudaBackend(NumpyBackend):
     """
 
     name = "cuda"
+    native_optional_ops = NumpyBackend.native_optional_ops | {Op.RANDOM_BITS}
     version = __version__
 
     def __init__(self) -> None:
@@ -145,21 +146,7 @@ class CudaBackend(NumpyBackend):
             version=self.version,
             device_count=self._device_count if ok else 0,
             dtypes=all_,
-            optional_ops=frozenset(
-                {
-                    Op.SUB,
-                    Op.POW,
-                    Op.TANH,
-                    Op.EXP2,
-                    Op.LOG2,
-                    Op.MATMUL,
-                    Op.GATHER,
-                    Op.SCATTER_ADD,
-                    Op.ARANGE,
-                    Op.RANDOM_BITS,
-                    Op.CONV2D,
-                }
-            ),
+            optional_ops=self.native_optional_ops,
             op_dtypes=op_dtypes,
         )
 

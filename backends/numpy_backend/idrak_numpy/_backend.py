@@ -103,6 +103,21 @@ class NumpyBackend(Backend):
     name = "numpy"
     xp: Any = np
     version = __version__
+    #: the optional fast paths implemented natively (subclasses over another ``xp`` extend it)
+    native_optional_ops: frozenset[Op] = frozenset(
+        {
+            Op.SUB,
+            Op.POW,
+            Op.TANH,
+            Op.EXP2,
+            Op.LOG2,
+            Op.MATMUL,
+            Op.GATHER,
+            Op.SCATTER_ADD,
+            Op.ARANGE,
+            Op.CONV2D,
+        }
+    )
 
     def capabilities(self) -> Capabilities:
         return Capabilities(
@@ -110,20 +125,7 @@ class NumpyBackend(Backend):
             version=self.version,
             device_count=1,
             dtypes=frozenset(_ALL),
-            optional_ops=frozenset(
-                {
-                    Op.SUB,
-                    Op.POW,
-                    Op.TANH,
-                    Op.EXP2,
-                    Op.LOG2,
-                    Op.MATMUL,
-                    Op.GATHER,
-                    Op.SCATTER_ADD,
-                    Op.ARANGE,
-                    Op.CONV2D,
-                }
-            ),
+            optional_ops=self.native_optional_ops,
             op_dtypes=self._op_dtypes(_ALL, _NUMERIC, _FLOATS),
         )
 
