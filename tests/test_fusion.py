@@ -21,14 +21,10 @@ from idrak.ops import Op
 
 
 @pytest.fixture(autouse=True)
-def _fuse_small_kernels(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """These tests use small arrays: let the numpy backend fuse kernels of any size."""
-    import idrak_numpy._fused as nf
-
-    monkeypatch.setattr(nf, "FUSION_MIN_NUMEL", 0)
-    fusion._supports.clear()
-    yield
-    fusion._supports.clear()
+def _fuse_small_kernels() -> Iterator[None]:
+    """These tests use small arrays: let backends fuse kernels of any size."""
+    with fusion.any_size():
+        yield
 
 
 numexpr = pytest.importorskip("numexpr")

@@ -28,9 +28,11 @@ doubt the pass does not fuse.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import weakref
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import debug as _debug
@@ -59,6 +61,7 @@ __all__ = [
     "FusionSupport",
     "InputSpec",
     "KernelCache",
+    "any_size",
     "check_fused",
     "enabled",
     "fuse",
@@ -75,7 +78,10 @@ _FRESH = ELEMENTWISE | {Op.MATMUL, Op.FUSED}
 
 # ---------------------------------------------------------------------------------------------
 # switches
-_state = {"enabled": os.environ.get("IDRAK_DISABLE_FUSION", "") in ("", "0")}
+_state = {
+    "enabled": os.environ.get("IDRAK_DISABLE_FUSION", "") in ("", "0"),
+    "any_size": False,  # any_size(): ignore every backend's FusionSupport.min_numel
+}
 _supports: weakref.WeakKeyDictionary[Any, FusionSupport | None] = weakref.WeakKeyDictionary()
 
 
@@ -89,6 +95,22 @@ def set_enabled(on: bool) -> bool:
     prev = _state["enabled"]
     _state["enabled"] = bool(on)
     return prev
+
+
+@contextlib.contextmanager
+def any_size() -> Iterator[None]:
+    """Inside, groups of any size fuse (every backend's ``FusionSupport.min_numel`` is ignored):
+    for checks and tests that use small arrays."""
+    prev = _state["any_size"]
+    _state["any_size"] = True
+    try:
+        yield
+    finally:
+        _state["any_size"] = prev
+
+
+def _min_numel(sup: FusionSupport) -> int:
+    return 0 if _state["any_size"] else sup.min_numel
 
 
 def support_of(backend: Backend) -> FusionSupport | None:
@@ -198,8 +220,8 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
         n = order[i]
         sup = sups[id(n.device)]
         if sup is None or (
-            sup.min_numel
-            and _numel(n.srcs[0].shape if n.op in _REDUCE else n.shape) < sup.min_numel
+            _min_numel(sup)
+            and _numel(n.srcs[0].shape if n.op in _REDUCE else n.shape) < _min_numel(sup)
         ):
             continue
         if n.op in _REDUCE:
@@ -232,7 +254,7 @@ def _worth_fusing(order: list[LazyBuffer]) -> bool:
     a function of its own so no local reference to a node outlives it)."""
     for n in order:
         sup = support_of(n.device.backend)
-        if sup is not None and _numel(n.shape) >= sup.min_numel:
+        if sup is not None and _numel(n.shape) >= _min_numel(sup):
             return True
     return False
 
@@ -431,18 +453,10 @@ def check_fused(backend: Backend) -> list[str]:
     structure hits the kernel cache. A backend without ``fusion_support()`` passes trivially.
     The table uses small arrays, so the backend's ``min_numel`` is lifted while it runs.
     """
-    import dataclasses
-
     from ._fusion_check import run_checks
 
-    sup = support_of(backend)
-    if sup is None or not sup.min_numel:
+    with any_size():
         return run_checks(backend)
-    _supports[backend] = dataclasses.replace(sup, min_numel=0)
-    try:
-        return run_checks(backend)
-    finally:
-        _supports[backend] = sup
 
 
 if _schedule_hook not in _lazy.schedule_hooks:
