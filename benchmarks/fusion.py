@@ -94,7 +94,7 @@ def part_idrak_cpu(size: int, repeat: int, copy_gbs: float) -> None:
     fusion.set_enabled(False)
     row("idrak cpu, op by op", best_ms(run, repeat), moved, copy_gbs)
     fusion.set_enabled(True)
-    if fusion.support_of(idrak.plugins.get_backend("numpy")) is None:
+    if idrak.runtime.plugins.get_backend("numpy").fusion is None:
         print("  idrak cpu, fused: skipped (pip install 'idrak[fused]')")
         return
     row("idrak cpu, fused (NumPy interpreter)", best_ms(run, repeat), moved, copy_gbs)
@@ -126,7 +126,7 @@ def part_torch_compile(size: int, repeat: int, copy_gbs: float) -> None:
 
 def part_gpu(size: int, repeat: int, copy_gbs: float) -> None:
     try:
-        be = idrak.plugins.get_backend("cuda")
+        be = idrak.runtime.plugins.get_backend("cuda")
         ok, why = be.is_available()
     except Exception as e:
         ok, why = False, str(e)

@@ -43,15 +43,15 @@ html_title = f"idrak {release}"
 
 
 class OpTable(SphinxDirective):
-    """``{idrak-op-table} required|optional``: the ops of :mod:`idrak.ops` with their semantics.
+    """``{idrak-op-table} required|optional``: the ops of :mod:`idrak.contract.ops` with their semantics.
 
-    Generated from ``idrak.ops.SEMANTICS`` so the page never drifts from the code.
+    Generated from ``idrak.contract.ops.SEMANTICS`` so the page never drifts from the code.
     """
 
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        from idrak.ops import OPTIONAL, REQUIRED, SEMANTICS, Op
+        from idrak.contract.ops import OPTIONAL, REQUIRED, SEMANTICS, Op
 
         which = self.arguments[0]
         if which not in ("required", "optional"):

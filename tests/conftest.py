@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 import idrak
-import idrak.plugins
-from idrak.backend import Backend
+import idrak.runtime.plugins
+from idrak.contract.backend import Backend
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,7 +35,7 @@ PLUGIN_ENV = ("IDRAK_PLUGINS", "IDRAK_DISABLE_PLUGINS", "IDRAK_DEVICE")
 @pytest.fixture(scope="session")
 def numpy_backend() -> Backend:
     """The reference NumPy backend, found through its entry point like any other plugin."""
-    return idrak.plugins.get_backend("numpy")
+    return idrak.runtime.plugins.get_backend("numpy")
 
 
 @pytest.fixture
@@ -47,9 +47,9 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """
     for var in PLUGIN_ENV:
         monkeypatch.delenv(var, raising=False)
-    idrak.plugins.reset()
+    idrak.runtime.plugins.reset()
     try:
         yield
     finally:
         idrak.set_default_device(None)
-        idrak.plugins.reset()
+        idrak.runtime.plugins.reset()

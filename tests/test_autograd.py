@@ -24,9 +24,9 @@ import pytest
 from _gradcheck import assert_close, numerical_grad
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
+from idrak.engine.lazy import LazyBuffer
 from idrak.errors import IdrakError
-from idrak.lazy import LazyBuffer
 
 try:
     import torch
@@ -37,7 +37,7 @@ needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 F64 = "float64"
 
 
-@pytest.fixture(params=idrak.plugins.available_backends())
+@pytest.fixture(params=idrak.runtime.plugins.available_backends())
 def device(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

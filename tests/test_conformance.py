@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 from idrak import cli
 from idrak.testing import run_conformance, tolerances
 from idrak.testing._session import BLOCKED, NO_BACKEND
@@ -58,10 +58,10 @@ def _plugin(module_dir: Path, module: str, name: str) -> Iterator[Any]:
     sys.path.insert(0, str(module_dir))
     try:
         mod = __import__(module)
-        idrak.plugins.register_plugin(mod, name)
+        idrak.runtime.plugins.register_plugin(mod, name)
         yield mod
     finally:
-        idrak.plugins.unregister_plugin(name)
+        idrak.runtime.plugins.unregister_plugin(name)
         sys.path.remove(str(module_dir))
 
 
@@ -109,7 +109,9 @@ def test_faulty_backend_fails_exactly_its_planted_bugs(
         assert {c["dtype"] for c in failed if c["op"] == "MAX"} == {"float32", "float64"}
         # each repro is a self-contained script that runs and shows the wrong result
         for c in failed:
-            assert c["repro"] and "idrak.plugins.get_backend('faulty')" in c["repro"], c["key"]
+            assert c["repro"] and "idrak.runtime.plugins.get_backend('faulty')" in c["repro"], c[
+                "key"
+            ]
             buf = io.StringIO()
             with contextlib.redirect_stdout(buf):
                 exec(compile(c["repro"], c["key"], "exec"), {})
@@ -241,7 +243,7 @@ def test_without_a_backend_the_suite_skips_with_its_reason(
 
 def test_importing_the_plugin_is_cheap() -> None:
     code = (
-        "import sys, idrak; before = set(sys.modules); import idrak.testing.plugin; "
+        "import sys, idrak; idrak.Tensor; before = set(sys.modules); import idrak.testing.plugin; "
         "print(sorted(set(sys.modules) - before))"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -275,10 +277,10 @@ def test_xfails_and_relaxations(tmp_path: Path, fresh_registry: None) -> None:
 
 
 def test_tolerances() -> None:
-    t = tolerances.tolerance(idrak.ops.Op.SIN, idrak.float32)
+    t = tolerances.tolerance(idrak.contract.ops.Op.SIN, idrak.float32)
     assert t.rtol == 4 * 2.0**-23 and t.atol == 4 * 2.0**-149
-    assert tolerances.tolerance(idrak.ops.Op.ADD, idrak.int32).exact
-    assert tolerances.tolerance(idrak.ops.Op.MAX, idrak.float32).exact
+    assert tolerances.tolerance(idrak.contract.ops.Op.ADD, idrak.int32).exact
+    assert tolerances.tolerance(idrak.contract.ops.Op.MAX, idrak.float32).exact
     with pytest.raises(ValueError, match="unknown op 'SINE'"):
         tolerances.parse_relaxations({"SINE": {"float32": {"rtol": 1e-5}}}, "x")
     with pytest.raises(ValueError, match="unknown dtype"):

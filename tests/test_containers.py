@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 from idrak import nn, optim
 from idrak.nn import functional as F
 
-BACKENDS = idrak.plugins.available_backends()
+BACKENDS = idrak.runtime.plugins.available_backends()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
-from idrak.ops import Op
+import idrak.runtime.plugins
+from idrak.contract.ops import Op
 
 torch = pytest.importorskip("torch")
 
@@ -52,7 +52,7 @@ def _data(case: tuple[Any, ...], seed: int) -> tuple[np.ndarray, np.ndarray, np.
     )
 
 
-@pytest.fixture(params=idrak.plugins.available_backends())
+@pytest.fixture(params=idrak.runtime.plugins.available_backends())
 def device(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -118,7 +118,7 @@ def test_conv2d_grad_only_weight_or_only_input(case: tuple[Any, ...], device: st
 
 def test_conv2d_backward_uses_conv2d(device: str) -> None:
     """The backward graph convolves (a backend's native CONV2D runs), no im2col stack."""
-    from idrak.autograd import _toposort
+    from idrak.core.autograd import _toposort
 
     x = idrak.tensor(np.ones((2, 3, 9, 9)), device=device, requires_grad=True)
     w = idrak.tensor(np.ones((4, 3, 3, 3)), device=device, requires_grad=True)

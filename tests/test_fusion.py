@@ -1,4 +1,5 @@
-"""Kernel fusion (idrak.fusion): fused results equal op-by-op ones, what fuses, caching, codegen."""
+"""Kernel fusion (idrak.engine.fusion): fused results equal op-by-op ones, what fuses, caching,
+codegen."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 from idrak import fusion
-from idrak._fusion_check import CASES, Case, run_case
-from idrak.fusion import FusedKernel, FusedOp, InputSpec
-from idrak.ops import Op
+from idrak.contract.fused import FusedKernel, FusedOp, InputSpec, kernel_cache
+from idrak.contract.ops import Op
+from idrak.testing.fused_checks import CASES, Case, check_fused, run_case
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +35,10 @@ def _fusing_backends() -> list[str]:
     out = []
     for name in ("numpy", "cuda"):
         try:
-            be = idrak.plugins.get_backend(name)
+            be = idrak.runtime.plugins.get_backend(name)
         except Exception:
             continue
-        if be.is_available()[0] and fusion.support_of(be) is not None:
+        if be.is_available()[0] and be.fusion is not None:
             out.append(name)
     return out
 
@@ -97,18 +98,18 @@ def test_fused_equals_op_by_op(engine: str, case: Case) -> None:
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_check_fused_reports_no_problem(name: str) -> None:
-    assert fusion.check_fused(idrak.plugins.get_backend(name)) == []
+    assert check_fused(idrak.runtime.plugins.get_backend(name)) == []
 
 
 def test_check_fused_passes_a_backend_that_does_not_fuse(monkeypatch: pytest.MonkeyPatch) -> None:
-    be = idrak.plugins.get_backend("numpy")
-    monkeypatch.setitem(fusion._supports, be, None)
-    assert fusion.check_fused(be) == []
+    be = idrak.runtime.plugins.get_backend("numpy")
+    monkeypatch.setitem(be.__dict__, "_fusion_cache", None)
+    assert check_fused(be) == []
 
 
 # --- what fuses ----------------------------------------------------------------------------
-def _schedule(fn: object) -> list[idrak.debug.KernelReport]:
-    with idrak.debug.schedule(file=None) as reports:
+def _schedule(fn: object) -> list[idrak.engine.debug.KernelReport]:
+    with idrak.engine.debug.schedule(file=None) as reports:
         fn()  # type: ignore[operator]
     return [k for r in reports for k in r.kernels]
 
@@ -199,7 +200,7 @@ def test_disabled_fusion_runs_op_by_op() -> None:
 def test_a_backend_without_fusion_support_is_untouched(
     on: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(fusion._supports, idrak.plugins.get_backend("numpy"), None)
+    monkeypatch.setitem(idrak.runtime.plugins.get_backend("numpy").__dict__, "_fusion_cache", None)
     x = _x(10)
     assert "FUSED" not in [k.op for k in _schedule(((x * 2.0 + 1.0).exp()).realize)]
 
@@ -207,7 +208,7 @@ def test_a_backend_without_fusion_support_is_untouched(
 def test_env_switch_disables_the_pass() -> None:
     env = dict(os.environ, IDRAK_DISABLE_FUSION="1")
     out = subprocess.run(
-        [sys.executable, "-c", "import idrak; print(idrak.fusion.enabled())"],
+        [sys.executable, "-c", "import idrak; print(idrak.engine.fusion.enabled())"],
         env=env,
         capture_output=True,
         text=True,
@@ -227,7 +228,7 @@ def test_a_very_long_chain_has_no_recursion_limit(on: None) -> None:
 
 
 def test_repeated_structure_hits_the_kernel_cache(on: None) -> None:
-    cache = fusion.kernel_cache("numpy")
+    cache = kernel_cache("numpy")
     x = _x(33)
     first = _schedule(((x * 3.25 + 1.0).exp()).realize)
     hits = cache.hits
@@ -259,7 +260,7 @@ def test_kernels_hash_by_structure_not_constants() -> None:
 def test_debug_prints_the_schedule(on: None) -> None:
     buf = io.StringIO()
     x = _x(100)
-    with idrak.debug.schedule(file=buf):
+    with idrak.engine.debug.schedule(file=buf):
         ((x * 2.0).exp() + 1.0).realize()
     text = buf.getvalue()
     assert "idrak schedule:" in text and "FUSED" in text and "MUL EXP" in text
@@ -268,7 +269,7 @@ def test_debug_prints_the_schedule(on: None) -> None:
 
 # --- CUDA code generation (checked as text; compiled with nvcc where one is installed) -----
 def _cuda_kernels() -> list[FusedKernel]:
-    from idrak.dtypes import to_dtype
+    from idrak.contract.dtypes import to_dtype
 
     out = []
     for dt in ("float32", "float64", "int8", "int32", "int64", "uint8"):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 from idrak.nn import functional as F
 
-BACKENDS = idrak.plugins.available_backends()
+BACKENDS = idrak.runtime.plugins.available_backends()
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:

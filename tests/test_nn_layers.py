@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 from idrak import nn
 from idrak.nn import init
 
-BACKENDS = idrak.plugins.available_backends()
+BACKENDS = idrak.runtime.plugins.available_backends()
 
 # (id, layer class name, args, kwargs, input shape, integer input?, atol)
 SPECS: list[tuple[str, str, tuple[Any, ...], dict[str, Any], tuple[int, ...], bool, float]] = [
@@ -366,7 +366,7 @@ def test_resnet_block(dev: str) -> None:
 
 
 def test_batchnorm_running_stats_do_not_grow_the_graph(dev: str) -> None:
-    from idrak.lazy import schedule
+    from idrak.engine.lazy import schedule
 
     bn = nn.BatchNorm1d(2).to(device=dev)
     pending = []

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 from idrak import nn, optim
 from idrak.nn.utils import clip_grad_norm_, clip_grad_value_
 from idrak.optim import lr_scheduler as sched
 
-BACKENDS = idrak.plugins.available_backends()
+BACKENDS = idrak.runtime.plugins.available_backends()
 STEPS = 20
 
 

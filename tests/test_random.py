@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
-from idrak.random import threefry2x32, threefry2x32_block
+import idrak.runtime.plugins
+from idrak.core.random import threefry2x32, threefry2x32_block
 
 M32 = 0xFFFFFFFF
 
@@ -29,7 +29,7 @@ KAT = [
 ]
 
 
-@pytest.fixture(params=idrak.plugins.available_backends())
+@pytest.fixture(params=idrak.runtime.plugins.available_backends())
 def device(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -102,7 +102,7 @@ def test_same_seed_same_numbers(device: str) -> None:
         np.testing.assert_array_equal(x, y)
     c = _draw(device, 43)
     assert not np.array_equal(a[0], c[0])
-    for name in idrak.plugins.available_backends():  # the same on every backend
+    for name in idrak.runtime.plugins.available_backends():  # the same on every backend
         for x, y in zip(a, _draw(name, 42)):
             np.testing.assert_array_equal(x, y)
 
@@ -125,11 +125,11 @@ def test_generator_objects_and_state(device: str) -> None:
         a, idrak.rand(4, generator=idrak.Generator(7), device=device).numpy()
     )
     idrak.manual_seed(7)
-    state = idrak.random.default_generator.get_state()
+    state = idrak.core.random.default_generator.get_state()
     x = idrak.rand(3, device=device).numpy()
-    idrak.random.default_generator.set_state(state)
+    idrak.core.random.default_generator.set_state(state)
     np.testing.assert_array_equal(x, idrak.rand(3, device=device).numpy())
-    assert idrak.random.initial_seed() == 7
+    assert idrak.core.random.initial_seed() == 7
     with pytest.raises(ValueError, match="64 bits"):
         idrak.manual_seed(2**64)
 

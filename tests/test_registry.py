@@ -25,11 +25,11 @@ import pytest
 
 import idrak
 import idrak.cli
-from idrak import plugins
+from idrak.contract.hookspecs import hookimpl
+from idrak.contract.ops import Op
 from idrak.errors import BackendUnavailableError, DeviceError
-from idrak.hookspecs import hookimpl
-from idrak.ops import Op
-from idrak_numpy._backend import NumpyBackend
+from idrak.runtime import plugins
+from idrak_numpy import NumpyBackend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -235,7 +235,7 @@ def test_invalid_registration_is_reported_naming_the_plugin(
     [
         pytest.param(
             lambda: object(),
-            "returned object, not an idrak.backend.Backend",
+            "returned object, not an idrak.contract.backend.Backend",
             id="factory-returns-non-backend",
         ),
         pytest.param(lambda: 1 / 0, "ZeroDivisionError", id="factory-raises"),
@@ -395,10 +395,10 @@ def test_import_idrak_loads_no_backend() -> None:
         """
         import sys
         import idrak
-        import idrak.plugins
+        import idrak.runtime.plugins
         loaded = [m for m in ("idrak_numpy", "idrak_cuda", "cupy") if m in sys.modules]
         assert not loaded, f"import idrak imported {loaded}"
-        assert idrak.plugins._REG.pm is None, "import idrak ran plugin discovery"
+        assert idrak.runtime.plugins._REG.pm is None, "import idrak ran plugin discovery"
         idrak.device("cpu")
         assert "idrak_numpy" in sys.modules and "cupy" not in sys.modules
         """
@@ -499,7 +499,7 @@ def test_out_of_tree_backend_package(tmp_path: Path) -> None:
         """
         import numpy as np
         import idrak
-        from idrak.ops import Op
+        from idrak.contract.ops import Op
         dev = idrak.device("outoftree")
         be = dev.backend
         x = be.from_numpy(np.array([1.0, -2.0]))

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 import idrak
-import idrak.plugins
-import idrak.serialization as ser
+import idrak.io.serialization as ser
+import idrak.runtime.plugins
 from idrak import nn, optim
+from idrak.io.serialization import CheckpointError
 from idrak.nn import functional as F
-from idrak.serialization import CheckpointError
 
-BACKENDS = idrak.plugins.available_backends()
+BACKENDS = idrak.runtime.plugins.available_backends()
 
 
 @pytest.fixture(params=BACKENDS)

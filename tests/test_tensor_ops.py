@@ -30,7 +30,7 @@ import pytest
 from _gradcheck import as_list, assert_close, idrak_numpy_fn, numerical_grad
 
 import idrak
-import idrak.plugins
+import idrak.runtime.plugins
 
 try:
     import torch
@@ -717,7 +717,7 @@ TOL = {
 # backends: every available one, and each once more with its optional fast paths hidden
 def _backend_params() -> list[str]:
     out = []
-    for name in idrak.plugins.available_backends():
+    for name in idrak.runtime.plugins.available_backends():
         out += [name, f"{name}/required"]
     return out
 
@@ -726,11 +726,11 @@ def _backend_params() -> list[str]:
 def device(request: pytest.FixtureRequest) -> Iterator[str]:
     """A device string; ``<name>/required`` hides the backend's optional ops (decompositions)."""
     name, _, variant = request.param.partition("/")
-    be = idrak.plugins.get_backend(name)
+    be = idrak.runtime.plugins.get_backend(name)
     if not variant:
         yield name
         return
-    caps = be._caps
+    caps = be.caps
     be.__dict__["_caps_cache"] = dataclasses.replace(caps, optional_ops=frozenset())
     try:
         yield name

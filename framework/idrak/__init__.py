@@ -1,321 +1,136 @@
-"""idrak: a hackable deep-learning framework on a small, closed primitive-op contract."""
+"""idrak: a hackable deep-learning framework on a small, closed primitive-op contract.
+
+The package is layered (arrows point down; ``docs/design-notes.md`` has the picture)::
+
+    examples, cli                      programs
+    train, factories                   Config / Runner / Experiment, ready-made blocks
+    nn, optim, data, metrics           the layers above the Tensor
+    compile, io                        idrak.jit; checkpoints and atomic writes
+    core                               Tensor, autograd, decompositions, creation, RNG
+    engine                             lazy graph, realization, fusion pass (no Tensor)
+    runtime                            plugins, devices
+    contract, errors                   what a backend implements (its only import)
+
+``import idrak`` itself imports nothing: the top-level namespace (``idrak.Tensor``,
+``idrak.zeros``, ``idrak.float32``, ...) is assembled from the ``__all__`` of the modules in
+:data:`_NAMESPACE` on first use, and the subpackages load when first named. So a backend package
+that imports :mod:`idrak.contract` does not load the frontend.
+"""
 
 from __future__ import annotations
 
-from .device import Device, device, get_default_device, set_default_device
-from .dtypes import (
-    DType,
-    bfloat16,
-    bool_,
-    float16,
-    float32,
-    float64,
-    get_default_dtype,
-    int8,
-    int16,
-    int32,
-    int64,
-    promote_types,
-    set_default_dtype,
-    uint8,
-)
-from .errors import (
-    BackendUnavailableError,
-    DeviceError,
-    IdrakError,
-    NotSupportedError,
-    PluginError,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (
-    arange,
-    bernoulli,
-    empty,
-    empty_like,
-    eye,
-    full,
-    full_like,
-    linspace,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randint,
-    randn,
-    randn_like,
-    randperm,
-    zeros,
-    zeros_like,
-)
-from .functions import (
-    abs,
-    add,
-    all,
-    amax,
-    amin,
-    any,
-    argmax,
-    argmin,
-    broadcast_shapes,
-    broadcast_to,
-    cat,
-    ceil,
-    chunk,
-    clamp,
-    clip,
-    concat,
-    cos,
-    cumsum,
-    div,
-    erf,
-    erfc,
-    exp,
-    exp2,
-    expm1,
-    flatten,
-    flip,
-    floor,
-    gather,
-    gelu,
-    index_select,
-    isfinite,
-    isinf,
-    isnan,
-    lerp,
-    log,
-    log1p,
-    log2,
-    log_softmax,
-    logical_not,
-    logsumexp,
-    masked_fill,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mul,
-    narrow,
-    norm,
-    one_hot,
-    permute,
-    pow,
-    prod,
-    realize,
-    relu,
-    repeat_interleave,
-    reshape,
-    round,
-    rsqrt,
-    scatter_add,
-    sigmoid,
-    sign,
-    silu,
-    sin,
-    softmax,
-    split,
-    sqrt,
-    square,
-    squeeze,
-    stack,
-    std,
-    sub,
-    sum,
-    tanh,
-    tile,
-    transpose,
-    trunc,
-    unflatten,
-    unsqueeze,
-    var,
-    where,
-)
-from .lazy import eager, is_eager
-from .random import Generator, manual_seed
-from .tensor import Tensor, tensor
 
-# The layers above the Tensor load on first use, so `import idrak` stays fast:
-# `idrak.nn`, `idrak.optim`, `idrak.metrics`, `idrak.functional` (= idrak.nn.functional, as the
-# seeds write `nw.functional.cross_entropy`), `idrak.Runner`, `idrak.Config`, `idrak.Experiment`.
-_LAZY_MODULES = {
+#: the modules whose ``__all__`` together make up the top-level namespace
+_NAMESPACE = (
+    "idrak.errors",
+    "idrak.contract.dtypes",
+    "idrak.runtime.devices",
+    "idrak.core.tensor",
+    "idrak.core.creation",
+    "idrak.core.toplevel",
+    "idrak.core.autograd",
+    "idrak.core.random",
+    "idrak.compile.tracing",
+    "idrak.io.serialization",
+)
+#: names that are modules: subpackages, and the public modules spelled as PyTorch users expect
+#: (``idrak.functional`` is ``idrak.nn.functional``, as the seeds write ``nw.functional``)
+_MODULES = {
+    "autograd": "idrak.core.autograd",
+    "cli": "idrak.cli",
+    "compile": "idrak.compile",
+    "contract": "idrak.contract",
+    "core": "idrak.core",
+    "data": "idrak.data",
+    "debug": "idrak.engine.debug",
+    "engine": "idrak.engine",
+    "errors": "idrak.errors",
+    "examples": "idrak.examples",
+    "factories": "idrak.factories",
+    "functional": "idrak.nn.functional",
+    "fusion": "idrak.engine.fusion",
+    "io": "idrak.io",
+    "metrics": "idrak.metrics",
     "nn": "idrak.nn",
     "optim": "idrak.optim",
-    "data": "idrak.data",
-    "metrics": "idrak.metrics",
+    "random": "idrak.core.random",
+    "runtime": "idrak.runtime",
+    "testing": "idrak.testing",
     "train": "idrak.train",
-    "functional": "idrak.nn.functional",
 }
-_LAZY_ATTRS = {
-    "Runner": "idrak.train",
-    "Config": "idrak.train",
-    "Experiment": "idrak.train",
-    "History": "idrak.train",
-}
+#: the training workflow's classes, at the top as the seeds use them (``nw.Runner``)
+_TRAIN = ("Config", "Experiment", "History", "Runner")
+_names: list[str] = []
 
 
-def __getattr__(name: str) -> object:
-    import importlib
+def _load_namespace() -> list[str]:
+    """Import the :data:`_NAMESPACE` modules and copy their public names here (once)."""
+    if not _names:
+        found: list[str] = []
+        for path in _NAMESPACE:
+            module = importlib.import_module(path)
+            for name in module.__all__:
+                globals()[name] = getattr(module, name)
+                found.append(name)
+        _names.extend(found)
+    return _names
 
-    if name in _LAZY_MODULES:
-        module = importlib.import_module(_LAZY_MODULES[name])
-        globals()[name] = module
-        return module
-    if name in _LAZY_ATTRS:
-        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'idrak' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value: Any = importlib.import_module(_MODULES[name])
+    elif name in _TRAIN:
+        value = getattr(importlib.import_module("idrak.train"), name)
+    elif name == "__all__":
+        return sorted({*_load_namespace(), *_MODULES, *_TRAIN})
+    elif name.startswith("__"):
+        raise AttributeError(f"module 'idrak' has no attribute {name!r}")
+    else:
+        if name not in _load_namespace():
+            raise AttributeError(f"module 'idrak' has no attribute {name!r}")
+        return globals()[name]
+    globals()[name] = value
+    return value
 
 
-# --- kernel fusion (issue 8): importing idrak.fusion installs the scheduler pass ---
-from . import debug, fusion  # noqa: E402
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_load_namespace(), *_MODULES, *_TRAIN})
 
-# --- tracing JIT (issue 8) ---
-from .jit import JitError, jit  # noqa: E402
-from .serialization import load, save  # noqa: E402
 
-__all__ = [
-    "BackendUnavailableError",
-    "DType",
-    "Device",
-    "DeviceError",
-    "Generator",
-    "IdrakError",
-    "JitError",
-    "NotSupportedError",
-    "PluginError",
-    "Tensor",
-    "abs",
-    "add",
-    "all",
-    "amax",
-    "amin",
-    "any",
-    "arange",
-    "argmax",
-    "argmin",
-    "bernoulli",
-    "bfloat16",
-    "bool_",
-    "broadcast_shapes",
-    "broadcast_to",
-    "cat",
-    "ceil",
-    "chunk",
-    "clamp",
-    "clip",
-    "concat",
-    "cos",
-    "cumsum",
-    "debug",
-    "device",
-    "div",
-    "eager",
-    "empty",
-    "empty_like",
-    "enable_grad",
-    "erf",
-    "erfc",
-    "exp",
-    "exp2",
-    "expm1",
-    "eye",
-    "flatten",
-    "flip",
-    "float16",
-    "float32",
-    "float64",
-    "floor",
-    "full",
-    "full_like",
-    "fusion",
-    "gather",
-    "gelu",
-    "get_default_device",
-    "get_default_dtype",
-    "grad",
-    "index_select",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "is_eager",
-    "is_grad_enabled",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "jit",
-    "lerp",
-    "linspace",
-    "load",
-    "log",
-    "log1p",
-    "log2",
-    "log_softmax",
-    "logical_not",
-    "logsumexp",
-    "manual_seed",
-    "masked_fill",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
-    "min",
-    "minimum",
-    "mul",
-    "narrow",
-    "no_grad",
-    "norm",
-    "one_hot",
-    "ones",
-    "ones_like",
-    "permute",
-    "pow",
-    "prod",
-    "promote_types",
-    "rand",
-    "rand_like",
-    "randint",
-    "randn",
-    "randn_like",
-    "randperm",
-    "realize",
-    "relu",
-    "repeat_interleave",
-    "reshape",
-    "round",
-    "rsqrt",
-    "save",
-    "scatter_add",
-    "set_default_device",
-    "set_default_dtype",
-    "set_grad_enabled",
-    "sigmoid",
-    "sign",
-    "silu",
-    "sin",
-    "softmax",
-    "split",
-    "sqrt",
-    "square",
-    "squeeze",
-    "stack",
-    "std",
-    "sub",
-    "sum",
-    "tanh",
-    "tensor",
-    "tile",
-    "transpose",
-    "trunc",
-    "uint8",
-    "unflatten",
-    "unsqueeze",
-    "var",
-    "where",
-    "zeros",
-    "zeros_like",
-]
+if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
+    from idrak import (
+        cli,
+        compile,
+        contract,
+        core,
+        data,
+        engine,
+        errors,
+        examples,
+        factories,
+        io,
+        metrics,
+        nn,
+        optim,
+        runtime,
+        testing,
+        train,
+    )
+    from idrak.compile.tracing import *
+    from idrak.contract.dtypes import *
+    from idrak.core import autograd, random
+    from idrak.core.autograd import *
+    from idrak.core.creation import *
+    from idrak.core.random import *
+    from idrak.core.tensor import *
+    from idrak.core.toplevel import *
+    from idrak.engine import debug, fusion
+    from idrak.errors import *
+    from idrak.io.serialization import *
+    from idrak.nn import functional
+    from idrak.runtime.devices import *
+    from idrak.train import Config, Experiment, History, Runner

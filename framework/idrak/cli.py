@@ -12,8 +12,8 @@ __all__ = ["backends_report", "main"]
 
 def backends_report() -> dict[str, Any]:
     """Every discovered backend and every failed plugin, as plain data."""
-    from .errors import DeviceError
-    from .plugins import backend_entries, get_backend, plugin_failures
+    from idrak.errors import DeviceError
+    from idrak.runtime.plugins import backend_entries, get_backend, plugin_failures
 
     rows = []
     for name, e in sorted(backend_entries().items()):
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _print_backends(rep)
         return 0
-    from .testing.runner import run_conformance
+    from idrak.testing.runner import run_conformance
 
     return run_conformance(
         args.backend, json_path=args.json_path, xfails=args.xfails, extra=args.pytest_args

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import nn
-from .tensor import Tensor
+from idrak import nn
+from idrak.core.tensor import Tensor
 
 __all__ = ["resnet_block"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from idrak.hookspecs import hookimpl
+from idrak.contract.hookspecs import hookimpl
 
 from ._errors import CudaError, CudaOutOfMemoryError
 
@@ -20,7 +20,7 @@ __all__ = ["CudaError", "CudaOutOfMemoryError", "idrak_register_backends"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from idrak.backend import Backend
+    from idrak.contract.backend import Backend
 
 
 def _factory() -> Backend:
@@ -32,5 +32,5 @@ def _factory() -> Backend:
 
 @hookimpl
 def idrak_register_backends(register: Callable[..., Any]) -> None:
-    """Register the ``cuda`` backend with a lazy factory (see :mod:`idrak.hookspecs`)."""
+    """Register the ``cuda`` backend with a lazy factory (see :mod:`idrak.contract.hookspecs`)."""
     register("cuda", _factory, description="CuPy on NVIDIA GPUs (CUDA 12 / 13)")

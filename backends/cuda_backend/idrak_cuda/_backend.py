@@ -1,7 +1,8 @@
-"""The CUDA backend: the NumPy backend's code run over CuPy.
+"""The CUDA backend: idrak's array-module backend run over CuPy.
 
-:class:`CudaBackend` subclasses :class:`idrak_numpy._backend.NumpyBackend` and swaps its array
-module ``xp`` for ``cupy`` (DESIGN.md §9.4, thinc's ``CupyOps``); it overrides only what differs:
+:class:`CudaBackend` subclasses :class:`idrak_numpy.array_backend.ArrayBackend` (the public base
+shared with the NumPy backend, as thinc's ``CupyOps`` and ``NumpyOps`` share ``Ops``) with
+``cupy`` as its array module ``xp``; it overrides only what differs:
 the runtime methods (host <-> device copies, devices, memory), ops whose NumPy implementation uses
 a function CuPy lacks (``np.add.at``, ``sliding_window_view`` + ``einsum``, ``indices(sparse=)``),
 and RANDOM_BITS, which NumPy leaves to the frontend and CUDA runs as a kernel.
@@ -18,11 +19,9 @@ from typing import Any
 
 import numpy as np
 
-import idrak
-from idrak.dtypes import DType
+from idrak.contract import ALL, DType, Op, bfloat16
 from idrak.errors import IdrakError
-from idrak.ops import Capabilities, Op
-from idrak_numpy._backend import NumpyBackend
+from idrak_numpy.array_backend import ArrayBackend
 
 from . import __version__
 from ._errors import translate
@@ -34,11 +33,6 @@ __all__ = ["INSTALL_HINT", "CudaBackend"]
 INSTALL_HINT = (
     "pip install 'idrak[cuda12]' (CUDA 12.x) or pip install 'idrak[cuda13]' (CUDA 13.x), not both"
 )
-
-_INTS = frozenset({idrak.uint8, idrak.int8, idrak.int16, idrak.int32, idrak.int64})
-_FLOATS = frozenset({idrak.float16, idrak.float32, idrak.float64})
-_NUMERIC = _INTS | _FLOATS
-_ALL = _NUMERIC | {idrak.bool_}
 
 #: dtypes cupyx.scatter_add accumulates exactly with CUDA's atomicAdd, as themselves
 _ATOMIC_NATIVE = frozenset({"int32", "uint32", "uint64", "float32", "float64"})
@@ -56,7 +50,7 @@ _ATOMIC_WIDEN = {
 _THREADS = 256  # threads per block of the Threefry kernel
 
 
-class CudaBackend(NumpyBackend):
+class CudaBackend(ArrayBackend):
     """NVIDIA GPUs through CuPy. Devices ``cuda:0 .. cuda:N-1`` (``cuda`` is ``cuda:0``).
 
     Arrays are ``cupy.ndarray`` on the device of the op (every op runs inside
@@ -69,7 +63,7 @@ class CudaBackend(NumpyBackend):
     """
 
     name = "cuda"
-    native_optional_ops = NumpyBackend.native_optional_ops | {Op.RANDOM_BITS}
+    native_optional_ops = ArrayBackend.native_optional_ops | {Op.RANDOM_BITS}
     version = __version__
 
     def __init__(self) -> None:
@@ -127,28 +121,18 @@ class CudaBackend(NumpyBackend):
         except Exception:
             return None
 
-    def capabilities(self) -> Capabilities:
-        """Declared ops and dtypes; ``device_count`` is 0 when the backend is unavailable.
-
-        bfloat16 is declared only when the installed CuPy has ``cupy.bfloat16``.
-        """
+    @property
+    def stored_dtypes(self) -> frozenset[DType]:  # type: ignore[override]
+        """Every dtype but bfloat16, which only a CuPy with ``cupy.bfloat16`` stores."""
         ok, _ = self.is_available()
-        floats = set(_FLOATS)
         if ok and self._bfloat16() is not None:
-            floats.add(idrak.bfloat16)
-        floats_f = frozenset(floats)
-        numeric = _INTS | floats_f
-        all_ = numeric | {idrak.bool_}
-        op_dtypes = self._op_dtypes(all_, numeric, floats_f)
-        op_dtypes[Op.RANDOM_BITS] = frozenset({idrak.int64})
-        return Capabilities(
-            name=self.name,
-            version=self.version,
-            device_count=self._device_count if ok else 0,
-            dtypes=all_,
-            optional_ops=self.native_optional_ops,
-            op_dtypes=op_dtypes,
-        )
+            return ALL
+        return ALL - {bfloat16}
+
+    def device_count(self) -> int:
+        """CUDA devices seen by the runtime; 0 when the backend is unavailable."""
+        ok, _ = self.is_available()
+        return self._device_count if ok else 0
 
     def np_dtype(self, dtype: DType) -> Any:
         if dtype.name == "bfloat16":
@@ -163,7 +147,7 @@ class CudaBackend(NumpyBackend):
         """Run ``op`` inside ``cupy.cuda.Device(device_index)``.
 
         Raises:
-            NotSupportedError: as :meth:`idrak.backend.Backend.run`.
+            NotSupportedError: as :meth:`idrak.contract.backend.Backend.run`.
             CudaOutOfMemoryError, CudaError: a CUDA failure, naming ``cuda:<device_index>``.
         """
         return self._call(op.name, device_index, super().run, op, srcs, arg, dtype, device_index)
@@ -352,17 +336,17 @@ class CudaBackend(NumpyBackend):
         )
         return out
 
-    # fusion (idrak.fusion; issue 8): generated CUDA kernels, see _fused.py ----------------
+    # fusion: generated CUDA kernels, see _fused.py ---------------------------------------
     def fusion_support(self) -> Any:
         """Elementwise ops and a trailing SUM/REDUCE_MAX, all dtypes but float16/bfloat16."""
         ok, _ = self.is_available()
         if not ok:
             return None
-        from idrak.fusion import ELEMENTWISE, FusionSupport
+        from idrak.contract import ELEMENTWISE, FusionSupport
 
         from ._fused import CTYPES
 
-        caps = self._caps
+        caps = self.caps
         return FusionSupport(
             ops=frozenset(o for o in ELEMENTWISE if caps.supports(o)),
             dtypes=frozenset(d for d in caps.dtypes if d.name in CTYPES),

@@ -1,4 +1,4 @@
-"""FUSED kernels on CUDA: CUDA C++ generated from the :class:`idrak.fusion.FusedKernel` IR.
+"""FUSED kernels on CUDA: CUDA C++ generated from the :class:`idrak.contract.fused.FusedKernel` IR.
 
 * Elementwise kernels become one ``extern "C"`` grid-stride loop (:func:`elementwise_source`):
   each thread loads its element of every input (broadcast inputs through baked-in strides), runs
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from idrak.fusion import FusedKernel, kernel_cache
-from idrak.ops import Op
+from idrak.contract.fused import FusedKernel, kernel_cache
+from idrak.contract.ops import Op
 
 __all__ = ["CTYPES", "CudaFusedEngine", "elementwise_source", "reduction_parts"]
 
@@ -127,7 +127,7 @@ def elementwise_source(kernel: FusedKernel) -> tuple[str, str]:
     """``(name, CUDA source)`` of the elementwise kernel.
 
     Signature: ``name(const T0* in0, ..., Tc c0, ..., Tout* out, long long n)``, inputs
-    C-contiguous with their :attr:`~idrak.fusion.InputSpec.shape`, output C-contiguous.
+    C-contiguous with their :attr:`~idrak.contract.fused.InputSpec.shape`, output C-contiguous.
     """
     name = _name(kernel, "fused")
     shape = kernel.shape

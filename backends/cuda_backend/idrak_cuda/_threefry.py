@@ -5,7 +5,8 @@ as 1, 2, 3", SC'11 -- Random123's ``threefry2x32`` with 20 rounds. Rotation cons
 ``R = [13, 15, 26, 6, 17, 29, 16, 24]``, key-schedule parity ``0x1BD11BDA``, a key injection
 after every 4 rounds (injection ``s`` adds ``ks[s % 3]``, ``ks[(s + 1) % 3] + s``).
 
-Counter mapping of the RANDOM_BITS op (``idrak.ops.SEMANTICS[Op.RANDOM_BITS]``): block ``i``
+Counter mapping of the RANDOM_BITS op (``idrak.contract.ops.SEMANTICS[Op.RANDOM_BITS]``): block
+``i``
 (``0 <= i < ceil(n / 2)``) encrypts the 64-bit counter ``c = (counter0 + i) mod 2**64`` split as
 ``x0 = c mod 2**32`` (low word), ``x1 = c >> 32`` (high word); its two output words are
 ``out[2i] = y0`` and ``out[2i + 1] = y1``; the result is truncated to ``n`` and returned as int64

@@ -1,6 +1,6 @@
-"""FUSED kernels on the CPU (see :mod:`idrak.fusion` for the IR).
+"""FUSED kernels on the CPU (see :mod:`idrak.engine.fusion` for the IR).
 
-Engines that run a :class:`~idrak.fusion.FusedKernel`:
+Engines that run a :class:`~idrak.contract.fused.FusedKernel`:
 
 * an interpreter that calls the same NumPy ufuncs as the op-by-op backend, in order, writing each
   result over a dead temporary of the same shape and dtype (``out=``), into scratch buffers kept
@@ -16,7 +16,7 @@ Engines that run a :class:`~idrak.fusion.FusedKernel`:
   division, float16 or narrowing casts). Off by default: on the machines measured
   (``benchmarks/fusion.py``) the blocked interpreter was about twice as fast.
 
-Compiled plans live in :func:`idrak.fusion.kernel_cache` under the backend's name.
+Compiled plans live in :func:`idrak.contract.fused.kernel_cache` under the backend's name.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from idrak.dtypes import DType
-from idrak.fusion import ELEMENTWISE, FusedKernel, FusionSupport, kernel_cache
-from idrak.ops import REQUIRED, Op
+from idrak.contract import ELEMENTWISE, FusedKernel, FusionSupport, kernel_cache
+from idrak.contract.dtypes import DType
+from idrak.contract.ops import REQUIRED, Op
 
 from ._fused_numexpr import compile_numexpr, numexpr_available
 
@@ -171,9 +171,9 @@ def _quiet() -> Any:
     """The backend's cheap ``np.errstate(all="ignore")`` (IEEE results are the contract)."""
     global _QUIET
     if _QUIET is None:
-        from . import _backend
+        from . import array_backend
 
-        _QUIET = getattr(_backend, "_quiet", None) or (lambda: np.errstate(all="ignore"))
+        _QUIET = getattr(array_backend, "_quiet", None) or (lambda: np.errstate(all="ignore"))
     return _QUIET()
 
 

@@ -1,6 +1,7 @@
 """The numexpr engine of the NumPy backend's FUSED kernels (``pip install 'idrak[fused]'``).
 
-:func:`compile_numexpr` turns a :class:`~idrak.fusion.FusedKernel` into one numexpr expression
+:func:`compile_numexpr` turns a :class:`~idrak.contract.fused.FusedKernel` into one numexpr
+expression
 over named inputs (``i0 ..``), constants (``c0 ..``, 0-d arrays so float32 stays float32) and
 fixed helper constants (``k0 ..``), or returns None when numexpr cannot express it exactly: no
 integer floor division, float16 or narrowing casts; ``maximum`` is spelled with ``where`` so NaN
@@ -13,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from idrak.fusion import FusedKernel
-from idrak.ops import Op
+from idrak.contract.fused import FusedKernel
+from idrak.contract.ops import Op
 
 __all__ = ["compile_numexpr", "numexpr_available"]
 

@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 import idrak
-from idrak.backend import Backend
-from idrak.hookspecs import hookimpl
-from idrak.ops import Capabilities, Op
+from idrak.contract.backend import Backend
+from idrak.contract.hookspecs import hookimpl
+from idrak.contract.ops import Capabilities, Op
 
 FLOATS = frozenset({idrak.float16, idrak.float32, idrak.float64})
 NUMBERS = FLOATS | {idrak.uint8, idrak.int8, idrak.int16, idrak.int32, idrak.int64}
 
-# method name -> implementation, one per required op (semantics: idrak.ops.SEMANTICS)
+# method name -> implementation, one per required op (semantics: idrak.contract.ops.SEMANTICS)
 OPS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sin": np.sin, "sqrt": np.sqrt,
     "reciprocal": np.reciprocal, "maximum": np.maximum, "cmplt": np.less, "cmpeq": np.equal,

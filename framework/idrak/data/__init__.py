@@ -6,13 +6,19 @@ batch leaf, on the requested device).
 
 from __future__ import annotations
 
-from .collate import default_collate
-from .dataset import Dataset, Subset, TensorDataset, random_split
-from .download import Checksum, ChecksumError, DatasetNotFoundError, cache_dir, download_url
-from .idx import IdxFormatError, read_idx, write_idx
-from .loader import DataLoader
-from .text import CharDataset, names_dataset
-from .vision import ImageDataset, fashion_mnist, mnist
+from idrak.data.collate import default_collate
+from idrak.data.dataset import Dataset, Subset, TensorDataset, random_split
+from idrak.data.download import (
+    Checksum,
+    ChecksumError,
+    DatasetNotFoundError,
+    cache_dir,
+    download_url,
+)
+from idrak.data.idx import IdxFormatError, read_idx, write_idx
+from idrak.data.loader import DataLoader
+from idrak.data.text import CharDataset, names_dataset
+from idrak.data.vision import ImageDataset, fashion_mnist, mnist
 
 __all__ = [
     "CharDataset",

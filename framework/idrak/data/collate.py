@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._convert import to_numpy, to_tensor
+from idrak.data._convert import to_numpy, to_tensor
 
 __all__ = ["default_collate", "tensorize"]
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._convert import to_numpy
+from idrak.data._convert import to_numpy
 
 __all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IdrakError
+from idrak.errors import IdrakError
 
 __all__ = [
     "Checksum",

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from idrak._atomic import atomic_write
-
-from ..errors import IdrakError
+from idrak.errors import IdrakError
+from idrak.io.atomic import atomic_write
 
 __all__ = ["IdxFormatError", "parse_idx", "read_bytes", "read_idx", "write_idx"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .collate import default_collate, tensorize
-from .dataset import Dataset, Subset, TensorDataset
+from idrak.data.collate import default_collate, tensorize
+from idrak.data.dataset import Dataset, Subset, TensorDataset
 
 __all__ = ["DataLoader"]
 

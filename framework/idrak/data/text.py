@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import TensorDataset
+from idrak.data.dataset import TensorDataset
 
 __all__ = ["BOUNDARY", "CharDataset", "names_dataset"]
 

@@ -10,9 +10,15 @@ from typing import Literal
 
 import numpy as np
 
-from .dataset import TensorDataset
-from .download import Checksum, ChecksumError, DatasetNotFoundError, cache_dir, download_url
-from .idx import IdxFormatError, parse_idx, read_bytes
+from idrak.data.dataset import TensorDataset
+from idrak.data.download import (
+    Checksum,
+    ChecksumError,
+    DatasetNotFoundError,
+    cache_dir,
+    download_url,
+)
+from idrak.data.idx import IdxFormatError, parse_idx, read_bytes
 
 __all__ = [
     "FASHION_MNIST",

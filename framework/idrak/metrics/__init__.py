@@ -5,8 +5,8 @@ Inputs are idrak Tensors or NumPy arrays; results match scikit-learn on the same
 
 from __future__ import annotations
 
-from .aggregation import MeanMetric
-from .base import Metric
-from .classification import Accuracy, ConfusionMatrix, F1Score, Precision, Recall
+from idrak.metrics.aggregation import MeanMetric
+from idrak.metrics.base import Metric
+from idrak.metrics.classification import Accuracy, ConfusionMatrix, F1Score, Precision, Recall
 
 __all__ = ["Accuracy", "ConfusionMatrix", "F1Score", "MeanMetric", "Metric", "Precision", "Recall"]

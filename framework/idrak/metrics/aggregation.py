@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Metric, to_numpy
+from idrak.metrics.base import Metric, to_numpy
 
 __all__ = ["MeanMetric"]
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .base import Metric, as_labels, predicted_labels, to_numpy
+from idrak.metrics.base import Metric, as_labels, predicted_labels, to_numpy
 
 __all__ = ["Accuracy", "ConfusionMatrix", "F1Score", "Precision", "Recall"]
 

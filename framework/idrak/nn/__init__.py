@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-from . import functional, init, losses, utils
-from .containers import Net, Pipeline, Sequential
-from .layers import (
+from idrak.nn import functional, init, losses, utils
+from idrak.nn.containers import Net, Pipeline, Sequential
+from idrak.nn.layers import (
     ELU,
     GELU,
     AdaptiveAvgPool2d,
@@ -51,8 +51,8 @@ from .layers import (
     linear,
     max_pool2d,
 )
-from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError, TensorDict
-from .parameter import Parameter
+from idrak.nn.module import IncompatibleKeys, Module, RemovableHandle, StateDictError, TensorDict
+from idrak.nn.parameter import Parameter
 
 __all__ = [
     "ELU",

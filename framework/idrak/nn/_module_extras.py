@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ..dtypes import DType, to_dtype
-from ..tensor import Tensor
+from idrak.contract.dtypes import DType, to_dtype
+from idrak.core.tensor import Tensor
 
 if TYPE_CHECKING:
-    from .module import Module
+    from idrak.nn.module import Module
 
 __all__ = ["ModuleExtrasMixin", "describe_step"]
 
@@ -41,7 +41,7 @@ def _move(t: Tensor, device: Any, dtype: DType | None) -> None:
 
 def _share(t: Tensor) -> Tensor:
     """A new tensor object with ``t``'s value (lazy values are never mutated, only replaced)."""
-    from .parameter import Parameter
+    from idrak.nn.parameter import Parameter
 
     if isinstance(t, Parameter):
         out: Tensor = Parameter(Tensor._from_lazy(t.lazy), requires_grad=t.requires_grad)
@@ -66,7 +66,7 @@ class ModuleExtrasMixin:
         Raises:
             TypeError: an unexpected keyword. DeviceError: an unknown device.
         """
-        from ..device import device as to_device
+        from idrak.runtime.devices import device as to_device
 
         dtype = kwargs.pop("dtype", None)
         dev = kwargs.pop("device", None)

@@ -8,8 +8,8 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ..errors import IdrakError
-from ..tensor import Tensor
+from idrak.core.tensor import Tensor
+from idrak.errors import IdrakError
 
 __all__ = ["IncompatibleKeys", "RemovableHandle", "StateDictError", "TensorDict", "hook_ids"]
 

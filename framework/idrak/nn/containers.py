@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .module import Module
+from idrak.nn.module import Module
 
 __all__ = ["Net", "Pipeline", "Sequential"]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import creation
-from ..autograd import no_grad
-from ..functions import one_hot
-from ..tensor import Tensor
-from .losses import (
+from idrak.core import creation
+from idrak.core.autograd import no_grad
+from idrak.core.tensor import Tensor
+from idrak.core.toplevel import one_hot
+from idrak.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import creation
-from ..autograd import no_grad
-from ..random import Generator
-from ..tensor import Tensor
+from idrak.core import creation
+from idrak.core.autograd import no_grad
+from idrak.core.random import Generator
+from idrak.core.tensor import Tensor
 
 __all__ = [
     "calculate_gain",

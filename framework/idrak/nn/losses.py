@@ -7,7 +7,7 @@ large positive value, and no branch of a ``where`` produces NaN gradients.
 
 from __future__ import annotations
 
-from ..tensor import Tensor
+from idrak.core.tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy",

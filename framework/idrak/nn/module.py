@@ -11,10 +11,10 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..autograd import no_grad
-from ..tensor import Tensor, tensor
-from ._module_extras import ModuleExtrasMixin
-from ._module_types import (
+from idrak.core.autograd import no_grad
+from idrak.core.tensor import Tensor, tensor
+from idrak.nn._module_extras import ModuleExtrasMixin
+from idrak.nn._module_types import (
     IncompatibleKeys,
     RemovableHandle,
     StateDictError,
@@ -22,7 +22,7 @@ from ._module_types import (
     _Forward,
     hook_ids,
 )
-from .parameter import Parameter
+from idrak.nn.parameter import Parameter
 
 __all__ = ["IncompatibleKeys", "Module", "RemovableHandle", "StateDictError", "TensorDict"]
 
@@ -416,12 +416,12 @@ class Module(ModuleExtrasMixin):
     # composition ---------------------------------------------------------------------------
     def __rshift__(self, other: Any) -> Any:
         """``a >> b``: a :class:`~idrak.nn.Pipeline` running ``a`` then ``b``."""
-        from .containers import Pipeline
+        from idrak.nn.containers import Pipeline
 
         return Pipeline._compose(self, other)
 
     def __rrshift__(self, other: Any) -> Any:
-        from .containers import Pipeline
+        from idrak.nn.containers import Pipeline
 
         return Pipeline._compose(other, self)
 

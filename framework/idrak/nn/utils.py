@@ -6,9 +6,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .. import functions
-from ..errors import IdrakError
-from ..tensor import Tensor
+from idrak.core import toplevel as functions
+from idrak.core.tensor import Tensor
+from idrak.errors import IdrakError
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
@@ -50,7 +50,7 @@ def clip_grad_norm_(
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     grads: list[Any] = [p for p in _params(parameters) if p.grad is not None]
     if not grads:
-        from ..creation import zeros
+        from idrak.core.creation import zeros
 
         return zeros(())
     norms = [p.grad.norm(norm_type) for p in grads]
@@ -92,7 +92,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor] | Mapping[str
     Raises:
         ValueError: ``vec`` has the wrong number of elements.
     """
-    from ..autograd import no_grad
+    from idrak.core.autograd import no_grad
 
     ps = _params(parameters)
     total = sum(p.numel() for p in ps)

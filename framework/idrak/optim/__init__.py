@@ -7,12 +7,12 @@ dict or parameter-group dicts, and realizes all new parameters and state in one 
 
 from __future__ import annotations
 
-from . import lr_scheduler
-from .adagrad import Adagrad
-from .adam import Adam, AdamW
-from .lion import Lion
-from .optimizer import Optimizer
-from .rmsprop import RMSprop
-from .sgd import SGD
+from idrak.optim import lr_scheduler
+from idrak.optim.adagrad import Adagrad
+from idrak.optim.adam import Adam, AdamW
+from idrak.optim.lion import Lion
+from idrak.optim.optimizer import Optimizer
+from idrak.optim.rmsprop import RMSprop
+from idrak.optim.sgd import SGD
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Lion", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, bias_correction, next_step
+from idrak.core.tensor import Tensor
+from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, next_step
 
 __all__ = ["Adam", "AdamW"]
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .optimizer import Optimizer
+from idrak.optim.optimizer import Optimizer
 
 __all__ = [
     "CosineAnnealingLR",

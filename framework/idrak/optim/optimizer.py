@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..autograd import enable_grad, no_grad
-from ..creation import full
-from ..functions import realize
-from ..tensor import Tensor
+from idrak.core.autograd import enable_grad, no_grad
+from idrak.core.creation import full
+from idrak.core.tensor import Tensor
+from idrak.core.toplevel import realize
 
 __all__ = ["Optimizer", "ParamsT"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from idrak.core.tensor import Tensor
+from idrak.optim.optimizer import Optimizer, ParamsT
 
 __all__ = ["SGD"]
 

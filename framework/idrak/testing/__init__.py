@@ -25,7 +25,7 @@ __all__ = ["run_conformance", "tolerances"]
 def __getattr__(name: str) -> Any:
     # lazy: `import idrak.testing` must not import numpy, hypothesis or the suite
     if name == "run_conformance":
-        from .runner import run_conformance
+        from idrak.testing.runner import run_conformance
 
         return run_conformance
     raise AttributeError(f"module 'idrak.testing' has no attribute {name!r}")

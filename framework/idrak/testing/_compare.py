@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import Op
-from ._values import literal, value_code
-from .tolerances import Tolerance
+from idrak.contract.ops import Op
+from idrak.testing._values import literal, value_code
+from idrak.testing.tolerances import Tolerance
 
 __all__ = ["ConformanceFailure", "compare", "describe", "mismatches", "run_snippet", "snippet"]
 
@@ -102,17 +102,18 @@ def compare(
     return f"wrong {what}: " + describe(bad, got, want, inputs)
 
 
-_HEAD = ["import numpy as np", "", "import idrak", "from idrak.ops import Op", ""]
+_HEAD = ["import numpy as np", "", "import idrak", "from idrak.contract.ops import Op", ""]
 
 
 def snippet(title: str, backend: str, body: list[str]) -> str:
-    """A runnable script: imports, ``be = idrak.plugins.get_backend(backend)``, then ``body``."""
+    """A runnable script: imports, ``be = idrak.runtime.plugins.get_backend(backend)``, then
+    ``body``."""
     return (
         "\n".join(
             [
                 f"# idrak conformance repro: {title}",
                 *_HEAD,
-                f"be = idrak.plugins.get_backend({backend!r})",
+                f"be = idrak.runtime.plugins.get_backend({backend!r})",
                 *body,
             ]
         )

@@ -2,7 +2,7 @@
 
 References run in float64 for floats (then round to the op's dtype) and in Python integers for
 integers (then wrap modulo 2**bits), so a reference is exact up to its final rounding. The
-semantics checked are those written in :data:`idrak.ops.SEMANTICS`.
+semantics checked are those written in :data:`idrak.contract.ops.SEMANTICS`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import DType, bool_
-from ..ops import Op
-from ._values import edge_pool, np_dtype, random_values, sample
+from idrak.contract.dtypes import DType, bool_
+from idrak.contract.ops import Op
+from idrak.testing._values import edge_pool, np_dtype, random_values, sample
 
 __all__ = ["SPECS", "Call", "Spec", "finalize", "make_inputs", "reference"]
 

@@ -9,9 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from idrak._atomic import atomic_write
-
-from ._session import BLOCKED, LAYERS, Check, Outcome, Session
+from idrak.io.atomic import atomic_write
+from idrak.testing._session import BLOCKED, LAYERS, Check, Outcome, Session
 
 __all__ = ["finish", "header", "op_table", "outcome_of", "report_data", "summary"]
 
@@ -153,7 +152,7 @@ def report_data(s: Session) -> dict[str, Any]:
     """The JSON report as plain data."""
     import numpy as np
 
-    from .. import __version__
+    from idrak import __version__
 
     c = s.caps
     return {

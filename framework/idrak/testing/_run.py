@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import DType
-from ..ops import Op
-from ._compare import ConformanceFailure, compare, mismatches, run_snippet
-from ._session import Check
-from ._values import logical, place
-from .tolerances import Tolerance
+from idrak.contract.dtypes import DType
+from idrak.contract.ops import Op
+from idrak.testing._compare import ConformanceFailure, compare, mismatches, run_snippet
+from idrak.testing._session import Check
+from idrak.testing._values import logical, place
+from idrak.testing.tolerances import Tolerance
 
 __all__ = ["check_run"]
 

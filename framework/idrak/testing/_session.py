@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .. import plugins
-from ..backend import Backend
-from ..dtypes import ALL_DTYPES, DType
-from ..errors import IdrakError
-from ..ops import Capabilities, Op
-from .tolerances import Expectations, Tolerance, load_expectations, tolerance
+from idrak.contract.backend import Backend
+from idrak.contract.dtypes import ALL_DTYPES, DType
+from idrak.contract.ops import Capabilities, Op
+from idrak.errors import IdrakError
+from idrak.runtime import plugins
+from idrak.testing.tolerances import Expectations, Tolerance, load_expectations, tolerance
 
 __all__ = ["LAYERS", "Check", "Outcome", "Session", "core_deps", "parametrize"]
 
@@ -223,7 +223,7 @@ def parametrize(
     Without ``--idrak-backend`` the test gets a single parameter that skips with the reason;
     when ``make`` returns no check, one that skips with ``empty``.
     """
-    from .plugin import session_key
+    from idrak.testing.plugin import session_key
 
     if "check" not in metafunc.fixturenames:
         return

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import Backend
-from ..dtypes import DType, to_dtype
-from ..ops import Op
+from idrak.contract.backend import Backend
+from idrak.contract.dtypes import DType, to_dtype
+from idrak.contract.ops import Op
 
 __all__ = [
     "LAYOUTS",

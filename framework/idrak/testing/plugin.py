@@ -70,7 +70,7 @@ def pytest_configure(config: Any) -> None:
             "the idrak conformance suite runs in one process (its layers "
             "depend on each other's outcomes); drop -n / --dist"
         )
-    from ._session import Session
+    from idrak.testing._session import Session
 
     config.stash[session_key()] = Session(
         name, config.getoption("idrak_xfails"), config.getoption("idrak_report")
@@ -94,7 +94,7 @@ def pytest_report_header(config: Any) -> list[str] | None:
     s = _session(config)
     if s is None:
         return None
-    from ._report import header
+    from idrak.testing._report import header
 
     return header(s)
 
@@ -118,7 +118,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         return
     import pytest
 
-    from ._session import LAYERS
+    from idrak.testing._session import LAYERS
 
     order = {layer: i for i, layer in enumerate(LAYERS)}
     for item in items:
@@ -157,7 +157,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     rep = yield
     c = _check(item)
     if c is not None and (rep.when == "call" or (rep.when == "setup" and not rep.passed)):
-        from ._report import outcome_of
+        from idrak.testing._report import outcome_of
 
         out = outcome_of(c, item.nodeid, rep, call)
         c.s.record(out)
@@ -171,7 +171,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
     s = _session(config)
     if s is None:
         return
-    from ._report import summary
+    from idrak.testing._report import summary
 
     for line in summary(s):
         terminalreporter.write_line(line)
@@ -182,6 +182,6 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     s = _session(session.config)
     if s is None:
         return
-    from ._report import finish
+    from idrak.testing._report import finish
 
     finish(s)

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import ALL_DTYPES, bfloat16, bool_, float32, int64
-from ..ops import Op
-from ._compare import ConformanceFailure, snippet
-from ._session import Check, Session, parametrize, rng_for
-from ._values import dtype_code, edge_pool, literal, np_dtype, sample
+from idrak.contract.dtypes import ALL_DTYPES, bfloat16, bool_, float32, int64
+from idrak.contract.ops import Op
+from idrak.testing._compare import ConformanceFailure, snippet
+from idrak.testing._session import Check, Session, parametrize, rng_for
+from idrak.testing._values import dtype_code, edge_pool, literal, np_dtype, sample
 
 SHAPES = ((), (0,), (0, 3), (1,), (3, 4), (2, 3, 4), (5, 1, 2, 1))
 LARGE = 2**22

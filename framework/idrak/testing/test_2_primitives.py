@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ..dtypes import DType, bfloat16, bool_
-from ..ops import Op
-from ._reference import SPECS, Call, Spec, fix_inputs, make_inputs, reference
-from ._run import check_run
-from ._session import Check, Session, parametrize, rng_for
-from ._values import LAYOUT_OPS, LAYOUTS, np_dtype
+from idrak.contract.dtypes import DType, bfloat16, bool_
+from idrak.contract.ops import Op
+from idrak.testing._reference import SPECS, Call, Spec, fix_inputs, make_inputs, reference
+from idrak.testing._run import check_run
+from idrak.testing._session import Check, Session, parametrize, rng_for
+from idrak.testing._values import LAYOUT_OPS, LAYOUTS, np_dtype
 
 try:
     from hypothesis import HealthCheck, given, settings

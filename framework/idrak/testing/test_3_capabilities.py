@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ..dtypes import ALL_DTYPES, DType, bfloat16, float32
-from ..errors import NotSupportedError
-from ..ops import BINARY, OPTIONAL, UNARY, Op
-from ._compare import ConformanceFailure, snippet
-from ._session import Check, Session, parametrize
-from ._values import dtype_code, np_dtype, value_code
+from idrak.contract.dtypes import ALL_DTYPES, DType, bfloat16, float32
+from idrak.contract.ops import BINARY, OPTIONAL, UNARY, Op
+from idrak.errors import NotSupportedError
+from idrak.testing._compare import ConformanceFailure, snippet
+from idrak.testing._session import Check, Session, parametrize
+from idrak.testing._values import dtype_code, np_dtype, value_code
 
 _ARITY = {
     Op.WHERE: 3,
@@ -80,7 +80,7 @@ def _checks(s: Session) -> list[Check]:
     base = ("runtime:capabilities:*", f"runtime:roundtrip:{_holder(s).name}:values")
     out = []
     for op in Op:
-        if op.name == "FUSED":  # not dispatched through run(): see idrak.fusion
+        if op.name == "FUSED":  # not dispatched through run(): see idrak.engine.fusion
             continue
         todo = [d for d in ALL_DTYPES if not s.supports(op, d)]
         if todo:

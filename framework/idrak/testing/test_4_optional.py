@@ -12,7 +12,8 @@ dtypes and rounded to the op's dtype. Per (op, dtype) the backend can hold:
   ops, matches the reference within the decomposition's published accuracy.
 
 RANDOM_BITS has its own layer (``random``). A backend that fuses (``fusion_support()``, see
-:mod:`idrak.fusion`) also gets ``FUSED``: :func:`idrak.fusion.check_fused` must find no problem.
+:mod:`idrak.engine.fusion`) also gets ``FUSED``: :func:`idrak.testing.fused_checks.check_fused` must find
+no problem.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ..backend import Backend
-from ..dtypes import DType, bfloat16, bool_, float64, int64
-from ..ops import REQUIRED, Capabilities, Op
-from ._compare import ConformanceFailure, compare, snippet
-from ._run import check_run
-from ._session import Check, Session, core_deps, parametrize, rng_for
-from ._values import edge_pool, literal, np_dtype, sample, value_code
-from .tolerances import Tolerance
+from idrak.contract.backend import Backend
+from idrak.contract.dtypes import DType, bfloat16, bool_, float64, int64
+from idrak.contract.ops import REQUIRED, Capabilities, Op
+from idrak.testing._compare import ConformanceFailure, compare, snippet
+from idrak.testing._run import check_run
+from idrak.testing._session import Check, Session, core_deps, parametrize, rng_for
+from idrak.testing._values import edge_pool, literal, np_dtype, sample, value_code
+from idrak.testing.tolerances import Tolerance
 
 FLOAT, NUM, ALL = "f", "uif", "buif"
 DOMAIN = {
@@ -78,7 +79,7 @@ class DecomposedBackend(Backend):
 
 def reference_device(s: Session) -> Any:
     """A device running idrak's decompositions on the NumPy backend (cached per session)."""
-    from ..device import Device
+    from idrak.runtime.devices import Device
 
     if "decomposed" not in s.cache:
         s.cache["decomposed"] = Device(
@@ -135,11 +136,7 @@ def _checks(s: Session) -> list[Check]:
 
 
 def _fused_checks(s: Session) -> list[Check]:
-    try:
-        from ..fusion import support_of
-    except ImportError:  # pragma: no cover - an idrak without the fusion pass
-        return []
-    if support_of(s.backend) is None:
+    if s.backend.fusion is None:
         return []
     return [Check("optional", "FUSED", "-", "fusion", core_deps(s.dtypes, optional=False))]
 
@@ -407,11 +404,13 @@ def test_optional(check: Check) -> None:
 
 def test_fused(check: Check) -> None:
     """The backend's fused kernels (``fusion_support()``) agree with running op by op."""
-    from ..fusion import check_fused
+    from idrak.testing.fused_checks import check_fused
 
     s = check.s
     check.repro = snippet(
-        check.key, s.name, ["from idrak.fusion import check_fused", "", "print(check_fused(be))"]
+        check.key,
+        s.name,
+        ["from idrak.testing.fused_checks import check_fused", "", "print(check_fused(be))"],
     )
     try:
         problems = check_fused(s.backend)

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import _VJPS
-from ..dtypes import DType, bool_, float16, float32, float64, int64
-from ..ops import REQUIRED, Op
-from ._compare import ConformanceFailure, snippet
-from ._session import Check, Session, core_deps, parametrize, rng_for
-from ._values import dtype_code, literal, np_dtype
+from idrak.contract.dtypes import DType, bool_, float16, float32, float64, int64
+from idrak.contract.ops import REQUIRED, Op
+from idrak.core.autograd import _VJPS
+from idrak.testing._compare import ConformanceFailure, snippet
+from idrak.testing._session import Check, Session, core_deps, parametrize, rng_for
+from idrak.testing._values import dtype_code, literal, np_dtype
 
 #: step and tolerance of the finite differences: (h, rtol) per dtype
 FD = {"float64": (1e-6, 1e-6), "float32": (1e-2, 2e-2), "float16": (1e-1, 1e-1)}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dtypes import bool_, float32, int64
-from ._compare import ConformanceFailure, snippet
-from ._session import Check, Session, core_deps, parametrize
+from idrak.contract.dtypes import bool_, float32, int64
+from idrak.testing._compare import ConformanceFailure, snippet
+from idrak.testing._session import Check, Session, core_deps, parametrize
 
 #: relative difference allowed between the backend's and the NumPy backend's losses
 RTOL = 5e-4

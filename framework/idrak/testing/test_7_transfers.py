@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ..dtypes import bfloat16, bool_, float32, int64
-from ..errors import DeviceError
-from ._compare import ConformanceFailure, compare, snippet
-from ._session import Check, Session, core_deps, parametrize, rng_for
-from ._values import literal, sample
-from .tolerances import Tolerance
+from idrak.contract.dtypes import bfloat16, bool_, float32, int64
+from idrak.errors import DeviceError
+from idrak.testing._compare import ConformanceFailure, compare, snippet
+from idrak.testing._session import Check, Session, core_deps, parametrize, rng_for
+from idrak.testing._values import literal, sample
+from idrak.testing.tolerances import Tolerance
 
 
 def _checks(s: Session) -> list[Check]:

@@ -1,7 +1,7 @@
 """Layer 8, random: one seed gives the same random numbers on every backend.
 
 * ``kat`` (when RANDOM_BITS is declared) — ``Backend.run(RANDOM_BITS)`` is bit-exact against
-  :func:`idrak.random.threefry2x32`, itself checked against the known-answer vectors of
+  :func:`idrak.core.random.threefry2x32`, itself checked against the known-answer vectors of
   Random123 (Salmon et al., SC'11), over odd and even counts and a counter that carries into its
   high word;
 * ``same-numbers`` — ``idrak.rand``/``randint`` give bit-identical values on the backend and on
@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import bool_, float32, int64
-from ..ops import Op
-from ..random import threefry2x32, threefry2x32_block
-from ._compare import ConformanceFailure, compare, run_snippet, snippet
-from ._session import Check, Session, core_deps, parametrize
-from .tolerances import Tolerance
+from idrak.contract.dtypes import bool_, float32, int64
+from idrak.contract.ops import Op
+from idrak.core.random import threefry2x32, threefry2x32_block
+from idrak.testing._compare import ConformanceFailure, compare, run_snippet, snippet
+from idrak.testing._session import Check, Session, core_deps, parametrize
+from idrak.testing.tolerances import Tolerance
 
 #: Random123 known answers for threefry2x32_20: (counter words, key words) -> output words
 KAT = [
@@ -80,7 +80,7 @@ def test_random_bits(check: Check) -> None:
         )
         if (int(y0[0]), int(y1[0])) != want:  # idrak's own reference is wrong: say so
             raise ConformanceFailure(
-                f"idrak.random.threefry2x32_block{(ctr, key)} gives "
+                f"idrak.core.random.threefry2x32_block{(ctr, key)} gives "
                 f"{(hex(int(y0[0])), hex(int(y1[0])))}, Random123 says "
                 f"{tuple(hex(w) for w in want)}"
             )

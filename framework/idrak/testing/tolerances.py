@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..dtypes import ALL_DTYPES, DType, to_dtype
-from ..ops import Op
+from idrak.contract.dtypes import ALL_DTYPES, DType, to_dtype
+from idrak.contract.ops import Op
 
 __all__ = [
     "DECOMPOSED_ULPS",

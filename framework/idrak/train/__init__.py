@@ -6,8 +6,8 @@ See ``docs/training.md``.
 
 from __future__ import annotations
 
-from . import registry
-from .callbacks import (
+from idrak.train import registry
+from idrak.train.callbacks import (
     Callback,
     EarlyStopping,
     ExperimentLogger,
@@ -15,12 +15,12 @@ from .callbacks import (
     ModelCheckpoint,
     ProgressLogger,
 )
-from .config import Config, ConfigError
-from .experiment import Experiment, compare_experiments
-from .history import History
-from .registry import build_net, register_block, register_layer
-from .runner import Runner
-from .state import RunnerState
+from idrak.train.config import Config, ConfigError
+from idrak.train.experiment import Experiment, compare_experiments
+from idrak.train.history import History
+from idrak.train.registry import build_net, register_block, register_layer
+from idrak.train.runner import Runner
+from idrak.train.state import RunnerState
 
 __all__ = [
     "Callback",

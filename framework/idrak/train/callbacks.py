@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .history import History
-    from .runner import Runner
-    from .state import RunnerState
+    from idrak.train.history import History
+    from idrak.train.runner import Runner
+    from idrak.train.state import RunnerState
 
 __all__ = [
     "Callback",

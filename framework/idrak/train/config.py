@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from idrak._atomic import atomic_write
+from idrak.io.atomic import atomic_write
 
 __all__ = ["Config", "ConfigError"]
 

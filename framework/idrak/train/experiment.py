@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from idrak._atomic import atomic_path, atomic_write
+from idrak.io.atomic import atomic_path, atomic_write
 
 __all__ = ["Experiment", "compare_experiments"]
 

@@ -23,7 +23,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .config import Config, ConfigError
+from idrak.train.config import Config, ConfigError
 
 __all__ = [
     "available_blocks",
@@ -96,7 +96,7 @@ def get_block(name: str) -> BlockBuilder:
 
 
 def _nn_classes() -> dict[str, Any]:
-    from .. import nn
+    from idrak import nn
 
     return {
         n.lower(): obj
@@ -136,7 +136,7 @@ def build_net(config: Any) -> Any:
         KeyError: an unknown block or layer type.
         TypeError: arguments a layer does not accept (the layer and entry are named).
     """
-    from .. import nn
+    from idrak import nn
 
     cfg = Config.from_object(config)
     if "layers" in cfg:
@@ -170,7 +170,7 @@ def build_net(config: Any) -> Any:
 
 
 def _activation(name: str) -> Any:
-    from .. import nn
+    from idrak import nn
 
     table = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "sigmoid": nn.Sigmoid}
     try:
@@ -184,7 +184,7 @@ def _mlp(cfg: Config) -> Any:
     """Keys: ``in_features`` (784), ``hidden_sizes`` ([256, 128]), ``num_classes`` (10),
     ``activation`` ("relu"), ``batch_norm`` (False), ``dropout`` (0.0). Inputs ``(B, ...)`` are
     flattened first."""
-    from .. import nn
+    from idrak import nn
 
     sizes = [int(cfg.get("in_features", 784)), *map(int, cfg.get("hidden_sizes", [256, 128]))]
     net = nn.Net().add("flatten", nn.Flatten())
@@ -204,7 +204,7 @@ def _convnet(cfg: Config) -> Any:
     (28), ``hidden`` (128), ``num_classes`` (10). Each stage is conv (no padding), ReLU, 2x2
     max-pool; then flatten, a hidden Linear + ReLU and the head. The defaults are the classic
     MNIST CNN: conv 32 3x3, pool, conv 64 3x3, pool, fc 128, fc 10."""
-    from .. import nn
+    from idrak import nn
 
     k = int(cfg.get("kernel_size", 3))
     size = int(cfg.get("image_size", 28))
@@ -234,8 +234,8 @@ def _resnet(cfg: Config) -> Any:
     ``num_blocks`` (2), ``entry_kernel_size`` (7), ``num_classes`` (10). An entry conv (padding
     keeps the size), ``num_blocks`` :func:`idrak.factories.resnet_block`, global average pool,
     flatten, and a Linear head."""
-    from .. import nn
-    from ..factories import resnet_block
+    from idrak import nn
+    from idrak.factories import resnet_block
 
     c = int(cfg.get("base_channels", 64))
     k = int(cfg.get("entry_kernel_size", 7))
@@ -273,7 +273,7 @@ def build_optimizer(config: Config, model: Any) -> Any:
     Raises:
         ConfigError: an unknown optimizer name, or a config key the optimizer does not take.
     """
-    from .. import optim
+    from idrak import optim
 
     name = config.get("optimizer", "Adam")
     classes = _classes_in(optim, optim.Optimizer)
@@ -312,7 +312,7 @@ def build_scheduler(config: Config, optimizer: Any, t_max: int) -> Any:
     Raises:
         ConfigError: an unknown scheduler name or a malformed table.
     """
-    from ..optim import lr_scheduler as sched
+    from idrak.optim import lr_scheduler as sched
 
     spec = config["lr_scheduler"]
     kwargs = dict(config.get("lr_scheduler_kwargs") or {})

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .callbacks import Callback, ExperimentLogger, ProgressLogger, check_callbacks
-from .config import Config
-from .history import History
-from .registry import build_optimizer, build_scheduler, current_lr, step_scheduler
-from .state import (
+from idrak.train.callbacks import Callback, ExperimentLogger, ProgressLogger, check_callbacks
+from idrak.train.config import Config
+from idrak.train.history import History
+from idrak.train.registry import build_optimizer, build_scheduler, current_lr, step_scheduler
+from idrak.train.state import (
     RunnerState,
     batch_inputs,
     batch_size,
@@ -99,7 +99,7 @@ class Runner:
         self.config: Config = Config() if config is None else Config.from_object(config)
         self.config.validate()
         if model is None:
-            from .registry import build_net
+            from idrak.train.registry import build_net
 
             model = build_net(self.config)
         if not callable(model) or not hasattr(model, "parameters"):
@@ -384,7 +384,8 @@ class Runner:
 
     @property
     def jitted_step(self) -> Any:
-        """The :class:`idrak.jit.Jitted` training step (``.stats``: traces, replays), or None
+        """The :class:`idrak.compile.tracing.Jitted` training step (``.stats``: traces, replays),
+        or None
         when ``jit`` is off or nothing was trained yet."""
         return None if self._jitted is None else self._jitted[1]
 
@@ -439,7 +440,7 @@ class Runner:
 
         Returns the path written.
         """
-        import idrak.random
+        import idrak.core.random
 
         payload: dict[str, Any] = {
             "format": 1,
@@ -448,7 +449,7 @@ class Runner:
             "model": self.model.state_dict(),
             "history": self.history.to_dict(),
             "config": self.config.to_dict(),
-            "rng": list(idrak.random.default_generator.get_state()),
+            "rng": list(idrak.core.random.default_generator.get_state()),
         }
         if self.optimizer is not None and hasattr(self.optimizer, "state_dict"):
             payload["optimizer"] = self.optimizer.state_dict()
@@ -465,7 +466,7 @@ class Runner:
             FileNotFoundError, ValueError: a missing file or one that is not a checkpoint.
             idrak.nn.StateDictError: weights whose names or shapes do not fit the model.
         """
-        import idrak.random
+        import idrak.core.random
 
         ckpt = read_checkpoint(Path(path), self.device)
         self.model.load_state_dict(ckpt["model"])
@@ -481,7 +482,7 @@ class Runner:
         self.epoch, self.step = int(ckpt["epoch"]), int(ckpt["step"])
         self.history = History.from_dict(ckpt["history"])
         if "rng" in ckpt:
-            idrak.random.default_generator.set_state(tuple(ckpt["rng"]))
+            idrak.core.random.default_generator.set_state(tuple(ckpt["rng"]))
         return ckpt
 
     @classmethod
@@ -509,7 +510,7 @@ class Runner:
     def _loader(self, dataset: Any, *, train: bool, what: str) -> Any:
         if dataset is None:
             return None
-        from ..data import DataLoader
+        from idrak.data import DataLoader
 
         if isinstance(dataset, DataLoader):
             return dataset

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .runner import Runner
+    from idrak.train.config import Config
+    from idrak.train.runner import Runner
 
 __all__ = [
     "RunnerState",
@@ -268,7 +268,7 @@ def check_metrics(metrics: Sequence[Any]) -> list[Any]:
 
 
 def clip_gradients(model: Any, max_norm: Any) -> None:
-    from ..nn.utils import clip_grad_norm_
+    from idrak.nn.utils import clip_grad_norm_
 
     if isinstance(max_norm, bool) or not isinstance(max_norm, int | float) or max_norm <= 0:
         raise ValueError(f"config grad_clip_norm must be a number > 0, got {max_norm!r}")
@@ -284,7 +284,7 @@ def write_checkpoint(path: Path, payload: Mapping[str, Any]) -> Path:
     :func:`idrak.save`: safetensors, written to a temporary file and renamed. Returns ``path``.
 
     Raises:
-        idrak.serialization.CheckpointError: a value that cannot be stored (its path named).
+        idrak.io.serialization.CheckpointError: a value that cannot be stored (its path named).
     """
     import idrak
 

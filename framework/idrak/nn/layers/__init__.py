@@ -3,13 +3,23 @@ layer objects as the class names (``nn.Linear(4, 3)``)."""
 
 from __future__ import annotations
 
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
-from .conv import Conv2d
-from .dropout import Dropout
-from .embedding import Embedding
-from .linear import Flatten, Identity, Linear, Unflatten
-from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from idrak.nn.layers.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from idrak.nn.layers.conv import Conv2d
+from idrak.nn.layers.dropout import Dropout
+from idrak.nn.layers.embedding import Embedding
+from idrak.nn.layers.linear import Flatten, Identity, Linear, Unflatten
+from idrak.nn.layers.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from idrak.nn.layers.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "ELU",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import creation
-from ..parameter import Parameter
+from idrak.core import creation
+from idrak.nn.parameter import Parameter
 
 __all__ = ["check_positive", "new_param"]
 

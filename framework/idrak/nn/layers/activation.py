@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from ...tensor import Tensor
-from .. import functional as F
-from ..module import Module
+from idrak.core.tensor import Tensor
+from idrak.nn import functional as F
+from idrak.nn.module import Module
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._conv import pair
-from ...tensor import Tensor
-from .. import functional as F
-from .. import init
-from ..module import Module
-from ._util import check_positive, new_param
+from idrak.core.methods.convolution import pair
+from idrak.core.tensor import Tensor
+from idrak.nn import functional as F
+from idrak.nn import init
+from idrak.nn.layers._util import check_positive, new_param
+from idrak.nn.module import Module
 
 __all__ = ["Conv2d"]
 

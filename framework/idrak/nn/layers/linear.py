@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...tensor import Tensor
-from .. import functional as F
-from .. import init
-from ..module import Module
-from ._util import check_positive, new_param
+from idrak.core.tensor import Tensor
+from idrak.nn import functional as F
+from idrak.nn import init
+from idrak.nn.layers._util import check_positive, new_param
+from idrak.nn.module import Module
 
 __all__ = ["Flatten", "Identity", "Linear", "Unflatten"]
 

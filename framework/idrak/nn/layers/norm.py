@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ... import creation
-from ...autograd import no_grad
-from ...functions import realize
-from ...tensor import Tensor
-from .. import functional as F
-from .. import init
-from ..module import Module
-from ._util import check_positive, new_param
+from idrak.core import creation
+from idrak.core.autograd import no_grad
+from idrak.core.tensor import Tensor
+from idrak.core.toplevel import realize
+from idrak.nn import functional as F
+from idrak.nn import init
+from idrak.nn.layers._util import check_positive, new_param
+from idrak.nn.module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
 

@@ -1,0 +1,188 @@
+"""The interface a backend plugin implements.
+
+A backend is a thin class over an array library. It implements every required op of
+:mod:`idrak.contract.ops` as the method its record names (:attr:`OpDef.signature
+<idrak.contract.ops.OpDef.signature>`: ``add(x, y)``, ``pad(x, widths, value)``,
+``full(shape, value, dtype, device_index)``), the optional ops it declares in
+:meth:`Backend.capabilities`, three runtime methods (:meth:`~Backend.from_numpy`,
+:meth:`~Backend.to_numpy`, :meth:`~Backend.synchronize`) and, if it compiles fused kernels,
+:meth:`~Backend.fusion_support` and :meth:`~Backend.fused`.
+
+The frontend never calls op methods directly; it calls :meth:`Backend.run`, the one dispatch path
+of every op (FUSED included), which checks the op and dtype against what the backend declared and
+raises :class:`~idrak.errors.NotSupportedError` for anything undeclared, so a backend cannot
+silently return a wrong answer for an op it never claimed. ``x``, ``y``... are the backend's own
+arrays; every other argument is plain Python. The calling convention of each op follows from its
+record: no params -> ``method(*arrays)``; one -> ``method(*arrays, arg)``; several ->
+``method(*arrays, *arg)``; a creation op -> ``method(*arg, device_index)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from idrak.contract.dtypes import DType
+from idrak.contract.ops import OPS, Capabilities, Op
+from idrak.errors import NotSupportedError
+
+if TYPE_CHECKING:
+    from idrak.contract.fused import FusionSupport
+
+__all__ = ["Backend"]
+
+# calling conventions, decided once per (op, dtype) from the op's record and cached by run()
+_PLAIN, _ARG, _CREATE, _SPREAD, _CAST = range(5)
+_NO_ENTRIES: dict[Any, Any] = {}
+
+
+def _convention(op: Op) -> int:
+    d = OPS[op]
+    if op is Op.CAST:
+        return _CAST
+    if d.creates:
+        return _CREATE
+    return _PLAIN if not d.params else _ARG if len(d.params) == 1 else _SPREAD
+
+
+class Backend:
+    """Base class of every backend. Subclasses set :attr:`name` and implement the op methods.
+
+    Raises:
+        NotSupportedError: from :meth:`run` for an undeclared op or dtype.
+    """
+
+    #: the registered name; also the device-string prefix (``"numpy"``, ``"cuda"``)
+    name: str = "base"
+
+    def capabilities(self) -> Capabilities:
+        """What this backend implements. Must be cheap and must not fail on an unavailable one."""
+        raise NotImplementedError
+
+    def is_available(self) -> tuple[bool, str]:
+        """``(True, "")`` when usable here, else ``(False, reason)`` naming the exact cause."""
+        return True, ""
+
+    # runtime -----------------------------------------------------------------------------
+    def from_numpy(self, array: np.ndarray, device_index: int = 0) -> Any:
+        """Copy a NumPy array onto device ``device_index``. dtype and shape are kept; the result
+        must not share memory with ``array``."""
+        raise NotImplementedError
+
+    def to_numpy(self, buffer: Any) -> np.ndarray:
+        """Copy a buffer back to a NumPy array (a new array the caller may keep)."""
+        raise NotImplementedError
+
+    def synchronize(self, device_index: int = 0) -> None:
+        """Block until queued work on the device has finished. Default: nothing is queued."""
+
+    def device_context(self, device_index: int) -> contextlib.AbstractContextManager[Any]:
+        """Context in which ops for device ``device_index`` run (CUDA: the current device)."""
+        return contextlib.nullcontext()
+
+    def memory_stats(self, device_index: int = 0) -> dict[str, int]:
+        """Bytes used and free on the device, where the backend can tell. Default: empty."""
+        return {}
+
+    # fusion ------------------------------------------------------------------------------
+    def fusion_support(self) -> FusionSupport | None:
+        """What :meth:`fused` accepts, or ``None`` (the default) when the backend does not fuse.
+
+        A backend that returns a :class:`~idrak.contract.fused.FusionSupport` gets FUSED nodes
+        from the fusion pass (``docs/fusion.md``); called once and cached by :meth:`supports`.
+        """
+        return None
+
+    def fused(self, *args: Any) -> Any:
+        """Run ``fused(*inputs, kernel)``: the :class:`~idrak.contract.fused.FusedKernel` over
+        the input buffers, in one pass. Only called when :meth:`fusion_support` is not None.
+
+        Raises:
+            NotSupportedError: always, in this default.
+        """
+        raise NotSupportedError(self.name, "FUSED", None, "the backend does not fuse kernels")
+
+    # what is declared --------------------------------------------------------------------
+    @property
+    def caps(self) -> Capabilities:
+        """:meth:`capabilities`, computed once."""
+        c = self.__dict__.get("_caps_cache")
+        if c is None:
+            c = self.__dict__["_caps_cache"] = self.capabilities()
+        return c
+
+    @property
+    def fusion(self) -> FusionSupport | None:
+        """:meth:`fusion_support`, computed once."""
+        d = self.__dict__
+        if "_fusion_cache" not in d:
+            d["_fusion_cache"] = self.fusion_support()
+        sup: FusionSupport | None = d["_fusion_cache"]
+        return sup
+
+    def supports(self, op: Op, dtype: DType | None = None) -> bool:
+        """Whether the backend declares ``op`` (for operand ``dtype`` when given). Cached.
+
+        FUSED is declared by :meth:`fusion_support` (``dtype`` is the output's: one the kernel
+        may hold); every other op by :meth:`capabilities`.
+        """
+        key = (op._value_, dtype.name if dtype is not None else None)
+        cache = self.__dict__.get("_supports")
+        if cache is None:
+            cache = self.__dict__["_supports"] = {}
+        hit = cache.get(key)
+        if hit is None:
+            if op is Op.FUSED:
+                sup = self.fusion
+                hit = sup is not None and (dtype is None or dtype in sup.dtypes)
+            else:
+                hit = self.caps.supports(op, dtype)
+            cache[key] = hit
+        return bool(hit)
+
+    # dispatch ----------------------------------------------------------------------------
+    def run(self, op: Op, srcs: tuple[Any, ...], arg: Any, dtype: DType, device_index: int) -> Any:
+        """Run one op. ``dtype`` is the dtype of the op's operands (the output's for creation ops
+        and FUSED).
+
+        Raises:
+            NotSupportedError: when ``op`` or ``dtype`` is not declared.
+        """
+        # the cache key avoids hashing the Op enum and the DType dataclass (Python-level hashes)
+        key = (op._value_, dtype.name if dtype is not None else None)
+        entry = self.__dict__.get("_dispatch", _NO_ENTRIES).get(key)
+        if entry is None:
+            entry = self._resolve(op, dtype)
+            self.__dict__.setdefault("_dispatch", {})[key] = entry
+        fn, mode = entry
+        if mode == _PLAIN:
+            return fn(*srcs)
+        if mode == _ARG:
+            return fn(*srcs, arg)
+        if mode == _SPREAD:
+            return fn(*srcs, *arg)
+        if mode == _CREATE:
+            return fn(*arg, device_index)
+        if not self.supports(op, arg):  # CAST: the target dtype must be declared too
+            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
+        return fn(*srcs, arg)
+
+    def _resolve(self, op: Op, dtype: DType) -> tuple[Any, int]:
+        """``(method, calling convention)`` of ``op`` at ``dtype``, checked against what is
+        declared."""
+        if not self.supports(op, dtype):
+            detail = (
+                "not declared by fusion_support()"
+                if op is Op.FUSED
+                else "not declared in the backend's capabilities"
+            )
+            raise NotSupportedError(self.name, op.name, dtype.name if dtype else None, detail)
+        fn = getattr(self, op.method, None)
+        if fn is None:
+            raise NotSupportedError(self.name, op.name, None, f"method {op.method}() is missing")
+        return fn, _convention(op)
+
+    def __repr__(self) -> str:
+        return f"<idrak backend {self.name!r} ({type(self).__module__}.{type(self).__qualname__})>"

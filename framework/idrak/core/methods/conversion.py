@@ -1,0 +1,182 @@
+"""Conversions between devices and dtypes, and the :func:`tensor` factory (host data in)."""
+
+# The mixin's methods annotate ``self: Tensor`` (the class they are mixed into), which mypy
+# reports as a "misc" error on a class that is not a Tensor itself.
+# mypy: disable-error-code="misc"
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from idrak.contract.dtypes import DType, bool_, get_default_dtype, int64, to_dtype
+from idrak.engine import lazy as _lazy
+from idrak.runtime.devices import DeviceLike
+from idrak.runtime.devices import device as _device
+
+if TYPE_CHECKING:
+    from idrak.core.tensor import Tensor
+
+__all__ = ["ConvertMixin", "tensor"]
+
+
+class ConvertMixin:
+    """``to``, ``cpu``/``cuda``, ``float``/``long``/..., ``clone``."""
+
+    __slots__ = ()
+
+    def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)`` as in PyTorch.
+
+        A transfer between backends goes through host memory and returns a leaf.
+        """
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if (
+                isinstance(a, DType)
+                or (isinstance(a, str) and _is_dtype_name(a))
+                or a in (float, int, bool)
+            ):
+                dtype = a
+            else:
+                dev = a
+        out = self
+        if dev is not None:
+            target = _device(dev)
+            if target != self.device:
+                arr = self.numpy()
+                lb = _lazy.LazyBuffer(
+                    None,
+                    (),
+                    None,
+                    self.shape,
+                    self.dtype,
+                    target,
+                    target.backend.from_numpy(arr, target.index),
+                )
+                from idrak.core.tensor import Tensor
+
+                out = Tensor._from_lazy(lb, self.requires_grad and self.is_leaf)
+        if dtype is not None:
+            out = out.cast(dtype)
+        return out
+
+    def cpu(self: Tensor) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self: Tensor, index: int = 0) -> Tensor:
+        return self.to(f"cuda:{index}")
+
+    def type(self: Tensor, dtype: DType | str) -> Tensor:
+        return self.cast(dtype)
+
+    def float(self: Tensor) -> Tensor:
+        return self.cast("float32")
+
+    def double(self: Tensor) -> Tensor:
+        return self.cast("float64")
+
+    def half(self: Tensor) -> Tensor:
+        return self.cast("float16")
+
+    def long(self: Tensor) -> Tensor:
+        return self.cast("int64")
+
+    def int(self: Tensor) -> Tensor:
+        return self.cast("int32")
+
+    def bool(self: Tensor) -> Tensor:
+        return self.cast("bool")
+
+    def clone(self: Tensor) -> Tensor:
+        """A copy that stays in the graph (gradients flow back)."""
+        from idrak.core.tensor import Tensor
+
+        return self.contiguous() if self.requires_grad else Tensor._from_lazy(self.lazy)
+
+
+def _is_dtype_name(s: str) -> bool:
+    try:
+        to_dtype(s)
+        return True
+    except TypeError:
+        return False
+
+
+def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
+    if isinstance(data, np.ndarray | np.generic):
+        return to_dtype(arr.dtype)
+    kind = arr.dtype.kind
+    if kind == "b":
+        return bool_
+    if kind in "iu":
+        return int64
+    if kind == "f":
+        return get_default_dtype()
+    raise TypeError(f"cannot make a tensor from {type(data).__name__} with numpy dtype {arr.dtype}")
+
+
+def _host(data: Any) -> Any:
+    from idrak.core.tensor import Tensor
+
+    if isinstance(data, Tensor):
+        return data.numpy()
+    if isinstance(data, (list, tuple)):
+        return [_host(d) for d in data]
+    return data
+
+
+def tensor(
+    data: Any,
+    dtype: DType | str | None = None,
+    device: DeviceLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
+
+    Python floats give the default float dtype, ints int64, bools bool; NumPy arrays keep their
+    dtype.
+
+    Raises:
+        TypeError: unknown dtype or data type. DeviceError: unknown device.
+    """
+    from idrak.core.tensor import Tensor
+
+    dev = _device(device)
+    if isinstance(data, Tensor):
+        out = data.detach().to(dev)
+        if dtype is not None:
+            out = out.cast(dtype)
+        out = Tensor._from_lazy(out.realize().lazy)
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == object and isinstance(data, (list, tuple)):
+            # a (nested) list of tensors, like torch.tensor([t0, t1]); they keep their dtype
+            data = np.asarray(_host(data))
+            arr = data
+        dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
+        if dt.name == "bfloat16":
+            raise TypeError(
+                "bfloat16 tensors cannot be made from NumPy data on this backend; "
+                "create float32 and .to(idrak.bfloat16) on a backend declaring it"
+            )
+        arr = np.asarray(arr, dtype=np.dtype(dt.name), order="C")
+        caps = dev.backend.caps
+        if dt not in caps.dtypes:
+            from idrak.errors import NotSupportedError
+
+            raise NotSupportedError(
+                dev.backend.name,
+                "tensor creation",
+                dt.name,
+                f"declared dtypes: {sorted(d.name for d in caps.dtypes)}",
+            )
+        buf = dev.backend.from_numpy(arr, dev.index)
+        out = Tensor._from_lazy(_lazy.LazyBuffer(None, (), None, arr.shape, dt, dev, buf))
+    if requires_grad:
+        out.requires_grad_()
+    return out

@@ -1,0 +1,418 @@
+"""Elementwise Tensor methods and operators, composed from the primitive ops."""
+
+# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
+# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
+# mypy: disable-error-code="misc"
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from idrak.contract.dtypes import bool_, get_default_dtype
+from idrak.contract.ops import Op
+
+if TYPE_CHECKING:
+    from idrak.core.tensor import Tensor
+
+# enum members bound once: ``Op.X`` costs an attribute lookup (~0.1 us) on the hot path
+_ADD, _MUL, _DIV, _SUB, _MAX = Op.ADD, Op.MUL, Op.DIV, Op.SUB, Op.MAX
+_CMPLT, _CMPEQ = Op.CMPLT, Op.CMPEQ
+_LN2 = math.log(2.0)
+_HALF_PI = math.pi / 2
+
+
+def _mantissa_limit(t: Tensor) -> float:
+    # floats at or beyond this magnitude are already integers
+    return {"float16": 2.0**10, "bfloat16": 2.0**7, "float32": 2.0**23}.get(t.dtype.name, 2.0**52)
+
+
+class MathMixin:
+    """Arithmetic, comparison and elementwise math."""
+
+    __slots__ = ()
+
+    # arithmetic operators ------------------------------------------------------------------
+    def __add__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_ADD, other)
+
+    def __radd__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_ADD, other, reverse=True)
+
+    def __sub__(self: Tensor, other: Any) -> Tensor:
+        return self.sub(other)
+
+    def __rsub__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other, reverse=True)
+        return a.sub(b)
+
+    def __mul__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_MUL, other)
+
+    def __rmul__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_MUL, other, reverse=True)
+
+    def __truediv__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_DIV, other, float_only=True)
+
+    def __rtruediv__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_DIV, other, reverse=True, float_only=True)
+
+    def __floordiv__(self: Tensor, other: Any) -> Tensor:
+        return self.floor_divide(other)
+
+    def __rfloordiv__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other, reverse=True)
+        return a.floor_divide(b)
+
+    def __mod__(self: Tensor, other: Any) -> Tensor:
+        return self.remainder(other)
+
+    def __neg__(self: Tensor) -> Tensor:
+        if self.dtype == bool_:
+            raise TypeError("negation of a bool tensor is not supported; use ~ (logical not)")
+        return self._unary(Op.NEG, float_only=False)
+
+    def __pos__(self: Tensor) -> Tensor:
+        return self
+
+    def __pow__(self: Tensor, other: Any) -> Tensor:
+        return self.pow(other)
+
+    def __rpow__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other, reverse=True, float_only=True)
+        return a.pow(b)
+
+    def __matmul__(self: Tensor, other: Tensor) -> Tensor:
+        return self.matmul(other)
+
+    def __rmatmul__(self: Tensor, other: Tensor) -> Tensor:
+        return other.matmul(self)
+
+    def __iadd__(self: Tensor, other: Any) -> Tensor:
+        return self + other
+
+    def __isub__(self: Tensor, other: Any) -> Tensor:
+        return self - other
+
+    def __imul__(self: Tensor, other: Any) -> Tensor:
+        return self * other
+
+    def __itruediv__(self: Tensor, other: Any) -> Tensor:
+        return self / other
+
+    # comparisons and logic -----------------------------------------------------------------
+    def __lt__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_CMPLT, other)
+
+    def __gt__(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_CMPLT, other, reverse=True)
+
+    def __le__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        return _cmp(_CMPLT, a, b) | _cmp(_CMPEQ, a, b)
+
+    def __ge__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        return _cmp(_CMPLT, b, a) | _cmp(_CMPEQ, a, b)
+
+    def __eq__(self: Tensor, other: Any) -> Tensor:  # type: ignore[override]
+        return self._binary(_CMPEQ, other)
+
+    def __ne__(self: Tensor, other: Any) -> Tensor:  # type: ignore[override]
+        return ~self._binary(_CMPEQ, other)
+
+    def __and__(self: Tensor, other: Any) -> Tensor:
+        return _logic(_MUL, self, other)
+
+    __rand__ = __and__
+
+    def __or__(self: Tensor, other: Any) -> Tensor:
+        return _logic(_ADD, self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        if a.dtype != bool_:
+            raise TypeError(f"^ is only supported on bool tensors, got {a.dtype}")
+        return _cmp(_CMPEQ, _cmp(_CMPEQ, a, b), a._full_like_shape(False))
+
+    def __invert__(self: Tensor) -> Tensor:
+        if self.dtype != bool_:
+            raise TypeError(f"~ is only supported on bool tensors, got {self.dtype}")
+        return _cmp(_CMPEQ, self, self._full_like_shape(False))
+
+    def logical_not(self: Tensor) -> Tensor:
+        return ~(self != 0) if self.dtype != bool_ else ~self
+
+    def lt(self: Tensor, other: Any) -> Tensor:
+        return self < other
+
+    def le(self: Tensor, other: Any) -> Tensor:
+        return self <= other
+
+    def gt(self: Tensor, other: Any) -> Tensor:
+        return self > other
+
+    def ge(self: Tensor, other: Any) -> Tensor:
+        return self >= other
+
+    def eq(self: Tensor, other: Any) -> Tensor:
+        return self == other
+
+    def ne(self: Tensor, other: Any) -> Tensor:
+        return self != other
+
+    def isnan(self: Tensor) -> Tensor:
+        return self != self
+
+    def isinf(self: Tensor) -> Tensor:
+        if self.dtype.kind != "f":
+            return self._full_like_shape(False, dtype=bool_)
+        return (self == math.inf) | (self == -math.inf)
+
+    def isfinite(self: Tensor) -> Tensor:
+        if self.dtype.kind != "f":
+            return self._full_like_shape(True, dtype=bool_)
+        return ~(self.isnan() | self.isinf())
+
+    def where(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+        """``where(condition, self, other)`` (PyTorch's method form)."""
+        return condition._select(self, other)
+
+    # arithmetic methods --------------------------------------------------------------------
+    def add(self: Tensor, other: Any, alpha: float = 1) -> Tensor:
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self: Tensor, other: Any) -> Tensor:
+        """``self - other``; native SUB where declared, else ADD(x, NEG(y))."""
+        a, b = self._operands(other)
+        if a.dtype == bool_:
+            raise TypeError("subtraction of bool tensors is not supported; use ^ or logical ops")
+        return a._optional(_SUB, (a, b), None, a.shape, a.dtype, lambda: a._binary(_ADD, -b))
+
+    def mul(self: Tensor, other: Any) -> Tensor:
+        return self * other
+
+    def div(self: Tensor, other: Any, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self.floor_divide(other)
+        if rounding_mode == "trunc":
+            a, b = self._operands(other)
+            if a.dtype.kind == "f":
+                return (a / b).trunc()
+            q = a.floor_divide(b)
+            return ((q < 0) & (q * b != a))._select(q + 1, q)
+        raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+    def floor_divide(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        if a.dtype.kind == "f":
+            return (a / b).floor()
+        return a._binary(_DIV, b)
+
+    def remainder(self: Tensor, other: Any) -> Tensor:
+        """Python-style modulo (sign of the divisor), like ``torch.remainder``."""
+        a, b = self._operands(other)
+        return a - a.floor_divide(b) * b
+
+    def true_divide(self: Tensor, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self: Tensor, exponent: Any) -> Tensor:
+        """``self ** exponent``. Small integer exponents become multiplications."""
+        from idrak.core.tensor import Tensor
+
+        if not isinstance(exponent, Tensor):
+            if exponent == 2:
+                return self * self
+            if exponent == 1:
+                return self * 1
+            if exponent == 0.5 and self.dtype.kind == "f":
+                return self.sqrt()
+            if exponent == -1:
+                return self.reciprocal()
+        a, b = self._operands(exponent, float_only=True)
+        return a._optional(Op.POW, (a, b), None, a.shape, a.dtype, lambda: _pow_decomposed(a, b))
+
+    def maximum(self: Tensor, other: Any) -> Tensor:
+        return self._binary(_MAX, other)
+
+    def minimum(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        if a.dtype == bool_:
+            return a & b
+        return -Tensor_max(-a, -b) if a.dtype.kind != "u" else (b < a)._select(b, a)
+
+    # unary math ----------------------------------------------------------------------------
+    def neg(self: Tensor) -> Tensor:
+        return -self
+
+    def exp(self: Tensor) -> Tensor:
+        return self._unary(Op.EXP)
+
+    def log(self: Tensor) -> Tensor:
+        return self._unary(Op.LOG)
+
+    def sin(self: Tensor) -> Tensor:
+        return self._unary(Op.SIN)
+
+    def cos(self: Tensor) -> Tensor:
+        return (self._float() + _HALF_PI).sin()
+
+    def sqrt(self: Tensor) -> Tensor:
+        return self._unary(Op.SQRT)
+
+    def rsqrt(self: Tensor) -> Tensor:
+        return self.sqrt().reciprocal()
+
+    def reciprocal(self: Tensor) -> Tensor:
+        return self._unary(Op.RECIPROCAL)
+
+    def exp2(self: Tensor) -> Tensor:
+        x = self._float()
+        return x._optional(Op.EXP2, (x,), None, x.shape, x.dtype, lambda: (x * _LN2).exp())
+
+    def log2(self: Tensor) -> Tensor:
+        x = self._float()
+        return x._optional(Op.LOG2, (x,), None, x.shape, x.dtype, lambda: x.log() / _LN2)
+
+    def log10(self: Tensor) -> Tensor:
+        return self.log() / math.log(10.0)
+
+    def log1p(self: Tensor) -> Tensor:
+        return (self._float() + 1.0).log()
+
+    def expm1(self: Tensor) -> Tensor:
+        return self.exp() - 1.0
+
+    def square(self: Tensor) -> Tensor:
+        return self * self
+
+    def tanh(self: Tensor) -> Tensor:
+        x = self._float()
+
+        def decomposed() -> Tensor:
+            # tanh(x) = sign(x) (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no overflow anywhere
+            e = (x.abs() * -2.0).exp()
+            return x.sign() * (1.0 - e) / (1.0 + e)
+
+        return x._optional(Op.TANH, (x,), None, x.shape, x.dtype, decomposed)
+
+    def abs(self: Tensor) -> Tensor:
+        if self.dtype == bool_ or self.dtype.kind == "u":
+            return self
+        out = (self < 0)._select(-self, self)
+        return out + 0.0 if self.dtype.kind == "f" else out  # turns -0.0 into 0.0
+
+    def sign(self: Tensor) -> Tensor:
+        if self.dtype == bool_:
+            return self
+        one = self._full_like_shape(1)
+        return (self > 0)._select(one, (self < 0)._select(-one, self * 0))
+
+    def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+        """Limit values to ``[min, max]`` (either may be None or a Tensor)."""
+        if min is None and max is None:
+            raise ValueError("clamp needs min or max")
+        out = self
+        if min is not None:
+            out = (
+                (out < min)._select(min, out) if isinstance(min, (int, float)) else out.maximum(min)
+            )
+        if max is not None:
+            out = (
+                (out > max)._select(max, out) if isinstance(max, (int, float)) else out.minimum(max)
+            )
+        return out
+
+    clip = clamp
+
+    def trunc(self: Tensor) -> Tensor:
+        """Round toward zero. The sign of zero is kept (``trunc(-0.5)`` is ``-0.0``), and the
+        gradient is zero, as in torch."""
+        if self.dtype.kind != "f":
+            return self
+        x = self.detach()
+        t = x.cast("int64").cast(self.dtype)
+        t = (t == 0)._select(x * 0.0, t)
+        out = ((x.abs() >= _mantissa_limit(self)) | x.isnan())._select(x, t)
+        if self.requires_grad:  # stay in the graph (zero gradient), as torch's output does
+            out = out._full_like_shape(False, dtype=bool_)._select(self, out)
+        return out
+
+    def floor(self: Tensor) -> Tensor:
+        if self.dtype.kind != "f":
+            return self
+        t = self.trunc()
+        return (self < t)._select(t - 1.0, t)
+
+    def ceil(self: Tensor) -> Tensor:
+        if self.dtype.kind != "f":
+            return self
+        t = self.trunc()
+        return (self > t)._select(t + 1.0, t)
+
+    def round(self: Tensor, decimals: int = 0) -> Tensor:
+        """Round half to even, like ``torch.round`` (``round(-0.5)`` is ``-0.0``).
+
+        ``decimals > 0`` rounds ``x * 10**decimals``; ``decimals < 0`` rounds
+        ``x / 10**-decimals`` (torch's formulas).
+        """
+        if self.dtype.kind != "f":
+            return self
+        if decimals > 0:
+            s = 10.0**decimals
+            return (self * s).round() / s
+        if decimals < 0:
+            s = 10.0**-decimals
+            return (self / s).round() * s
+        f = self.floor()
+        d = self - f  # exact, in [0, 1): no x + 0.5 rounding trap
+        odd = (f - (f * 0.5).floor() * 2.0) != 0.0
+        out = ((d > 0.5) | ((d == 0.5) & odd))._select(f + 1.0, f)
+        return (out == 0)._select(self * 0.0, out)  # the sign of zero follows the input
+
+    def frac(self: Tensor) -> Tensor:
+        return self - self.trunc()
+
+    def lerp(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+        return self + (end - self) * weight
+
+    def _float(self: Tensor) -> Tensor:
+        return self if self.dtype.kind == "f" else self.cast(get_default_dtype())
+
+
+def Tensor_max(a: Tensor, b: Tensor) -> Tensor:
+    from idrak.core.tensor import Tensor
+
+    return Tensor._prim(_MAX, (a, b), None, a.shape, a.dtype)
+
+
+def _cmp(op: Op, a: Tensor, b: Tensor) -> Tensor:
+    from idrak.core.tensor import Tensor
+
+    return Tensor._prim(op, (a, b), None, a.shape, bool_)
+
+
+def _logic(op: Op, a: Tensor, other: Any) -> Tensor:
+    from idrak.core.tensor import Tensor
+
+    x, y = a._operands(other)
+    if x.dtype != bool_:
+        raise TypeError(f"& and | are only supported on bool tensors, got {x.dtype}")
+    return Tensor._prim(op, (x, y), None, x.shape, bool_)
+
+
+def _pow_decomposed(x: Tensor, y: Tensor) -> Tensor:
+    """IEEE-style pow from EXP/LOG: |x|**y, negated for negative x with odd integer y."""
+    mag = (y * x.abs().log()).exp()
+    y_int = y.floor() == y
+    y_odd = y_int & ((y - (y * 0.5).floor() * 2.0) != 0.0)
+    neg = x < 0
+    out = (neg & y_odd)._select(-mag, mag)
+    out = (neg & ~y_int)._select(math.nan, out)
+    return (y == 0)._select(1.0, out)

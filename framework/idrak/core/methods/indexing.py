@@ -1,0 +1,297 @@
+"""Indexing (``x[...]``), gather/scatter and one-hot, composed from movement ops and GATHER.
+
+Basic indices (ints, slices with any step, ``None``, ``...``) become SHRINK/FLIP/PAD/RESHAPE;
+integer tensors (and boolean masks, converted to integer positions) use NumPy's advanced-indexing
+rules and become one GATHER on a flattened view, so their gradients are SCATTER_ADDs.
+"""
+
+# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
+# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
+# mypy: disable-error-code="misc"
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from idrak.contract.dtypes import bool_, int64
+from idrak.contract.ops import Op
+from idrak.errors import IdrakError
+
+if TYPE_CHECKING:
+    from idrak.core.tensor import Tensor
+
+__all__ = ["IndexingMixin"]
+
+
+def _is_adv(i: Any) -> bool:
+    from idrak.core.tensor import Tensor
+
+    return isinstance(i, (Tensor, list, np.ndarray)) and not isinstance(i, bool)
+
+
+class IndexingMixin:
+    """``__getitem__``/``__setitem__``, gather, scatter_add, index_select, one_hot, masks."""
+
+    __slots__ = ()
+
+    def _slice_dim(self: Tensor, d: int, s: slice) -> Tensor:
+        n = self.shape[d]
+        start, stop, step = s.indices(n)
+        x = self
+        if step < 0:
+            x = x.flip(d)
+            start, stop, step = n - 1 - start, n - 1 - stop, -step
+        m = max(0, math.ceil((stop - start) / step))
+        bounds = tuple(
+            (start, start + (m - 1) * step + 1) if i == d and m else ((0, 0) if i == d else (0, sz))
+            for i, sz in enumerate(x.shape)
+        )
+        x = x._shrink(bounds)
+        if step > 1 and m > 1:
+            # pad to m*step, fold into (m, step), keep column 0
+            x = x._pad(
+                tuple((0, m * step - x.shape[d]) if i == d else (0, 0) for i in range(x.ndim)), 0
+            )
+            x = x.reshape(x.shape[:d] + (m, step) + x.shape[d + 1 :])
+            x = x._shrink(tuple((0, 1) if i == d + 1 else (0, sz) for i, sz in enumerate(x.shape)))
+            x = x.reshape(x.shape[: d + 1] + x.shape[d + 2 :])
+        return x
+
+    def _normalize_key(self: Tensor, key: Any) -> list[Any]:
+        from idrak.core.tensor import Tensor
+
+        items = list(key) if isinstance(key, tuple) else [key]
+        out: list[Any] = []
+        for it in items:  # boolean masks become integer positions (one per masked dim)
+            if isinstance(it, (Tensor, np.ndarray)) and it.dtype in (bool_, np.bool_):
+                arr = it.numpy() if isinstance(it, Tensor) else it
+                out.extend(Tensor(p, device=self.device) for p in np.nonzero(arr))
+            elif isinstance(it, bool):
+                raise IdrakError("indexing with a Python bool is not supported")
+            else:
+                out.append(it)
+        used_dims = sum(1 for it in out if not (it is None or it is Ellipsis))
+        # identity tests only: ``==``/``in`` would call Tensor.__eq__ on tensor indices
+        ells = [i for i, it in enumerate(out) if it is Ellipsis]
+        if len(ells) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        if used_dims > self.ndim:
+            raise IndexError(
+                f"too many indices for a tensor of {self.ndim} dims (shape {self.shape}): {key!r}"
+            )
+        if ells:
+            i = ells[0]
+            out[i : i + 1] = [slice(None)] * (self.ndim - used_dims)
+        else:
+            out += [slice(None)] * (self.ndim - used_dims)
+        return out
+
+    def __getitem__(self: Tensor, key: Any) -> Tensor:
+        from idrak.core.tensor import Tensor
+
+        items = self._normalize_key(key)
+        x, d = self, 0
+        adv: list[tuple[int, Tensor]] = []  # (dim in x, index tensor)
+        for it in items:
+            if it is None:
+                x = x.unsqueeze(d)
+                d += 1
+            elif isinstance(it, slice):
+                x = x._slice_dim(d, it)
+                d += 1
+            elif _is_adv(it):
+                idx = it if isinstance(it, Tensor) else Tensor(np.asarray(it), device=x.device)
+                if idx.dtype.kind not in "iu":
+                    raise IndexError(
+                        f"tensors used as indices must be integer or bool, got {idx.dtype}"
+                    )
+                if not isinstance(it, Tensor):
+                    a = np.asarray(it)
+                    if a.size and (a.max() >= x.shape[d] or a.min() < -x.shape[d]):
+                        raise IndexError(
+                            f"index {a.max() if a.max() >= x.shape[d] else a.min()}"
+                            f" is out of bounds for dim {d} of size {x.shape[d]}"
+                        )
+                adv.append((d, idx))
+                d += 1
+            else:
+                i = int(it)
+                n = x.shape[d]
+                if not -n <= i < n:
+                    raise IndexError(f"index {i} is out of bounds for dim {d} of size {n}")
+                i %= n
+                x = x.narrow(d, i, 1).squeeze(d)
+        return x._advanced(adv) if adv else x
+
+    def _advanced(self: Tensor, adv: list[tuple[int, Tensor]]) -> Tensor:
+        from idrak.core.tensor import broadcast_shapes
+
+        dims = [d for d, _ in adv]
+        bshape = broadcast_shapes(*[i.shape for _, i in adv])
+        adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
+        rest = [i for i in range(self.ndim) if i not in dims]
+        x = self.permute(dims + rest)
+        sizes = [self.shape[d] for d in dims]
+        flat = None
+        for (_, idx), n, stride in zip(adv, sizes, _strides(sizes)):
+            i = idx.cast(int64)
+            i = (i < 0)._select(i + n, i)
+            term = i * stride if stride != 1 else i
+            flat = term if flat is None else flat + term
+        assert flat is not None
+        flat = flat._broadcast_to(bshape).reshape(-1)
+        rest_shape = tuple(self.shape[i] for i in rest)
+        xs = x.reshape((math.prod(sizes),) + rest_shape)
+        g = flat.reshape((-1,) + (1,) * len(rest_shape)).expand((flat.shape[0],) + rest_shape)
+        out = xs.gather(0, g).reshape(bshape + rest_shape)
+        if adjacent and dims[0] > 0:
+            nb = len(bshape)
+            order = (
+                list(range(nb, nb + dims[0]))
+                + list(range(nb))
+                + list(range(nb + dims[0], out.ndim))
+            )
+            out = out.permute(order)
+        return out
+
+    def __setitem__(self: Tensor, key: Any, value: Any) -> None:
+        """Functional assignment: the tensor's value is replaced by a WHERE over the region."""
+        from idrak.core.tensor import Tensor
+
+        if self.requires_grad and self._ctx is None:
+            from idrak.core.autograd import is_grad_enabled
+
+            if is_grad_enabled():
+                raise IdrakError(
+                    "in-place assignment to a leaf that requires grad; wrap it in "
+                    "idrak.no_grad() or assign to .data"
+                )
+        # compute from a snapshot: the graph must not run through ``self``, whose history is
+        # about to become the assignment itself (that would be a cycle)
+        src = Tensor._from_lazy(self.lazy, self.requires_grad)
+        src._ctx = self._ctx
+        if isinstance(key, Tensor) and key.dtype == bool_:
+            new = key._broadcast_to(self.shape)._select(value, src)
+        else:
+            pos = Tensor(np.arange(self.numel()).reshape(self.shape), device=self.device)
+            sel = pos[key]
+            region = sel.reshape(-1)
+            vals = (
+                value
+                if isinstance(value, Tensor)
+                else sel._full_like_shape(value, dtype=self.dtype)
+            )
+            vals = vals.cast(self.dtype)._broadcast_to(sel.shape).reshape(-1)
+            flat = src.reshape(-1)
+            placed = flat.zeros_like().scatter_add(0, region, vals)
+            hit = flat.zeros_like().cast(int64).scatter_add(0, region, region.ones_like()) > 0
+            new = hit._select(placed, flat).reshape(self.shape)
+        new = new.cast(self.dtype)
+        if self._ctx is None and not new.requires_grad:
+            self.lazy = new.lazy  # a leaf stays a leaf (e.g. a parameter written under no_grad)
+        else:
+            self.lazy, self._ctx, self.requires_grad = new.lazy, new._ctx, new.requires_grad
+
+    # gather / scatter ----------------------------------------------------------------------
+    def gather(self: Tensor, dim: int, index: Tensor) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (``torch.gather``); index is int64."""
+        d = self._dim(dim)
+        if self.ndim == 0 and index.ndim == 0:
+            return self.reshape(1).gather(0, index.reshape(1)).reshape(())
+        if index.ndim != self.ndim:
+            raise ValueError(
+                f"gather: index has {index.ndim} dims, input {self.ndim} "
+                f"(shapes {index.shape} and {self.shape})"
+            )
+        for i, (a, b) in enumerate(zip(index.shape, self.shape)):
+            if i != d and a > b:
+                raise ValueError(
+                    f"gather: index shape {index.shape} exceeds input shape {self.shape} at dim {i}"
+                )
+        idx = index.cast(int64)
+        x = self._shrink(
+            tuple((0, s) if i == d else (0, index.shape[i]) for i, s in enumerate(self.shape))
+        )
+        return x._optional(
+            Op.GATHER, (x, idx), d, idx.shape, x.dtype, lambda: _gather_decomposed(x, idx, d)
+        )
+
+    def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy of ``self`` with ``src`` added at ``index`` along ``dim`` (duplicates add)."""
+        d = self._dim(dim)
+        idx = index.cast(int64)
+        src = (
+            src.cast(self.dtype)._shrink(tuple((0, s) for s in idx.shape))
+            if src.shape != idx.shape
+            else src.cast(self.dtype)
+        )
+        return self._optional(
+            Op.SCATTER_ADD,
+            (self, idx, src),
+            d,
+            self.shape,
+            self.dtype,
+            lambda: _scatter_add_decomposed(self, idx, src, d),
+        )
+
+    def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
+        d = self._dim(dim)
+        return self[(slice(None),) * d + (index,)]
+
+    def masked_fill(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+        return mask._select(value, self)
+
+    def nonzero(self: Tensor) -> Tensor:
+        """Indices of non-zero elements, shape (count, ndim) int64 (computed on the host)."""
+        from idrak.core.tensor import Tensor
+
+        return Tensor(np.argwhere(self.numpy()).astype(np.int64), device=self.device)
+
+    def zeros_like(self: Tensor) -> Tensor:
+        return self._full_like_shape(0)
+
+    def ones_like(self: Tensor) -> Tensor:
+        return self._full_like_shape(1)
+
+
+def _strides(sizes: list[int]) -> list[int]:
+    out, acc = [], 1
+    for s in reversed(sizes):
+        out.append(acc)
+        acc *= s
+    return out[::-1]
+
+
+def _movedim_last(x: Tensor, d: int) -> Tensor:
+    return x.permute([i for i in range(x.ndim) if i != d] + [d])
+
+
+def _movedim_back(x: Tensor, d: int) -> Tensor:
+    order = list(range(x.ndim - 1))
+    order.insert(d, x.ndim - 1)
+    return x.permute(order)
+
+
+def _onehot_along(idx: Tensor, n: int) -> Tensor:
+    from idrak.core.creation import arange
+
+    return idx.unsqueeze(-1) == arange(n, dtype=int64, device=idx.device)
+
+
+def _gather_decomposed(x: Tensor, idx: Tensor, d: int) -> Tensor:
+    xm = _movedim_last(x, d).unsqueeze(-2)  # (..., 1, n)
+    hot = _onehot_along(_movedim_last(idx, d), x.shape[d])  # (..., m, n)
+    out = hot._select(xm, 0).sum(-1).cast(x.dtype)  # (..., m)
+    return _movedim_back(out, d)
+
+
+def _scatter_add_decomposed(x: Tensor, idx: Tensor, src: Tensor, d: int) -> Tensor:
+    n = x.shape[d]
+    hot = _onehot_along(_movedim_last(idx, d), n)  # (..., m, n)
+    sm = _movedim_last(src, d).unsqueeze(-1)  # (..., m, 1)
+    contrib = _movedim_back(hot._select(sm, 0).sum(-2).cast(x.dtype), d)
+    widths = tuple((0, a - b) for a, b in zip(x.shape, contrib.shape))
+    return x + contrib._pad(widths, 0)

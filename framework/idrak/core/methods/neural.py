@@ -1,0 +1,240 @@
+"""Tensor methods for neural networks: matmul, conv2d, pooling, linear, dropout."""
+
+# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
+# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
+# mypy: disable-error-code="misc"
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from idrak.contract.dtypes import result_type
+from idrak.contract.ops import Op
+from idrak.core.methods.convolution import conv2d_decomposed, out_size, pair, unfold2d
+
+if TYPE_CHECKING:
+    from idrak.core.tensor import Tensor
+
+__all__ = ["NNOpsMixin"]
+
+
+def _matmul_decomposed(a: Tensor, b: Tensor) -> Tensor:
+    # (..., m, k, 1) * (..., 1, k, n) summed over k
+    return (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2).cast(a.dtype)
+
+
+class NNOpsMixin:
+    """Matrix products, convolution, pooling."""
+
+    __slots__ = ()
+
+    def matmul(self: Tensor, other: Tensor) -> Tensor:
+        """Matrix product with PyTorch's rules: 1-D operands are promoted and squeezed back,
+        batch dimensions broadcast. Shapes (..., m, k) @ (..., k, n) -> (..., m, n).
+
+        Raises:
+            ValueError: 0-d operands or mismatched inner sizes (both shapes named).
+        """
+        from idrak.core.tensor import broadcast_shapes
+
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(
+                f"matmul needs operands with >= 1 dim, got shapes {self.shape} and {other.shape}"
+            )
+        dt = result_type([self.dtype, other.dtype])
+        a, b = self.cast(dt), other.cast(dt)
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        if a2.shape[-1] != b2.shape[-2]:
+            raise ValueError(
+                f"matmul: shapes {self.shape} and {other.shape} do not align "
+                f"({a2.shape[-1]} != {b2.shape[-2]})"
+            )
+        batch = broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        a2 = a2._broadcast_to(batch + a2.shape[-2:])
+        b2 = b2._broadcast_to(batch + b2.shape[-2:])
+        shape = batch + (a2.shape[-2], b2.shape[-1])
+        out = a2._optional(Op.MATMUL, (a2, b2), None, shape, dt, lambda: _matmul_decomposed(a2, b2))
+        if self.ndim == 1:
+            out = out.squeeze(-2)
+        if other.ndim == 1:
+            out = out.squeeze(-1)
+        return out
+
+    def mm(self: Tensor, other: Tensor) -> Tensor:
+        return self.matmul(other)
+
+    def dot(self: Tensor, other: Tensor) -> Tensor:
+        return (self * other).sum()
+
+    def linear(self: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        """``x @ weight.T + bias``; x (..., in), weight (out, in), bias (out,)."""
+        out = self.matmul(weight.transpose(-1, -2))
+        return out + bias if bias is not None else out
+
+    def conv2d(
+        self: Tensor,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        """2-D cross-correlation like ``torch.nn.functional.conv2d``.
+
+        Shapes: input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW)
+        with OH = (H + 2*ph - dh*(KH-1) - 1)//sh + 1. ``padding`` may be ``"valid"`` or
+        ``"same"`` (stride 1). Native CONV2D where the backend declares it, else im2col+MATMUL.
+
+        Raises:
+            ValueError: wrong ranks, channel/group mismatch, or an empty output (shapes named).
+        """
+        x = self
+        if x.ndim == 3:
+            return x.unsqueeze(0).conv2d(weight, bias, stride, padding, dilation, groups).squeeze(0)
+        if x.ndim != 4 or weight.ndim != 4:
+            raise ValueError(
+                f"conv2d expects input (N,C,H,W) and weight (O,C/g,KH,KW), got "
+                f"{x.shape} and {weight.shape}"
+            )
+        n, c, h, w = x.shape
+        o, cg, kh, kw = weight.shape
+        if c % groups or o % groups or c // groups != cg:
+            raise ValueError(
+                f"conv2d: input has {c} channels, weight {weight.shape} with "
+                f"groups={groups} expects {cg * groups}"
+            )
+        s, d = pair(stride, "stride"), pair(dilation, "dilation")
+        if isinstance(padding, str):
+            if padding == "valid":
+                p = (0, 0)
+            elif padding == "same":
+                if s != (1, 1):
+                    raise ValueError("padding='same' needs stride 1")
+                th, tw = d[0] * (kh - 1), d[1] * (kw - 1)
+                x = x.pad((tw // 2, tw - tw // 2, th // 2, th - th // 2))
+                p = (0, 0)
+                n, c, h, w = x.shape
+            else:
+                raise ValueError(
+                    f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+                )
+        else:
+            p = pair(padding, "padding")
+        oh, ow = out_size(h, kh, s[0], p[0], d[0]), out_size(w, kw, s[1], p[1], d[1])
+        if oh <= 0 or ow <= 0:
+            raise ValueError(
+                f"conv2d: input {x.shape} is too small for kernel {(kh, kw)} "
+                f"with padding {p} and dilation {d}"
+            )
+        dt = result_type([x.dtype, weight.dtype])
+        x, wt = x.cast(dt), weight.cast(dt)
+        arg = (s, p, d, groups)
+        out = x._optional(
+            Op.CONV2D,
+            (x, wt),
+            arg,
+            (n, o, oh, ow),
+            dt,
+            lambda: conv2d_decomposed(x, wt, s, p, d, groups),
+        )
+        if bias is not None:
+            out = out + bias.reshape(1, o, 1, 1)
+        return out
+
+    def max_pool2d(
+        self: Tensor,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> Tensor:
+        """Max over windows (``torch.nn.functional.max_pool2d``); input (N, C, H, W) or (C, H, W).
+
+        Padding counts as -inf. The window maximum's gradient goes to the (tied) maxima evenly.
+        """
+        return self._pool(kernel_size, stride, padding, dilation, ceil_mode, "max")
+
+    def avg_pool2d(
+        self: Tensor,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> Tensor:
+        """Mean over windows (``torch.nn.functional.avg_pool2d``); padding counts as zeros
+        when ``count_include_pad``."""
+        if not count_include_pad and padding != 0:
+            ones = self._full_like_shape(1.0, (1, 1) + self.shape[-2:], self.dtype)
+            num = self._pool(kernel_size, stride, padding, 1, ceil_mode, "sum")
+            den = ones._pool(kernel_size, stride, padding, 1, ceil_mode, "sum")
+            return num / den
+        return self._pool(kernel_size, stride, padding, 1, ceil_mode, "avg")
+
+    def _pool(
+        self: Tensor,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        ceil_mode: bool,
+        kind: str,
+    ) -> Tensor:
+        if self.ndim == 3:
+            return (
+                self.unsqueeze(0)
+                ._pool(kernel_size, stride, padding, dilation, ceil_mode, kind)
+                .squeeze(0)
+            )
+        if self.ndim != 4:
+            raise ValueError(f"pooling expects (N, C, H, W) or (C, H, W), got {self.shape}")
+        k = pair(kernel_size, "kernel_size")
+        s = pair(stride if stride is not None else k, "stride")
+        p, d = pair(padding, "padding"), pair(dilation, "dilation")
+        if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
+            raise ValueError(f"pad {p} should be at most half of kernel size {k}")
+        n, c, h, w = self.shape
+        x = self if self.dtype.kind == "f" else self._float()
+        if s == k and p == (0, 0) and d == (1, 1) and not ceil_mode:
+            # non-overlapping windows: a reshape, no im2col
+            oh, ow = h // k[0], w // k[1]
+            xs = x._shrink(((0, n), (0, c), (0, oh * k[0]), (0, ow * k[1])))
+            xs = xs.reshape(n, c, oh, k[0], ow, k[1])
+            if kind == "max":
+                return xs.amax((3, 5))
+            red = xs.sum((3, 5))
+            return red / float(k[0] * k[1]) if kind == "avg" else red
+        cols = unfold2d(x, k, s, p, d, -math.inf if kind == "max" else 0.0, ceil_mode)
+        if kind == "max":
+            return cols.amax(2)
+        if kind == "sum":
+            return cols.sum(2)
+        if ceil_mode:  # windows that hang past the padded input average only what they cover
+            ones = x._full_like_shape(1.0, (1, 1, h, w))._pad(
+                ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), 1.0
+            )
+            cnt = unfold2d(ones, k, s, (0, 0), d, 0.0, ceil_mode).sum(2)
+            return cols.sum(2) / cnt
+        return cols.mean(2)
+
+    def adaptive_avg_pool2d(self: Tensor, output_size: Any) -> Tensor:
+        """Average into an (OH, OW) grid; cell i covers [floor(i*H/OH), ceil((i+1)*H/OH))."""
+        from idrak.core.methods.movement import stack
+
+        oh, ow = pair(output_size, "output_size")
+        h, w = self.shape[-2:]
+        if h % oh == 0 and w % ow == 0:
+            return self.avg_pool2d((h // oh, w // ow))
+        rows = []
+        for i in range(oh):
+            r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+            cols = []
+            for j in range(ow):
+                c0, c1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+                cols.append(self.narrow(-2, r0, r1 - r0).narrow(-1, c0, c1 - c0).mean((-2, -1)))
+            rows.append(stack(cols, -1))
+        return stack(rows, -2)

@@ -1,0 +1,527 @@
+"""The user-facing Tensor. Every method is composed from the primitives of
+:mod:`idrak.contract.ops`.
+
+A Tensor wraps a :class:`~idrak.engine.lazy.LazyBuffer` (its value, computed on demand) and, when it
+requires grad, the op that produced it (``_ctx = (op, inputs, arg)``) for
+:mod:`idrak.core.autograd`. Methods follow PyTorch's names and semantics: broadcasting, type
+promotion, Python scalars on either side.
+
+The methods live in mixins split by concern: elementwise math
+(:mod:`idrak.core.methods.elementwise`), activations
+(:mod:`idrak.core.methods.activation`), reductions (:mod:`idrak.core.methods.reduce`), movement and
+indexing
+(:mod:`idrak.core.methods.movement`, :mod:`idrak.core.methods.indexing`), neural-network ops
+(:mod:`idrak.core.methods.neural`) and
+device/dtype conversion (:mod:`idrak.core.methods.conversion`, which also holds the :func:`tensor`
+factory).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import numpy as np
+
+from idrak.contract.dtypes import DType, bool_, get_default_dtype, int64, result_type, to_dtype
+from idrak.contract.ops import NONDIFF, Op
+from idrak.core import autograd as _ag
+from idrak.core.methods.activation import ActivationMixin
+from idrak.core.methods.conversion import ConvertMixin
+from idrak.core.methods.elementwise import MathMixin
+from idrak.core.methods.indexing import IndexingMixin
+from idrak.core.methods.movement import MovementMixin
+from idrak.core.methods.neural import NNOpsMixin
+from idrak.core.methods.reduce import ReduceMixin
+from idrak.engine import fusion as _fusion
+from idrak.engine import lazy as _lazy
+from idrak.errors import DeviceError, IdrakError
+from idrak.runtime.devices import Device, DeviceLike
+
+__all__ = ["Tensor"]
+
+Scalar = bool | int | float
+_grad_state = _ag._grad_state
+_lazy_state = _lazy._state
+_NONDIFF = NONDIFF
+# enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
+_CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
+#: (id(capabilities), op value, dtype name) -> (capabilities, supported)
+_SUPPORTS: dict[tuple[int, str, str], tuple[Any, bool]] = {}
+
+
+def _backend_supports(backend: Any, op: Op, dtype: DType) -> bool:
+    """``backend.caps.supports(op, dtype)``, memoized (it hashes an enum and a dataclass)."""
+    caps = backend.caps
+    key = (id(caps), op._value_, dtype.name)
+    hit = _SUPPORTS.get(key)
+    if hit is not None and hit[0] is caps:
+        return bool(hit[1])
+    ok = caps.supports(op, dtype)
+    _SUPPORTS[key] = (caps, ok)
+    return ok
+
+
+def _shape_of(shape: Any) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    out = tuple(int(s) for s in shape)
+    if any(s < 0 for s in out):
+        raise ValueError(f"negative dimension in shape {out}")
+    return out
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises ``ValueError`` naming them."""
+    nd = max(len(s) for s in shapes)
+    out = []
+    for i in range(nd):
+        size = 1
+        for s in shapes:
+            d = s[i - nd + len(s)] if i - nd + len(s) >= 0 else 1
+            if d != 1:
+                if size != 1 and d != size:
+                    raise ValueError(
+                        f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
+                        f"cannot be broadcast together (dim {i}: {size} vs {d})"
+                    )
+                size = d
+        out.append(size)
+    return tuple(out)
+
+
+class Tensor(
+    ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin
+):
+    """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
+
+    Create tensors with :func:`idrak.tensor`, :func:`idrak.zeros`, ... rather than the class.
+
+    Attributes:
+        grad: accumulated gradient (a Tensor) after :meth:`backward`, else ``None``.
+        requires_grad: whether ops on this tensor are recorded.
+    """
+
+    __slots__ = ("__weakref__", "_ctx", "grad", "lazy", "requires_grad")
+    lazy: _lazy.LazyBuffer
+    grad: Tensor | None
+    _ctx: tuple[Any, ...] | None
+    requires_grad: bool
+    __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
+
+    def __init__(
+        self,
+        data: Any,
+        dtype: DType | str | None = None,
+        device: DeviceLike | None = None,
+        requires_grad: bool = False,
+    ) -> None:
+        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        self.lazy, self.grad, self._ctx, self.requires_grad = t.lazy, None, None, requires_grad
+
+    # construction --------------------------------------------------------------------------
+    @staticmethod
+    def _from_lazy(lb: _lazy.LazyBuffer, requires_grad: bool = False) -> Tensor:
+        t = Tensor.__new__(Tensor)
+        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, requires_grad
+        return t
+
+    @staticmethod
+    def _prim(
+        op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...], dtype: DType
+    ) -> Tensor:
+        """Record one primitive op (inputs already broadcast and promoted)."""
+        lazies = [s.lazy for s in srcs]
+        dev = lazies[0].device
+        for lz in lazies:
+            if lz.device is not dev and lz.device != dev:
+                raise DeviceError(
+                    f"{op.name}: tensors are on different devices, {dev} and "
+                    f"{lz.device}; move one with .to(device)"
+                )
+        lb = _lazy.LazyBuffer(op, tuple(lazies), arg, shape, dtype, dev)
+        t = Tensor.__new__(Tensor)
+        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
+        if _grad_state["enabled"] and dtype.kind == "f":
+            for s in srcs:
+                if s.requires_grad:
+                    if op not in _NONDIFF:
+                        t.requires_grad, t._ctx = True, (op, srcs, arg)
+                    break
+        if _lazy_state["eager"]:
+            _lazy.realize(lb)
+        return t
+
+    @staticmethod
+    def _create(op: Op, arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device) -> Tensor:
+        lb = _lazy.LazyBuffer(op, (), arg, shape, dtype, dev)
+        if _lazy_state["eager"]:
+            _lazy.realize(lb)
+        return Tensor._from_lazy(lb)
+
+    def _full_like_shape(
+        self, value: Scalar, shape: tuple[int, ...] | None = None, dtype: DType | None = None
+    ) -> Tensor:
+        lz = self.lazy
+        shape = lz.shape if shape is None else shape
+        dtype = lz.dtype if dtype is None else dtype
+        lb = _lazy.LazyBuffer(_FULL, (), (shape, value, dtype), shape, dtype, lz.device)
+        if _lazy_state["eager"]:
+            _lazy.realize(lb)
+        t = Tensor.__new__(Tensor)
+        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
+        return t
+
+    def _supports(self, op: Op, dtype: DType | None = None) -> bool:
+        return _backend_supports(self.lazy.device.backend, op, dtype or self.dtype)
+
+    # metadata ------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension (a tuple of ints, like ``torch.Size``)."""
+        return self.lazy.shape
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the size of dimension ``dim``."""
+        return self.shape if dim is None else self.shape[self._dim(dim)]
+
+    @property
+    def dtype(self) -> DType:
+        return self.lazy.dtype
+
+    @property
+    def device(self) -> Device:
+        return self.lazy.device
+
+    @property
+    def ndim(self) -> int:
+        return len(self.lazy.shape)
+
+    def dim(self) -> int:
+        return len(self.lazy.shape)
+
+    def numel(self) -> int:
+        return math.prod(self.lazy.shape)
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def _dim(self, d: int) -> int:
+        n = self.ndim
+        if not -max(n, 1) <= d < max(n, 1):
+            raise IndexError(
+                f"dimension {d} out of range for a tensor of {n} dims (shape {self.shape})"
+            )
+        return d % max(n, 1)
+
+    # values --------------------------------------------------------------------------------
+    def realize(self) -> Tensor:
+        """Compute this tensor's value now. Returns ``self``."""
+        if self.lazy.buf is None:
+            _lazy.realize(self.lazy)
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the value (realizes it). Raises if it requires grad, as torch does."""
+        if self.requires_grad and _grad_state["enabled"] and self._ctx is not None:
+            pass  # allowed: a copy cannot alias the graph
+        self.realize()
+        return self.lazy.device.backend.to_numpy(self.lazy.buf)
+
+    def item(self) -> Scalar:
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        value: Scalar = self.numpy().reshape(()).item()
+        return value
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.numel()} elements "
+                f"(shape {self.shape}) is ambiguous; use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "ui":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Any:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        """PyTorch's format: ``tensor([1.5000, 2.0000], dtype=idrak.float64, grad_fn=<...>)``."""
+        from idrak.core._printing import add_suffixes, format_array
+
+        arr = self.numpy()
+        suffixes = []
+        dflt = get_default_dtype()
+        if self.device.type != "numpy":
+            suffixes.append(f"device='{self.device}'")
+        if arr.size == 0:
+            if self.ndim != 1:
+                suffixes.append(f"size={self.shape}")
+            if self.dtype != dflt:
+                suffixes.append(f"dtype={self.dtype!r}")
+        elif self.dtype not in (dflt, int64, bool_):
+            suffixes.append(f"dtype={self.dtype!r}")
+        if self._ctx is not None:
+            name = "".join(w.capitalize() for w in self._ctx[0].name.split("_"))
+            suffixes.append(f"grad_fn=<{name}Backward0>")
+        elif self.requires_grad:
+            suffixes.append("requires_grad=True")
+        return add_suffixes("tensor(" + format_array(arr, self.dtype.kind == "f"), suffixes)
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.ndim == 0:  # f"{loss:.3f}" on a 0-d tensor, as torch allows
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if spec else repr(self)
+
+    # autograd ------------------------------------------------------------------------------
+    def backward(
+        self, gradient: Tensor | None = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulate gradients of this tensor into the ``.grad`` of every leaf it depends on.
+
+        Args:
+            gradient: d(loss)/d(self), same shape as self; omit for a one-element tensor.
+            retain_graph: keep the graph for another backward (implied by ``create_graph``).
+            create_graph: record the backward pass so gradients can be differentiated again.
+
+        Raises:
+            IdrakError: no graph (does not require grad), non-scalar without ``gradient``, or a
+                ``gradient`` of the wrong shape.
+        """
+        _ag.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same value, cut from the graph (shares the lazy buffer; no copy)."""
+        return Tensor._from_lazy(self.lazy)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A leaf with the same value (buffers are immutable, so sharing one is a copy)."""
+        import copy
+
+        out = type(self).__new__(type(self))
+        out.lazy, out._ctx, out.requires_grad = self.lazy, None, self.requires_grad
+        out.grad = copy.deepcopy(self.grad, memo) if self.grad is not None else None
+        memo[id(self)] = out
+        return out
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf. Returns ``self``.
+
+        Raises:
+            IdrakError: for a non-floating tensor, or a non-leaf asked to stop requiring grad.
+        """
+        if requires_grad and self.dtype.kind != "f":
+            raise IdrakError(f"only floating-point tensors can require grad, got {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise IdrakError("requires_grad_(False) on a non-leaf; use .detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_(self) -> Tensor:
+        """Set every element to zero (replaces the value; the graph is not recorded)."""
+        return self.assign(self._full_like_shape(0))
+
+    def assign(self, value: Tensor | Scalar) -> Tensor:
+        """Replace this tensor's value with ``value`` (same shape; cast to this dtype).
+
+        The tensor stays a leaf; used by optimizers for parameter updates. Returns ``self``.
+        """
+        if not isinstance(value, Tensor):
+            value = self._full_like_shape(value)
+        if value.shape != self.shape:
+            value = value.expand(self.shape)
+        if value.dtype != self.dtype:
+            value = value.cast(self.dtype)
+        if value.device != self.device:
+            raise DeviceError(f"assign: value is on {value.device}, tensor on {self.device}")
+        self.lazy = value.lazy
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """A detached tensor sharing this value; assigning to it replaces the value."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self.assign(value.detach())
+
+    def copy_(self, src: Tensor) -> Tensor:
+        return self.assign(src.detach())
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return self.assign(value)
+
+    # conversion ----------------------------------------------------------------------------
+    def cast(self, dtype: DType | str) -> Tensor:
+        """Convert to ``dtype`` (float->int truncates toward zero). A no-op when equal."""
+        if dtype is self.lazy.dtype:
+            return self
+        d = to_dtype(dtype)
+        if d == self.lazy.dtype:
+            return self
+        return Tensor._prim(_CAST, (self,), d, self.lazy.shape, d)
+
+    def contiguous(self) -> Tensor:
+        return Tensor._prim(Op.CONTIGUOUS, (self,), None, self.shape, self.dtype)
+
+    # elementwise plumbing -------------------------------------------------------------------
+    def _broadcast_to(self, shape: tuple[builtins.int, ...]) -> Tensor:
+        if self.shape == shape:
+            return self
+        x = self
+        if x.ndim < len(shape):
+            x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
+        return x.expand(shape)
+
+    def _operands(
+        self, other: Any, reverse: builtins.bool = False, float_only: builtins.bool = False
+    ) -> tuple[Tensor, Tensor]:
+        """Promote and broadcast ``self`` and ``other`` (a Tensor or Python scalar)."""
+        if isinstance(other, Tensor):
+            dt = _promote(self, other)
+            if float_only and dt.kind != "f":
+                dt = get_default_dtype()
+            sa, sb = self.lazy.shape, other.lazy.shape
+            if sa == sb:
+                a, b = self.cast(dt), other.cast(dt)
+            else:
+                shape = broadcast_shapes(sa, sb)
+                a = self.cast(dt)._broadcast_to(shape)
+                b = other.cast(dt)._broadcast_to(shape)
+        else:
+            kind = self.lazy.dtype.kind
+            tp = type(other)
+            if (tp is float and kind == "f") or (tp is int and kind != "b"):
+                dt = self.lazy.dtype  # the common cases of result_type, without the call
+            else:
+                if isinstance(other, np.generic):
+                    other = other.item()
+                if not isinstance(other, (bool, int, float)):
+                    raise TypeError(
+                        f"unsupported operand type {type(other).__name__} for a "
+                        "Tensor op; expected a Tensor or a Python number"
+                    )
+                dt = result_type([self.lazy.dtype], [other])
+            if float_only and dt.kind != "f":
+                dt = get_default_dtype()
+            a = self.cast(dt)
+            b = a._full_like_shape(other)
+        return (b, a) if reverse else (a, b)
+
+    def _binary(
+        self, op: Op, other: Any, reverse: builtins.bool = False, float_only: builtins.bool = False
+    ) -> Tensor:
+        a, b = self._operands(other, reverse, float_only)
+        lz = a.lazy
+        return Tensor._prim(
+            op, (a, b), None, lz.shape, bool_ if op is _CMPLT or op is _CMPEQ else lz.dtype
+        )
+
+    def _unary(self, op: Op, float_only: builtins.bool = True) -> Tensor:
+        x = self
+        if float_only and x.dtype.kind != "f":
+            x = x.cast(get_default_dtype())
+        return Tensor._prim(op, (x,), None, x.shape, x.dtype)
+
+    def _select(self, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
+        """``where(self, a, b)`` with ``self`` a bool tensor; broadcasting and promotion apply."""
+        cond = self if self.dtype == bool_ else self.cast(bool_)
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            dt = _promote(a, b)
+        elif isinstance(a, Tensor):
+            dt = result_type([a.dtype], [b])
+        elif isinstance(b, Tensor):
+            dt = result_type([b.dtype], [a])
+        else:
+            dt = result_type(
+                [get_default_dtype() if isinstance(a, float) or isinstance(b, float) else int64]
+            )
+        shapes = [cond.shape] + [t.shape for t in (a, b) if isinstance(t, Tensor)]
+        shape = broadcast_shapes(*shapes)
+        ta = (
+            a.cast(dt)._broadcast_to(shape)
+            if isinstance(a, Tensor)
+            else cond._full_like_shape(a, shape, dt)
+        )
+        tb = (
+            b.cast(dt)._broadcast_to(shape)
+            if isinstance(b, Tensor)
+            else cond._full_like_shape(b, shape, dt)
+        )
+        return Tensor._prim(Op.WHERE, (cond._broadcast_to(shape), ta, tb), None, shape, dt)
+
+    def _optional(
+        self,
+        op: Op,
+        srcs: tuple[Tensor, ...],
+        arg: Any,
+        shape: tuple[builtins.int, ...],
+        dtype: DType,
+        decomposition: Any,
+    ) -> Tensor:
+        """Run optional ``op`` natively if the backend declares it, else its decomposition."""
+        if _backend_supports(self.lazy.device.backend, op, srcs[0].dtype if srcs else dtype):
+            return Tensor._prim(op, srcs, arg, shape, dtype)
+        out: Tensor = decomposition()
+        return out
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote(a: Tensor, b: Tensor) -> DType:
+    """The result dtype of an op on tensors ``a`` and ``b`` (PyTorch's rules).
+
+    As in PyTorch, a 0-d tensor combined with a dimensioned one counts only when its category
+    (bool < integer < floating) is higher: ``int8[3] + int64 0-d`` is int8, ``int32[3] +
+    float64 0-d`` is float64.
+    """
+    da, db = a.lazy.dtype, b.lazy.dtype
+    if da is db:
+        return da
+    za, zb = not a.lazy.shape, not b.lazy.shape
+    if za != zb:
+        zero, dim = (da, db) if za else (db, da)
+        return zero if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
+    return result_type([da, db])
+
+
+from idrak.core.methods.conversion import tensor  # noqa: E402  (tensor() builds Tensors: defined after the class)
+
+# The frontend's scheduler: realizations go through the fusion pass (docs/fusion.md).
+_fusion.install()

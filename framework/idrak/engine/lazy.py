@@ -1,0 +1,190 @@
+"""The lazy graph: nodes that record a primitive op, and their realization.
+
+Every Tensor op creates a :class:`LazyBuffer` node; nothing runs until a value is needed.
+:func:`realize` sorts the unrealized part of the graph topologically with an explicit stack (no
+recursion limit), runs each node's op on its device's backend, and then drops the node's sources
+so intermediate buffers are freed as soon as nothing else refers to them.
+
+``IDRAK_EAGER=1`` or :func:`eager` realizes every node as soon as it is created, which makes a
+failing op fail on the line that wrote it (useful for debugging).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from idrak.contract.backend import Backend
+from idrak.contract.dtypes import DType
+from idrak.contract.ops import CREATION, Op
+
+if TYPE_CHECKING:
+    from idrak.runtime.devices import Device
+
+__all__ = ["LazyBuffer", "eager", "execute", "is_eager", "operand_dtype", "realize"]
+
+#: ops whose operand dtype is their own (no array inputs, or a fused kernel's mixed inputs)
+_OWN_DTYPE = CREATION | {Op.FUSED}
+_state = {"eager": os.environ.get("IDRAK_EAGER", "") not in ("", "0")}
+#: hooks the scheduler calls with the list of nodes about to run (used by fusion/debugging)
+schedule_hooks: list[Any] = []
+
+
+class LazyBuffer:
+    """One node of the lazy graph.
+
+    Attributes:
+        op: the primitive op, or ``None`` for a buffer loaded from host memory.
+        srcs: input nodes (emptied once this node is realized).
+        arg: the op's plain-Python argument (shape, axes, dtype, ...).
+        shape, dtype, device: the output's metadata, known before realization.
+        buf: the backend's array once realized, else ``None``.
+    """
+
+    __slots__ = ("__weakref__", "arg", "buf", "device", "dtype", "op", "shape", "srcs")
+    frees: tuple[LazyBuffer, ...] = ()  # see execute(): realization frees by dropping srcs
+
+    def __init__(
+        self,
+        op: Op | None,
+        srcs: tuple[LazyBuffer, ...],
+        arg: Any,
+        shape: tuple[int, ...],
+        dtype: DType,
+        device: Device,
+        buf: Any = None,
+    ) -> None:
+        self.op, self.srcs, self.arg = op, srcs, arg
+        self.shape, self.dtype, self.device, self.buf = shape, dtype, device, buf
+
+    @property
+    def realized(self) -> bool:
+        return self.buf is not None
+
+    def __repr__(self) -> str:
+        state = "realized" if self.buf is not None else f"{self.op.name if self.op else 'load'}"
+        return f"<LazyBuffer {state} {self.shape} {self.dtype.name} {self.device}>"
+
+
+def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
+    """Unrealized nodes reachable from ``nodes`` in dependency order (sources first)."""
+    if len(nodes) == 1:  # the common case of one op on realized inputs: no graph walk
+        node = nodes[0]
+        if node.buf is not None:
+            return []
+        for s in node.srcs:
+            if s.buf is None:
+                break
+        else:
+            return [node]
+    order: list[LazyBuffer] = []
+    seen: set[int] = set()
+    for root in nodes:
+        if root.buf is not None or id(root) in seen:
+            continue
+        stack: list[tuple[LazyBuffer, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for s in node.srcs:
+                if s.buf is None and id(s) not in seen:
+                    stack.append((s, False))
+    return order
+
+
+_WHERE = Op.WHERE  # bound once: enum attribute lookups cost ~0.1 us
+_NO_CONTEXT = Backend.device_context
+
+
+def operand_dtype(node: Any) -> DType:
+    """The dtype :meth:`Backend.run <idrak.contract.backend.Backend.run>` is given for ``node``:
+    its operands' (the second input's for WHERE), or its own for creation ops and FUSED."""
+    srcs = node.srcs
+    if not srcs or node.op in _OWN_DTYPE:
+        return node.dtype  # type: ignore[no-any-return]
+    return srcs[1].dtype if node.op is _WHERE else srcs[0].dtype  # type: ignore[no-any-return]
+
+
+def execute(nodes: Sequence[Any], release: bool = True) -> None:
+    """Run every node whose ``buf`` is None, in order, on its device's backend: THE place where
+    idrak executes ops (realization and :func:`idrak.jit` replay both come here).
+
+    A node is a :class:`LazyBuffer` or anything with its attributes (``device``, ``op``,
+    ``srcs``, ``arg``, ``dtype``, ``buf``) plus ``frees``: nodes whose buffers are dead once it
+    ran. Each run of consecutive nodes on one device runs inside one device context. With
+    ``release`` a node's sources are dropped once it ran, so their memory can be freed.
+    """
+    dev: Any = None
+    ctx: Any = None
+    be: Any = None
+    index = 0
+    try:
+        for node in nodes:
+            if node.buf is not None:
+                continue
+            if node.device is not dev:
+                if ctx is not None:
+                    ctx.__exit__(None, None, None)
+                    ctx = None
+                dev = node.device
+                be, index = dev.backend, dev.index
+                if type(be).device_context is not _NO_CONTEXT:  # the base one does nothing
+                    ctx = be.device_context(index)
+                    ctx.__enter__()
+            op = node.op
+            srcs = node.srcs
+            node.buf = be.run(
+                op,
+                tuple([s.buf for s in srcs]),
+                node.arg,
+                node.dtype
+                if not srcs or op in _OWN_DTYPE
+                else srcs[1].dtype
+                if op is _WHERE
+                else srcs[0].dtype,
+                index,
+            )
+            if release:
+                node.srcs = ()
+            for f in node.frees:
+                f.buf = None
+    except BaseException as e:
+        if ctx is not None:
+            ctx.__exit__(type(e), e, e.__traceback__)
+        raise
+    if ctx is not None:
+        ctx.__exit__(None, None, None)
+
+
+def realize(*nodes: LazyBuffer) -> None:
+    """Compute every given node (and what it depends on) on its backend."""
+    order = schedule(list(nodes))
+    if not order:
+        return
+    for hook in schedule_hooks:
+        order = hook(order)
+    execute(order)
+
+
+def is_eager() -> bool:
+    """Whether ops run as soon as they are written (``IDRAK_EAGER=1`` or :func:`eager`)."""
+    return _state["eager"]
+
+
+@contextlib.contextmanager
+def eager(enabled: bool = True) -> Iterator[None]:
+    """Context manager: realize every op as soon as it is created (for debugging)."""
+    prev = _state["eager"]
+    _state["eager"] = enabled
+    try:
+        yield
+    finally:
+        _state["eager"] = prev
