@@ -342,7 +342,8 @@ OPS: dict[Op, OpDef] = _defs(
         differentiable=False, decomposed_ulps=0,
     ),
     OpDef(
-        Op.CONV2D, "linalg", False, FLOATING, ("x", "w"), ("stride", "padding", "dilation", "groups"),
+        Op.CONV2D, "linalg", False, FLOATING,
+        ("x", "w"), ("stride", "padding", "dilation", "groups"),
         "x (N,C,H,W), w (O,C/groups,KH,KW) -> (N,O,OH,OW); cross-correlation as in "
         "torch.nn.functional.conv2d, no bias.",
         ulps=32, decomposed_ulps=32,

@@ -12,8 +12,8 @@ dtypes and rounded to the op's dtype. Per (op, dtype) the backend can hold:
   ops, matches the reference within the decomposition's published accuracy.
 
 RANDOM_BITS has its own layer (``random``). A backend that fuses (``fusion_support()``, see
-:mod:`idrak.engine.fusion`) also gets ``FUSED``: :func:`idrak.testing.fused_checks.check_fused` must find
-no problem.
+:mod:`idrak.engine.fusion`) also gets ``FUSED``: :func:`idrak.testing.fused_checks.check_fused`
+must find no problem.
 """
 
 from __future__ import annotations
