@@ -324,7 +324,8 @@ OPS: dict[Op, OpDef] = _defs(
     ),
     OpDef(
         Op.CUMSUM, "scan", False, NUMERIC, ("x",), ("axis",),
-        "inclusive prefix sum along axis (an int): out[..., i, ...] = sum of x[..., :i+1, ...]; "
+        "inclusive prefix sum along axis (an int; x has ndim >= 1): out[..., i, ...] = sum of "
+        "x[..., :i+1, ...]; "
         "same shape and dtype; integer sums wrap. Decomposition: a Hillis-Steele scan of "
         "log2(n) shifted ADDs.",
         ulps=16, decomposed_ulps=16,

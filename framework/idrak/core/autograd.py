@@ -130,24 +130,6 @@ def _matmul_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tu
     return g.matmul(b.transpose(-1, -2)), a.transpose(-1, -2).matmul(g)
 
 
-def _conv2d_vjp_decomposed(
-    g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any
-) -> tuple[Any, ...]:
-    # Fallback: differentiate idrak's own decomposition of CONV2D at this point: exact, and it
-    # composes (higher-order gradients work) because the decomposition is made of primitive ops.
-    from idrak.core.methods.convolution import conv2d_decomposed
-
-    x, w = ins
-    stride, padding, dilation, groups = arg
-    create_graph = is_grad_enabled()  # VJP rules run with recording on iff create_graph
-    with _grad_mode(True):
-        xs = x.detach().requires_grad_() if not x.requires_grad else x
-        ws = w.detach().requires_grad_() if not w.requires_grad else w
-        y = conv2d_decomposed(xs, ws, stride, padding, dilation, groups)
-        gx, gw = grad([y], [xs, ws], [g], create_graph=create_graph, allow_unused=True)
-    return gx, gw
-
-
 def _conv2d_grad_input(g: Tensor, w: Tensor, in_hw: tuple[int, int], arg: Any) -> Tensor:
     """The transposed convolution of ``g`` (N, O, OH, OW) with ``w``: d(conv2d)/d(input).
 
@@ -247,15 +229,9 @@ _VJPS: dict[Op, VJP] = {
     Op.GATHER: lambda g, out, ins, arg: (ins[0].zeros_like().scatter_add(arg, ins[1], g), None),
     Op.SCATTER_ADD: lambda g, out, ins, arg: (g, None, g.gather(arg, ins[1])),
     Op.CONV2D: _conv2d_vjp,
+    # the gradient of a prefix sum is the suffix sum of g
+    Op.CUMSUM: lambda g, out, ins, arg: (g.flip(arg).cumsum(arg).flip(arg),),
 }
-
-
-def vjp_rule(op: Op) -> VJP:
-    """The VJP rule of ``op``. Raises ``KeyError`` naming the op if it has none."""
-    try:
-        return _VJPS[op]
-    except KeyError:
-        raise KeyError(f"op {op.name} has no VJP rule") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 from idrak.contract.dtypes import DType, bool_, get_default_dtype, int64, to_dtype
 from idrak.contract.ops import Op
 from idrak.core import random as _random
-from idrak.core.tensor import Tensor, _shape_of, tensor
+from idrak.core.tensor import Tensor, _shape_of, optional, tensor
 from idrak.runtime.devices import DeviceLike
 from idrak.runtime.devices import device as _device
 
@@ -128,10 +128,7 @@ def arange(
     d = to_dtype(dtype) if dtype is not None else (int64 if all_int else get_default_dtype())
     n = max(0, math.ceil((end - start) / step))
     dev = _device(device)
-    if dev.backend.caps.supports(Op.ARANGE, d):
-        out = Tensor._create(Op.ARANGE, (start, end, step, d), (n,), d, dev)
-    else:  # decomposition: computed on the host and copied in
-        out = tensor(np.arange(n, dtype=np.float64) * step + start, dtype=d, device=dev)
+    out = optional(Op.ARANGE, (), (start, end, step, d), (n,), d, dev)
     return out.requires_grad_() if requires_grad else out
 
 
@@ -166,9 +163,7 @@ def _bits(n: int, dev: Any, generator: _random.Generator | None) -> Tensor:
     """``n`` Threefry words as int64 in [0, 2**32), from RANDOM_BITS or the host reference."""
     gen = generator or _random.default_generator
     k0, k1, c0 = gen.take(n)
-    if dev.backend.caps.supports(Op.RANDOM_BITS, int64):
-        return Tensor._create(Op.RANDOM_BITS, (n, k0, k1, c0), (n,), int64, dev)
-    return tensor(_random.threefry2x32(n, k0, k1, c0), device=dev)
+    return optional(Op.RANDOM_BITS, (), (n, k0, k1, c0), (n,), int64, dev)
 
 
 def _uniform(

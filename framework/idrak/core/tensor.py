@@ -27,6 +27,7 @@ import numpy as np
 from idrak.contract.dtypes import DType, bool_, get_default_dtype, int64, result_type, to_dtype
 from idrak.contract.ops import NONDIFF, Op
 from idrak.core import autograd as _ag
+from idrak.core.decompositions import DECOMPOSITIONS
 from idrak.core.methods.activation import ActivationMixin
 from idrak.core.methods.conversion import ConvertMixin
 from idrak.core.methods.elementwise import MathMixin
@@ -47,20 +48,6 @@ _lazy_state = _lazy._state
 _NONDIFF = NONDIFF
 # enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
 _CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
-#: (id(capabilities), op value, dtype name) -> (capabilities, supported)
-_SUPPORTS: dict[tuple[int, str, str], tuple[Any, bool]] = {}
-
-
-def _backend_supports(backend: Any, op: Op, dtype: DType) -> bool:
-    """``backend.caps.supports(op, dtype)``, memoized (it hashes an enum and a dataclass)."""
-    caps = backend.caps
-    key = (id(caps), op._value_, dtype.name)
-    hit = _SUPPORTS.get(key)
-    if hit is not None and hit[0] is caps:
-        return bool(hit[1])
-    ok = caps.supports(op, dtype)
-    _SUPPORTS[key] = (caps, ok)
-    return ok
 
 
 def _shape_of(shape: Any) -> tuple[int, ...]:
@@ -174,7 +161,7 @@ class Tensor(
         return t
 
     def _supports(self, op: Op, dtype: DType | None = None) -> bool:
-        return _backend_supports(self.lazy.device.backend, op, dtype or self.dtype)
+        return self.lazy.device.backend.supports(op, dtype or self.dtype)
 
     # metadata ------------------------------------------------------------------------------
     @property
@@ -492,13 +479,21 @@ class Tensor(
         arg: Any,
         shape: tuple[builtins.int, ...],
         dtype: DType,
-        decomposition: Any,
     ) -> Tensor:
-        """Run optional ``op`` natively if the backend declares it, else its decomposition."""
-        if _backend_supports(self.lazy.device.backend, op, srcs[0].dtype if srcs else dtype):
+        """Optional ``op`` on ``self``'s device: see :func:`optional`."""
+        return optional(op, srcs, arg, shape, dtype, self.lazy.device)
+
+
+def optional(
+    op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device
+) -> Tensor:
+    """Record optional ``op`` natively when the backend of ``dev`` declares it (for the operands'
+    dtype), else run its decomposition from :data:`idrak.core.decompositions.DECOMPOSITIONS`."""
+    if dev.backend.supports(op, srcs[0].lazy.dtype if srcs else dtype):
+        if srcs:
             return Tensor._prim(op, srcs, arg, shape, dtype)
-        out: Tensor = decomposition()
-        return out
+        return Tensor._create(op, arg, shape, dtype, dev)
+    return DECOMPOSITIONS[op](srcs, arg, shape, dtype, dev)
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}

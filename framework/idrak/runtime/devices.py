@@ -125,8 +125,3 @@ def set_default_device(spec: DeviceLike | None) -> None:
     if spec is not None:
         device(spec)
     _default = str(spec) if isinstance(spec, Device) else spec
-
-
-def clear_cache() -> None:
-    """Forget resolved devices (after the plugin set changed)."""
-    _cache.clear()

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from idrak.contract.dtypes import DType, bool_
-from idrak.contract.ops import Op
+from idrak.contract.ops import OPS, Op
+from idrak.testing._optional_reference import OPTIONAL_SPECS, OptionalSpec
 from idrak.testing._values import edge_pool, np_dtype, random_values, sample
 
-__all__ = ["SPECS", "Call", "Spec", "finalize", "make_inputs", "reference"]
+__all__ = ["REFERENCES", "SPECS", "Call", "Spec", "finalize", "make_inputs", "reference"]
 
 Arr = list[np.ndarray]
 Shape = tuple[int, ...]
@@ -34,12 +35,10 @@ class Call:
 
 @dataclass(frozen=True)
 class Spec:
-    """A required op: the dtype kinds it is defined for and how to check it.
+    """How to check a required op (its domain, arity and result dtype come from its record).
 
     Attributes:
-        kinds: dtype kinds of the domain ("b", "u", "i", "f"); declared dtypes outside it are
-            never issued by the frontend and are not checked.
-        ref: reference on float64 / Python-int inputs: ``ref(xs, arg, dtype)``.
+            ref: reference on float64 / Python-int inputs: ``ref(xs, arg, dtype)``.
         args: the calls to make for a base shape.
         elementwise: output shape == input shapes; failures are reduced to the failing elements.
         edges: also run the grid of all (pairs of) edge values.
@@ -50,17 +49,29 @@ class Spec:
     """
 
     op: Op
-    kinds: str
     ref: Callable[[Arr, Any, DType], Any]
-    arity: int = 1
     args: Callable[[Shape, DType], list[Call]] = field(default=lambda s, d: [Call()])
     elementwise: bool = True
     edges: bool = True
-    out_dtype: Callable[[DType, Any], DType] = field(default=lambda dt, arg: dt)
     signed_zero: bool = True
     finite: bool = False
     scale: Callable[[Arr, Any], Any] | None = None
     special: Callable[[DType], list[tuple[Arr, Any]]] = field(default=lambda dt: [])
+
+    @property
+    def kinds(self) -> str:
+        """The dtype kinds of the op's domain (its record's ``dtypes``)."""
+        return "".join(k for k in "buif" if any(d.kind == k for d in OPS[self.op].dtypes))
+
+    @property
+    def arity(self) -> int:
+        """How many array inputs the op takes (from its record)."""
+        return len(OPS[self.op].inputs)
+
+    def out_dtype(self, dt: DType, arg: Any) -> DType:
+        """The result's dtype for operands of ``dt`` (from the record's ``out`` rule)."""
+        rule = OPS[self.op].out
+        return bool_ if rule == "bool" else arg if rule == "arg" else dt
 
 
 # references ---------------------------------------------------------------------------------
@@ -125,10 +136,6 @@ def ref_pad(xs: Arr, arg: Any, dt: DType) -> Any:
     out = np.full(shape, value, dtype=x.dtype)
     out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))] = x
     return out
-
-
-def _to_bool(dt: DType, arg: Any) -> DType:
-    return bool_
 
 
 def _sum_scale(xs: Arr, axes: Any) -> Any:
@@ -269,54 +276,41 @@ def _minmax_special(dt: DType) -> list[tuple[Arr, Any]]:
     return [([_a(dt, math.nan, 1.0, -0.0, 2.0), _a(dt, 1.0, math.nan, 0.0, 2.0)], None)]
 
 
-FLOAT, INT, NUM, ALL = "f", "ui", "uif", "buif"
-
 SPECS: dict[Op, Spec] = {
     s.op: s
     for s in [
-        Spec(Op.NEG, NUM, _fn(lambda x: -x)),
-        Spec(Op.EXP, FLOAT, _fn(np.exp)),
-        Spec(Op.LOG, FLOAT, _fn(np.log)),
-        Spec(Op.SIN, FLOAT, _fn(np.sin)),
-        Spec(Op.SQRT, FLOAT, _fn(np.sqrt)),
-        Spec(Op.RECIPROCAL, FLOAT, _fn(lambda x: 1 / x)),
-        Spec(Op.ADD, ALL, _kind(np.add, np.add, np.logical_or), arity=2, special=_wrap_special),
+        Spec(Op.NEG, _fn(lambda x: -x)),
+        Spec(Op.EXP, _fn(np.exp)),
+        Spec(Op.LOG, _fn(np.log)),
+        Spec(Op.SIN, _fn(np.sin)),
+        Spec(Op.SQRT, _fn(np.sqrt)),
+        Spec(Op.RECIPROCAL, _fn(lambda x: 1 / x)),
+        Spec(Op.ADD, _kind(np.add, np.add, np.logical_or), special=_wrap_special),
         Spec(
             Op.MUL,
-            ALL,
             _kind(np.multiply, np.multiply, np.logical_and),
-            arity=2,
             special=_wrap_special,
         ),
         Spec(
             Op.DIV,
-            NUM,
             _kind(lambda x, y: x / y, lambda x, y: x // y),
-            arity=2,
             special=_div_special,
         ),
-        Spec(Op.MAX, ALL, _fn(np.maximum), arity=2, signed_zero=False, special=_minmax_special),
+        Spec(Op.MAX, _fn(np.maximum), signed_zero=False, special=_minmax_special),
         Spec(
             Op.CMPLT,
-            ALL,
             _fn(lambda x, y: x < y),
-            arity=2,
-            out_dtype=_to_bool,
             special=_minmax_special,
         ),
         Spec(
             Op.CMPEQ,
-            ALL,
             _fn(lambda x, y: x == y),
-            arity=2,
-            out_dtype=_to_bool,
             special=_minmax_special,
         ),
-        Spec(Op.WHERE, ALL, _fn(np.where), arity=3),
-        Spec(Op.CAST, ALL, ref_cast, out_dtype=lambda dt, arg: arg),
+        Spec(Op.WHERE, _fn(np.where)),
+        Spec(Op.CAST, ref_cast),
         Spec(
             Op.SUM,
-            NUM,
             _fn(lambda x, axes: np.sum(x, axis=axes, keepdims=True)),
             args=lambda s, d: _axes_sets(s),
             elementwise=False,
@@ -328,7 +322,6 @@ SPECS: dict[Op, Spec] = {
         ),
         Spec(
             Op.REDUCE_MAX,
-            ALL,
             _fn(lambda x, axes: np.max(x, axis=axes, keepdims=True)),
             args=lambda s, d: _axes_sets(s, nonempty=True),
             elementwise=False,
@@ -336,13 +329,12 @@ SPECS: dict[Op, Spec] = {
             signed_zero=False,
             special=_max_special,
         ),
-        Spec(Op.RESHAPE, ALL, _fn(np.reshape), args=_reshape, elementwise=False, edges=False),
-        Spec(Op.PERMUTE, ALL, _fn(np.transpose), args=_permute, elementwise=False, edges=False),
-        Spec(Op.EXPAND, ALL, _fn(np.broadcast_to), args=_expand, elementwise=False, edges=False),
-        Spec(Op.PAD, ALL, ref_pad, args=_pad, elementwise=False, edges=False),
+        Spec(Op.RESHAPE, _fn(np.reshape), args=_reshape, elementwise=False, edges=False),
+        Spec(Op.PERMUTE, _fn(np.transpose), args=_permute, elementwise=False, edges=False),
+        Spec(Op.EXPAND, _fn(np.broadcast_to), args=_expand, elementwise=False, edges=False),
+        Spec(Op.PAD, ref_pad, args=_pad, elementwise=False, edges=False),
         Spec(
             Op.SHRINK,
-            ALL,
             _fn(lambda x, b: x[tuple(slice(*ab) for ab in b)]),
             args=_shrink,
             elementwise=False,
@@ -350,7 +342,6 @@ SPECS: dict[Op, Spec] = {
         ),
         Spec(
             Op.FLIP,
-            ALL,
             _fn(lambda x, axes: np.flip(x, axes)),
             args=_flip,
             elementwise=False,
@@ -358,14 +349,12 @@ SPECS: dict[Op, Spec] = {
         ),
         Spec(
             Op.FULL,
-            ALL,
             lambda xs, arg, dt: np.full(arg[0], arg[1], dtype=object),
-            arity=0,
             args=_full,
             elementwise=False,
             edges=False,
         ),
-        Spec(Op.CONTIGUOUS, ALL, _fn(lambda x: x), elementwise=False, edges=False),
+        Spec(Op.CONTIGUOUS, _fn(lambda x: x), elementwise=False, edges=False),
     ]
 }
 
@@ -420,3 +409,9 @@ def make_inputs(
             for d, s in zip(dts, shapes)
         ]
     return fix_inputs(spec, dt, xs, call.arg, rng)
+
+
+#: THE reference table of the conformance suite: every op it checks against a reference, keyed
+#: by op (required ops: :data:`SPECS`; optional ops:
+#: :data:`idrak.testing._optional_reference.OPTIONAL_SPECS`)
+REFERENCES: dict[Op, Spec | OptionalSpec] = {**SPECS, **OPTIONAL_SPECS}

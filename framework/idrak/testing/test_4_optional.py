@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,27 +28,17 @@ import pytest
 
 from idrak.contract.backend import Backend
 from idrak.contract.dtypes import DType, bfloat16, bool_, float64, int64
-from idrak.contract.ops import REQUIRED, Capabilities, Op
+from idrak.contract.ops import ELEMENTWISE as OPTIONAL_ELEMENTWISE
+from idrak.contract.ops import OPS, REQUIRED, Capabilities, Op
 from idrak.testing._compare import ConformanceFailure, compare, snippet
+from idrak.testing._optional_reference import OPTIONAL_SPECS
 from idrak.testing._run import check_run
 from idrak.testing._session import Check, Session, core_deps, parametrize, rng_for
-from idrak.testing._values import edge_pool, literal, np_dtype, sample, value_code
+from idrak.testing._values import literal, np_dtype, value_code
 from idrak.testing.tolerances import Tolerance
 
-FLOAT, NUM, ALL = "f", "uif", "buif"
-DOMAIN = {
-    Op.SUB: NUM,
-    Op.POW: FLOAT,
-    Op.TANH: FLOAT,
-    Op.EXP2: FLOAT,
-    Op.LOG2: FLOAT,
-    Op.MATMUL: NUM,
-    Op.GATHER: ALL,
-    Op.SCATTER_ADD: NUM,
-    Op.ARANGE: NUM,
-    Op.CONV2D: FLOAT,
-}
-ELEMENTWISE = (Op.SUB, Op.POW, Op.TANH, Op.EXP2, Op.LOG2)
+#: the optional ops that are elementwise (failures are reduced to the failing elements)
+ELEMENTWISE = OPTIONAL_ELEMENTWISE & frozenset(OPTIONAL_SPECS)
 
 
 class DecomposedBackend(Backend):
@@ -88,28 +77,11 @@ def reference_device(s: Session) -> Any:
     return s.cache["decomposed"]
 
 
-# the Tensor method of each op: fn(tensors, arg) and its spelling with inputs x0, x1, ...
-FRONTEND: dict[Op, tuple[Callable[[list[Any], Any], Any], str]] = {
-    Op.SUB: (lambda t, a: t[0].sub(t[1]), "x0.sub(x1)"),
-    Op.POW: (lambda t, a: t[0].pow(t[1]), "x0.pow(x1)"),
-    Op.TANH: (lambda t, a: t[0].tanh(), "x0.tanh()"),
-    Op.EXP2: (lambda t, a: t[0].exp2(), "x0.exp2()"),
-    Op.LOG2: (lambda t, a: t[0].log2(), "x0.log2()"),
-    Op.MATMUL: (lambda t, a: t[0].matmul(t[1]), "x0.matmul(x1)"),
-    Op.GATHER: (lambda t, a: t[0].gather(a, t[1]), "x0.gather({a}, x1)"),
-    Op.SCATTER_ADD: (lambda t, a: t[0].scatter_add(a, t[1], t[2]), "x0.scatter_add({a}, x1, x2)"),
-    Op.CONV2D: (
-        lambda t, a: t[0].conv2d(t[1], stride=a[0], padding=a[1], dilation=a[2], groups=a[3]),
-        "x0.conv2d(x1, stride={a[0]}, padding={a[1]}, dilation={a[2]}, groups={a[3]})",
-    ),
-}
-
-
 def _checks(s: Session) -> list[Check]:
     out = []
-    for op, kinds in DOMAIN.items():
+    for op in OPTIONAL_SPECS:
         for dt in s.dtypes:
-            if dt is bfloat16 or dt.kind not in kinds:
+            if dt is bfloat16 or dt not in OPS[op].dtypes:
                 continue
             if s.supports(op, dt):
                 deps = (
@@ -146,124 +118,6 @@ def pytest_generate_tests(metafunc: Any) -> None:
     parametrize(metafunc, make, empty="the backend does not fuse kernels (no fusion_support())")
 
 
-# inputs -------------------------------------------------------------------------------------------
-Case = tuple[list[np.ndarray], Any]
-
-
-def _grid(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
-    return [np.repeat(a, len(b)), np.tile(b, len(a))]
-
-
-def _cases(op: Op, dt: DType, rng: np.random.Generator) -> list[Case]:
-    """Inputs and args per op: random values plus the edge values the decomposition defines."""
-    npd = np_dtype(dt)
-
-    def arr(*vals: float) -> np.ndarray:
-        return np.array(vals, dtype=npd)
-
-    def rand(shape: tuple[int, ...], lo: float, hi: float) -> np.ndarray:
-        return rng.uniform(lo, hi, shape).astype(npd)
-
-    if op is Op.SUB:
-        pool = edge_pool(dt)
-        return [([sample(dt, s, rng), sample(dt, s, rng)], None) for s in ((), (0, 3), (3, 4))] + [
-            (_grid(pool, pool), None)
-        ]
-    if op is Op.POW:  # no x == 1 with y == NaN, no -0.0 base: there IEEE pow is special-cased
-        x = arr(0.0, 0.5, 2.0, 3.7, 9.0, -2.0, -0.5, 1e-3, math.inf, math.nan)
-        y = arr(0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, -0.5, -2.5, math.nan)
-        return [(_grid(x, y), None), ([rand((3, 4), 0.1, 4.0), rand((3, 4), -3.0, 3.0)], None)]
-    if op is Op.TANH:  # |x| >= 0.25 or 0: the decomposition cancels badly near 0
-        sign = np.where(rng.random((3, 4)) < 0.5, -1.0, 1.0)
-        edges = arr(
-            0.0, -0.0, 0.25, -0.25, 1.0, -1.0, 5.0, 20.0, -100.0, math.inf, -math.inf, math.nan
-        )
-        return [
-            ([(rand((3, 4), 0.25, 20.0) * sign).astype(npd)], None),
-            ([edges], None),
-            ([rand((), 0.5, 2.0)], None),
-        ]
-    if op is Op.EXP2:  # |x| <= 20, and values that overflow / underflow the dtype
-        big = {16: 40.0, 32: 200.0}.get(dt.bits, 2000.0)
-        edges = arr(0.0, -0.0, 1.0, -1.0, 10.0, -10.0, big, -big, math.inf, -math.inf, math.nan)
-        return [([rand((3, 4), -20.0, 20.0)], None), ([edges], None)]
-    if op is Op.LOG2:
-        sub = float(np.finfo(npd).smallest_subnormal)
-        edges = arr(0.0, -0.0, 1.0, 2.0, 0.5, 1024.0, sub, -1.0, math.inf, math.nan)
-        hi = 10.0 if dt.bits == 16 else 13.0  # e**10 < the float16 maximum
-        return [
-            ([np.exp(rand((3, 4), -7.0, hi).astype(np.float64)).astype(npd)], None),
-            ([edges], None),
-        ]
-    if op is Op.MATMUL:
-        shapes = [
-            ((3, 4), (4, 5)),
-            ((2, 3, 4), (2, 4, 5)),
-            ((1, 4), (4, 1)),
-            ((0, 3), (3, 2)),
-            ((3, 0), (0, 2)),
-        ]
-        return [
-            (
-                [sample(dt, a, rng, edge_pool(dt, True)), sample(dt, b, rng, edge_pool(dt, True))],
-                None,
-            )
-            for a, b in shapes
-        ]
-    if op in (Op.GATHER, Op.SCATTER_ADD):
-        cases: list[Case] = []
-        spec = [
-            ((3, 4), 0, (5, 4)),
-            ((3, 4), 1, (3, 6)),
-            ((3, 4), 0, (0, 4)),
-            ((2, 3, 4), 1, (2, 5, 4)),
-        ]
-        for xs, dim, ixs in spec:
-            if op is Op.GATHER:  # the frontend cuts x to index's extent off `dim`
-                xs = tuple(s if i == dim else ixs[i] for i, s in enumerate(xs))
-            x = sample(dt, xs, rng, edge_pool(dt, op is Op.SCATTER_ADD))
-            idx = rng.integers(0, xs[dim], size=ixs, dtype=np.int64)
-            ins = (
-                [x, idx] if op is Op.GATHER else [x, idx, sample(dt, ixs, rng, edge_pool(dt, True))]
-            )
-            cases.append((ins, dim))
-        if op is Op.SCATTER_ADD:  # index smaller than x off `dim`
-            cases.append(
-                (
-                    [
-                        sample(dt, (3, 4), rng, edge_pool(dt, True)),
-                        rng.integers(0, 3, (2, 3), dtype=np.int64),
-                        sample(dt, (2, 3), rng, edge_pool(dt, True)),
-                    ],
-                    0,
-                )
-            )
-        return cases
-    if op is Op.ARANGE:
-        args: list[tuple[float, float, float]] = [
-            (0, 5, 1),
-            (5, 0, -2),
-            (0, 0, 1),
-            (2, 11, 3),
-            (3, 1, 1),
-        ]
-        if dt.kind == "f":
-            args += [(0.0, 1.0, 0.25), (-1.0, 1.0, 0.5), (0.5, -1.0, -0.75)]
-        return [([], (*a, dt)) for a in args]
-    if op is Op.CONV2D:
-        one = (1, 1)
-        conv = [
-            ((one, (0, 0), one, 1), (2, 3, 5, 6), (4, 3, 3, 3)),
-            (((2, 1), (1, 2), one, 1), (2, 3, 5, 6), (4, 3, 3, 2)),
-            ((one, (1, 1), (2, 1), 1), (1, 2, 6, 5), (3, 2, 2, 3)),
-            ((one, (0, 0), one, 3), (2, 3, 4, 4), (6, 1, 3, 3)),
-            ((one, (0, 0), one, 1), (2, 3, 4, 4), (5, 3, 1, 1)),
-            ((one, (0, 0), one, 1), (0, 3, 4, 4), (2, 3, 3, 3)),
-        ]
-        return [([rand(xs, -2.0, 2.0), rand(ws, -2.0, 2.0)], arg) for arg, xs, ws in conv]
-    raise AssertionError(op)
-
-
 # reference ----------------------------------------------------------------------------------------
 def _frontend(op: Op, ts: list[Any], arg: Any, dev: Any) -> Any:
     import idrak
@@ -271,7 +125,9 @@ def _frontend(op: Op, ts: list[Any], arg: Any, dev: Any) -> Any:
     if op is Op.ARANGE:
         start, stop, step, dt = arg
         return idrak.arange(start, stop, step, dtype=dt, device=dev)
-    return FRONTEND[op][0](ts, arg)
+    call = OPTIONAL_SPECS[op].call
+    assert call is not None
+    return call(ts, arg)
 
 
 def _code(op: Op, arg: Any, device: str) -> str:
@@ -281,7 +137,7 @@ def _code(op: Op, arg: Any, device: str) -> str:
             f"idrak.arange({start!r}, {stop!r}, {step!r}, dtype={value_code(dt)}, "
             f"device={device!r})"
         )
-    return FRONTEND[op][1].format(a=arg)
+    return OPTIONAL_SPECS[op].code.format(a=arg)
 
 
 def reference(
@@ -306,7 +162,7 @@ def _reference_of(s: Session, op: Op, arg: Any, dt: DType, xs: list[np.ndarray])
 
 
 def _scale(s: Session, op: Op, arg: Any, dt: DType) -> Callable[[list[np.ndarray]], Any] | None:
-    if op in (Op.MATMUL, Op.CONV2D, Op.SCATTER_ADD):  # errors relative to the sum of |terms|
+    if OPTIONAL_SPECS[op].accumulates:  # errors relative to the sum of |terms|
         return lambda ys: reference(
             s, op, [np.abs(y) if y.dtype.kind == "f" else y for y in ys], arg, dt, rounded=False
         )
@@ -342,7 +198,7 @@ def test_optional(check: Check) -> None:
 
     s, op, dt = check.s, check.data["op"], check.data["dt"]
     native = check.kind == "native"
-    for xs, arg in _cases(op, dt, rng_for(check)):
+    for xs, arg in OPTIONAL_SPECS[op].cases(op, dt, rng_for(check)):
         ts = [idrak.tensor(x, device=s.name) for x in xs]
         y = _frontend(op, ts, arg, s.name)
         body = [f"x{i} = idrak.tensor({literal(x)}, device={s.name!r})" for i, x in enumerate(xs)]

@@ -93,6 +93,7 @@ PROGRAMS: dict[Op, Program] = {
         (((3, 4), -2.0, 2.0), ((5, 4), -2.0, 2.0)),
         const=lambda r: r.integers(0, 3, (5, 4)),
     ),
+    Op.CUMSUM: Program("x0.cumsum(1) * x0.cumsum(0)", M34),
     Op.CONV2D: Program(
         "x0.conv2d(x1, padding=1)", (((2, 3, 5, 5), -1.0, 1.0), ((4, 3, 3, 3), -1.0, 1.0))
     ),

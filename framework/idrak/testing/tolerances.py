@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from idrak.contract.dtypes import ALL_DTYPES, DType, to_dtype
-from idrak.contract.ops import Op
+from idrak.contract.ops import OPS, Op
 
 __all__ = [
     "DECOMPOSED_ULPS",
@@ -83,62 +83,13 @@ _SUBNORMAL = {
 }
 _TINY = {"float16": 2.0**-14, "bfloat16": 2.0**-126, "float32": 2.0**-126, "float64": 2.0**-1022}
 
-#: allowed error per op, in ulps of the result (of the summed magnitudes for accumulations)
-ULPS: dict[Op, int] = {
-    # cannot round: must be exact
-    Op.NEG: 0,
-    Op.MAX: 0,
-    Op.CMPLT: 0,
-    Op.CMPEQ: 0,
-    Op.WHERE: 0,
-    Op.CAST: 0,
-    Op.REDUCE_MAX: 0,
-    Op.RESHAPE: 0,
-    Op.PERMUTE: 0,
-    Op.EXPAND: 0,
-    Op.PAD: 0,
-    Op.SHRINK: 0,
-    Op.FLIP: 0,
-    Op.FULL: 0,
-    Op.CONTIGUOUS: 0,
-    Op.GATHER: 0,
-    Op.RANDOM_BITS: 0,
-    # correctly rounded in IEEE 754 (one ulp of slack for fast hardware paths)
-    Op.ADD: 1,
-    Op.SUB: 1,
-    Op.MUL: 1,
-    Op.DIV: 1,
-    Op.SQRT: 1,
-    Op.RECIPROCAL: 1,
-    Op.ARANGE: 1,
-    # transcendental functions
-    Op.EXP: 4,
-    Op.LOG: 4,
-    Op.SIN: 4,
-    Op.TANH: 4,
-    Op.EXP2: 4,
-    Op.LOG2: 4,
-    Op.POW: 8,
-    # accumulations, relative to the sum of |terms| (inputs of at most 16 terms per output)
-    Op.SUM: 16,
-    Op.SCATTER_ADD: 8,
-    Op.MATMUL: 16,
-    Op.CONV2D: 32,
-}
+#: allowed error per op, in ulps of the result (of the summed magnitudes for accumulations):
+#: the records' :attr:`~idrak.contract.ops.OpDef.ulps`
+ULPS: dict[Op, int] = {op: d.ulps for op, d in OPS.items() if op is not Op.FUSED}
 
 #: accuracy of idrak's own decomposition of each optional op, in ulps (see the module docstring)
 DECOMPOSED_ULPS: dict[Op, int] = {
-    Op.SUB: 1,
-    Op.POW: 64,
-    Op.TANH: 16,
-    Op.EXP2: 32,
-    Op.LOG2: 8,
-    Op.MATMUL: 16,
-    Op.GATHER: 0,
-    Op.SCATTER_ADD: 8,
-    Op.ARANGE: 1,
-    Op.CONV2D: 32,
-    Op.RANDOM_BITS: 0,
+    op: d.decomposed_ulps for op, d in OPS.items() if d.decomposed_ulps is not None
 }
 
 #: the most a backend may relax any op to, per floating dtype name: 64 ulps for the half

@@ -190,7 +190,7 @@ class MathMixin:
         a, b = self._operands(other)
         if a.dtype == bool_:
             raise TypeError("subtraction of bool tensors is not supported; use ^ or logical ops")
-        return a._optional(_SUB, (a, b), None, a.shape, a.dtype, lambda: a._binary(_ADD, -b))
+        return a._optional(_SUB, (a, b), None, a.shape, a.dtype)
 
     def mul(self: Tensor, other: Any) -> Tensor:
         return self * other
@@ -236,7 +236,7 @@ class MathMixin:
             if exponent == -1:
                 return self.reciprocal()
         a, b = self._operands(exponent, float_only=True)
-        return a._optional(Op.POW, (a, b), None, a.shape, a.dtype, lambda: _pow_decomposed(a, b))
+        return a._optional(Op.POW, (a, b), None, a.shape, a.dtype)
 
     def maximum(self: Tensor, other: Any) -> Tensor:
         return self._binary(_MAX, other)
@@ -274,11 +274,11 @@ class MathMixin:
 
     def exp2(self: Tensor) -> Tensor:
         x = self._float()
-        return x._optional(Op.EXP2, (x,), None, x.shape, x.dtype, lambda: (x * _LN2).exp())
+        return x._optional(Op.EXP2, (x,), None, x.shape, x.dtype)
 
     def log2(self: Tensor) -> Tensor:
         x = self._float()
-        return x._optional(Op.LOG2, (x,), None, x.shape, x.dtype, lambda: x.log() / _LN2)
+        return x._optional(Op.LOG2, (x,), None, x.shape, x.dtype)
 
     def log10(self: Tensor) -> Tensor:
         return self.log() / math.log(10.0)
@@ -294,13 +294,7 @@ class MathMixin:
 
     def tanh(self: Tensor) -> Tensor:
         x = self._float()
-
-        def decomposed() -> Tensor:
-            # tanh(x) = sign(x) (1 - e) / (1 + e), e = exp(-2|x|) <= 1: no overflow anywhere
-            e = (x.abs() * -2.0).exp()
-            return x.sign() * (1.0 - e) / (1.0 + e)
-
-        return x._optional(Op.TANH, (x,), None, x.shape, x.dtype, decomposed)
+        return x._optional(Op.TANH, (x,), None, x.shape, x.dtype)
 
     def abs(self: Tensor) -> Tensor:
         if self.dtype == bool_ or self.dtype.kind == "u":
@@ -405,14 +399,3 @@ def _logic(op: Op, a: Tensor, other: Any) -> Tensor:
     if x.dtype != bool_:
         raise TypeError(f"& and | are only supported on bool tensors, got {x.dtype}")
     return Tensor._prim(op, (x, y), None, x.shape, bool_)
-
-
-def _pow_decomposed(x: Tensor, y: Tensor) -> Tensor:
-    """IEEE-style pow from EXP/LOG: |x|**y, negated for negative x with odd integer y."""
-    mag = (y * x.abs().log()).exp()
-    y_int = y.floor() == y
-    y_odd = y_int & ((y - (y * 0.5).floor() * 2.0) != 0.0)
-    neg = x < 0
-    out = (neg & y_odd)._select(-mag, mag)
-    out = (neg & ~y_int)._select(math.nan, out)
-    return (y == 0)._select(1.0, out)

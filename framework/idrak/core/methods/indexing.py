@@ -215,9 +215,7 @@ class IndexingMixin:
         x = self._shrink(
             tuple((0, s) if i == d else (0, index.shape[i]) for i, s in enumerate(self.shape))
         )
-        return x._optional(
-            Op.GATHER, (x, idx), d, idx.shape, x.dtype, lambda: _gather_decomposed(x, idx, d)
-        )
+        return x._optional(Op.GATHER, (x, idx), d, idx.shape, x.dtype)
 
     def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """A copy of ``self`` with ``src`` added at ``index`` along ``dim`` (duplicates add)."""
@@ -234,7 +232,6 @@ class IndexingMixin:
             d,
             self.shape,
             self.dtype,
-            lambda: _scatter_add_decomposed(self, idx, src, d),
         )
 
     def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -263,35 +260,3 @@ def _strides(sizes: list[int]) -> list[int]:
         out.append(acc)
         acc *= s
     return out[::-1]
-
-
-def _movedim_last(x: Tensor, d: int) -> Tensor:
-    return x.permute([i for i in range(x.ndim) if i != d] + [d])
-
-
-def _movedim_back(x: Tensor, d: int) -> Tensor:
-    order = list(range(x.ndim - 1))
-    order.insert(d, x.ndim - 1)
-    return x.permute(order)
-
-
-def _onehot_along(idx: Tensor, n: int) -> Tensor:
-    from idrak.core.creation import arange
-
-    return idx.unsqueeze(-1) == arange(n, dtype=int64, device=idx.device)
-
-
-def _gather_decomposed(x: Tensor, idx: Tensor, d: int) -> Tensor:
-    xm = _movedim_last(x, d).unsqueeze(-2)  # (..., 1, n)
-    hot = _onehot_along(_movedim_last(idx, d), x.shape[d])  # (..., m, n)
-    out = hot._select(xm, 0).sum(-1).cast(x.dtype)  # (..., m)
-    return _movedim_back(out, d)
-
-
-def _scatter_add_decomposed(x: Tensor, idx: Tensor, src: Tensor, d: int) -> Tensor:
-    n = x.shape[d]
-    hot = _onehot_along(_movedim_last(idx, d), n)  # (..., m, n)
-    sm = _movedim_last(src, d).unsqueeze(-1)  # (..., m, 1)
-    contrib = _movedim_back(hot._select(sm, 0).sum(-2).cast(x.dtype), d)
-    widths = tuple((0, a - b) for a, b in zip(x.shape, contrib.shape))
-    return x + contrib._pad(widths, 0)

@@ -11,17 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from idrak.contract.dtypes import result_type
 from idrak.contract.ops import Op
-from idrak.core.methods.convolution import conv2d_decomposed, out_size, pair, unfold2d
+from idrak.core.methods.convolution import out_size, pair, unfold2d
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
 
 __all__ = ["NNOpsMixin"]
-
-
-def _matmul_decomposed(a: Tensor, b: Tensor) -> Tensor:
-    # (..., m, k, 1) * (..., 1, k, n) summed over k
-    return (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2).cast(a.dtype)
 
 
 class NNOpsMixin:
@@ -55,7 +50,7 @@ class NNOpsMixin:
         a2 = a2._broadcast_to(batch + a2.shape[-2:])
         b2 = b2._broadcast_to(batch + b2.shape[-2:])
         shape = batch + (a2.shape[-2], b2.shape[-1])
-        out = a2._optional(Op.MATMUL, (a2, b2), None, shape, dt, lambda: _matmul_decomposed(a2, b2))
+        out = a2._optional(Op.MATMUL, (a2, b2), None, shape, dt)
         if self.ndim == 1:
             out = out.squeeze(-2)
         if other.ndim == 1:
@@ -138,7 +133,6 @@ class NNOpsMixin:
             arg,
             (n, o, oh, ow),
             dt,
-            lambda: conv2d_decomposed(x, wt, s, p, d, groups),
         )
         if bias is not None:
             out = out + bias.reshape(1, o, 1, 1)

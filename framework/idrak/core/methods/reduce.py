@@ -237,20 +237,12 @@ class ReduceMixin:
         return s - s.exp()._sum_keep((d,)).log()
 
     def cumsum(self: Tensor, dim: int) -> Tensor:
-        """Inclusive prefix sum along ``dim`` (Hillis-Steele scan: log2(n) shifted adds)."""
+        """Inclusive prefix sum along ``dim`` (the CUMSUM op; bool and integers sum in int64)."""
         x = self.cast(int64) if self.dtype == bool_ or self.dtype.kind in "ui" else self
         d = x._dim(dim)
-        n = x.shape[d] if x.ndim else 1
-        shift = 1
-        while shift < n:
-            widths = tuple((shift, 0) if i == d else (0, 0) for i in range(x.ndim))
-            bounds = tuple((0, s) for s in x.shape)
-            shifted = x._pad(widths, 0)._shrink(
-                tuple((0, n) if i == d else b for i, b in enumerate(bounds))
-            )
-            x = x + shifted
-            shift *= 2
-        return x
+        if x.ndim == 0:
+            return x.reshape(1).cumsum(0).reshape(())
+        return x._optional(Op.CUMSUM, (x,), d, x.shape, x.dtype)
 
     def cumprod(self: Tensor, dim: int) -> Tensor:
         """Inclusive prefix product along ``dim`` (Hillis-Steele scan)."""
