@@ -44,6 +44,7 @@ __all__ = [
     "Capabilities",
     "Op",
     "OpDef",
+    "markdown_table",
 ]
 
 
@@ -432,3 +433,27 @@ class Capabilities:
         if ds is None:
             return False
         return dtype is None or dtype in ds
+
+
+def _dtype_set(ds: frozenset[DType]) -> str:
+    for name, group in (("all", ALL), ("numeric", NUMERIC), ("floating", FLOATING)):
+        if ds == group:
+            return name
+    return ", ".join(d.name for d in ALL_DTYPES if d in ds)
+
+
+def markdown_table() -> str:
+    """The op records as a Markdown table (``docs/ops.md`` holds it; a test keeps it current)."""
+    rows = [
+        "| op | group | required | method | dtypes | result | view | grad | ulps | semantics |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for op, d in OPS.items():
+        text = d.semantics.replace("|", "\\|")
+        ulps = str(d.ulps) + (f" ({d.decomposed_ulps} decomposed)" if d.decomposed_ulps else "")
+        rows.append(
+            f"| `{op.name}` | {d.group} | {'yes' if d.required else 'no'} | `{d.signature}` | "
+            f"{_dtype_set(d.dtypes)} | {d.out} | {'may' if d.view else ''} | "
+            f"{'yes' if d.differentiable else ''} | {ulps} | {text} |"
+        )
+    return "\n".join(rows)

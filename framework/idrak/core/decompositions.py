@@ -130,7 +130,7 @@ DECOMPOSITIONS: dict[Op, Decomposition] = {
     Op.LOG2: lambda s, arg, shape, dt, dev: s[0].log() / _LN2,
     Op.MATMUL: lambda s, arg, shape, dt, dev: _matmul_decomposed(s[0], s[1]),
     Op.GATHER: lambda s, arg, shape, dt, dev: _gather_decomposed(s[0], s[1], arg),
-    Op.SCATTER_ADD: lambda s, arg, shape, dt, dev: _scatter_add_decomposed(*s, arg),
+    Op.SCATTER_ADD: lambda s, arg, shape, dt, dev: _scatter_add_decomposed(s[0], s[1], s[2], arg),
     Op.CUMSUM: lambda s, arg, shape, dt, dev: _cumsum_decomposed(s[0], arg),
     Op.ARANGE: lambda s, arg, shape, dt, dev: _arange(arg, dev),
     Op.RANDOM_BITS: lambda s, arg, shape, dt, dev: _random_bits(arg, dev),

@@ -198,8 +198,8 @@ class Tensor(
     def is_leaf(self) -> bool:
         return self._ctx is None
 
-    @property
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating type (a method, as in PyTorch)."""
         return self.dtype.kind == "f"
 
     def _dim(self, d: int) -> int:

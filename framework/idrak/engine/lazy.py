@@ -109,8 +109,8 @@ def operand_dtype(node: Any) -> DType:
     its operands' (the second input's for WHERE), or its own for creation ops and FUSED."""
     srcs = node.srcs
     if not srcs or node.op in _OWN_DTYPE:
-        return node.dtype  # type: ignore[no-any-return]
-    return srcs[1].dtype if node.op is _WHERE else srcs[0].dtype  # type: ignore[no-any-return]
+        return node.dtype
+    return srcs[1].dtype if node.op is _WHERE else srcs[0].dtype
 
 
 def execute(nodes: Sequence[Any], release: bool = True) -> None:
