@@ -1,7 +1,7 @@
 """Shared fixtures for idrak's own tests.
 
 Fixtures only (no autouse fixtures, no collection hooks), so a test gets exactly what it asks
-for. One configuration hook: under pytest-xdist each worker gets one BLAS thread, since
+for. One configuration hook: under pytest-xdist each worker gets one host thread, since
 ``-n 2`` workers that each spin two OpenBLAS threads on two cores make matrix products up to 40x
 slower.
 """
@@ -21,11 +21,7 @@ def pytest_configure(config: pytest.Config) -> None:
     import os
 
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # scikit-learn (the test extra) brings it; without it, no cap
-            return
-        threadpool_limits(limits=1, user_api="blas")
+        idrak.set_num_threads(1)  # idrak's thread policy: BLAS, fused engine and numexpr
 
 
 #: environment variables that change plugin discovery or device resolution

@@ -29,6 +29,7 @@ _NAMESPACE = (
     "idrak.errors",
     "idrak.contract.dtypes",
     "idrak.runtime.devices",
+    "idrak.runtime.threads",
     "idrak.core.tensor",
     "idrak.core.creation",
     "idrak.core.toplevel",
@@ -133,4 +134,5 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.io.serialization import *
     from idrak.nn import functional
     from idrak.runtime.devices import *
+    from idrak.runtime.threads import *
     from idrak.train import Config, Experiment, History, Runner

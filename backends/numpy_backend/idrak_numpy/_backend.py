@@ -30,6 +30,12 @@ class NumpyBackend(ArrayBackend):
     def to_numpy(self, buffer: Any) -> np.ndarray:
         return np.array(buffer, copy=True)
 
+    def set_num_threads(self, n: int) -> None:
+        """The fused-kernel engine and numexpr use at most ``n`` threads."""
+        from . import _fused
+
+        _fused.set_num_threads(n)
+
     # fusion ------------------------------------------------------------------------------
     def fusion_support(self) -> FusionSupport | None:
         """FUSED kernels when numexpr (the ``fused`` extra) imports, else None: op by op."""

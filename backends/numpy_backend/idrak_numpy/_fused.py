@@ -47,7 +47,9 @@ FUSION_MIN_NUMEL = int(os.environ.get("IDRAK_FUSION_MIN_NUMEL", "16384"))
 BLOCK_MIN_SIZE = 1 << 18
 BLOCK = 1 << 15  # elements per block: a few of them fit in a core's L2 cache
 SCRATCH_MAX = 1 << 20  # kernels up to this size keep their temporaries between calls
-_THREADS = max(1, int(os.environ.get("IDRAK_CPU_THREADS", min(8, os.cpu_count() or 1))))
+#: threads of the block engine (and numexpr's); set by idrak's thread policy through
+#: NumpyBackend.set_num_threads (idrak.runtime.threads), never more than the cores given
+_THREADS = 1
 
 
 class _Plan:
@@ -366,3 +368,17 @@ def _blocked(plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) ->
 
 
 _pool: ThreadPoolExecutor | None = None
+
+
+def set_num_threads(n: int) -> None:
+    """Size the block engine's pool and numexpr's to ``n`` threads (a new pool on a change)."""
+    global _THREADS, _pool
+    n = max(1, int(n))
+    if n != _THREADS and _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _THREADS = n
+    if numexpr_available():
+        import numexpr
+
+        numexpr.set_num_threads(n)

@@ -82,6 +82,10 @@ class Backend:
         """Context in which ops for device ``device_index`` run (CUDA: the current device)."""
         return contextlib.nullcontext()
 
+    def set_num_threads(self, n: int) -> None:
+        """Use at most ``n`` host threads in the backend's own pools (idrak's thread policy,
+        :mod:`idrak.runtime.threads`). Default: the backend has none."""
+
     def memory_stats(self, device_index: int = 0) -> dict[str, int]:
         """Bytes used and free on the device, where the backend can tell. Default: empty."""
         return {}

@@ -24,6 +24,7 @@ import pluggy
 from idrak.contract import hookspecs
 from idrak.contract.backend import Backend
 from idrak.errors import BackendUnavailableError, DeviceError, PluginError
+from idrak.runtime import threads
 
 __all__ = [
     "BackendEntry",
@@ -199,6 +200,7 @@ def get_backend(name: str) -> Backend:
                             f"factory for {name!r} returned "
                             f"{type(inst).__name__}, not an idrak.contract.backend.Backend",
                         )
+                    threads.apply(inst)
                     entry.instance = inst
                 except Exception as e:  # a broken factory makes only its backend unavailable
                     entry.error = f"{type(e).__name__}: {e}"
