@@ -407,3 +407,23 @@ def test_clip_grad_norm_nonfinite() -> None:
     with pytest.raises(idrak.IdrakError, match="inf"):
         clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
     assert clip_grad_norm_([nn.Parameter(idrak.zeros(1))], 1.0).item() == 0.0
+
+
+def test_parameters_share_one_step_counter_per_step() -> None:
+    """One counter (and one set of Adam bias corrections) per step, not one per parameter."""
+    ps = [idrak.randn(3, 4).requires_grad_(), idrak.randn(4).requires_grad_()]
+    opt = idrak.optim.Adam(ps, lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        sum((p * p).sum() for p in ps).backward()  # type: ignore[union-attr]
+        opt.step()
+    counters = [opt.state[p]["step"] for p in ps]
+    assert counters[0] is counters[1] and counters[0].item() == 3.0
+    # a checkpoint gives each parameter its own counter; stepping on still counts right
+    sd = opt.state_dict()
+    opt2 = idrak.optim.Adam(ps, lr=0.1)
+    opt2.load_state_dict(sd)
+    opt2.zero_grad()
+    sum((p * p).sum() for p in ps).backward()  # type: ignore[union-attr]
+    opt2.step()
+    assert [opt2.state[p]["step"].item() for p in ps] == [4.0, 4.0]

@@ -52,7 +52,10 @@ class State:
 
     def __init__(self, roots: Any, budget: int = 20_000, paths: bool = False) -> None:
         self.tensors: list[Tensor] = []
-        self.locs: list[tuple[Any, Any] | None] = []
+        #: the dict/list slots holding each tensor (None: one is not a slot, so the tensor cannot
+        #: be rebound); a tensor shared by several slots (an optimizer's one step counter) is
+        #: rebound in all of them
+        self.locs: list[list[tuple[Any, Any]] | None] = []
         self.sig: list[Any] = []  # hashable items, in walk order
         self.paths: list[str] = []  # where each item was found (only when asked: slower)
         pos: dict[int, int] = {}
@@ -101,10 +104,14 @@ class State:
                 if p is None:
                     pos[id(o)] = len(self.tensors)
                     self.tensors.append(o)
-                    self.locs.append((box, key) if box is not None else None)
+                    self.locs.append([(box, key)] if box is not None else None)
                     sig.append((o.shape, o.dtype, o.device, o.requires_grad))
-                else:
-                    self.locs[p] = None  # reached twice: not rebindable
+                else:  # reached again: one more slot, or not rebindable
+                    slots = self.locs[p]
+                    if slots is not None and box is not None:
+                        slots.append((box, key))
+                    else:
+                        self.locs[p] = None
                     sig.append(p)
             elif (
                 isinstance(o, np.ndarray)
@@ -220,7 +227,7 @@ def side_effect(before: State, after: State, rng: Any, roots: Any) -> str:
     for t0, t1, loc in zip(before.tensors, after.tensors, before.locs):
         if t0 is not t1 and loc is None:
             return (
-                "it replaces a tensor that is not held in exactly one dict or list slot "
+                "it replaces a tensor that is not held only in dict or list slots "
                 f"(shape {tuple(t0.shape)})"
             )
     return ""

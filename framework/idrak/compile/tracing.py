@@ -414,8 +414,9 @@ class _Entry:
         ]
         ts = list(st.tensors)
         for p, o, rg in self.moved:
-            box, key = st.locs[p]  # type: ignore[misc]
-            ts[p] = box[key] = Tensor._from_lazy(lbs[o], rg)
+            t = ts[p] = Tensor._from_lazy(lbs[o], rg)
+            for box, key in st.locs[p]:  # type: ignore[union-attr]
+                box[key] = t
         for p, o in self.values:
             ts[p].lazy = lbs[o]
         for p, oi, same in self.grads:

@@ -61,7 +61,7 @@ class Adagrad(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
-        t = next_step(state, p)
+        t = next_step(state, p, self._memo)
         s = state.get("sum")
         s = (g.square() + group["initial_accumulator_value"]) if s is None else s + g.square()
         state["sum"] = s

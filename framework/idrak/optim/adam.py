@@ -64,7 +64,8 @@ class Adam(Optimizer):
             p = p * (1.0 - lr * wd)
         elif wd:
             g = g + p * wd
-        t = next_step(state, p)
+        memo = self._memo
+        t = next_step(state, p, memo)
         m, v = state.get("exp_avg"), state.get("exp_avg_sq")
         m = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)
         v = g.square() * (1.0 - b2) if v is None else v * b2 + g.square() * (1.0 - b2)
@@ -76,8 +77,13 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = vmax
             v = vmax
         # bias corrections from the step Tensor (not a Python int), so idrak.jit can replay
-        inv_c2 = (1.0 / bias_correction(t, b2).sqrt()).cast(p.dtype)
-        step_size = (lr / bias_correction(t, b1)).cast(p.dtype)
+        key = ("adam", id(t), b1, b2, lr, p.dtype)  # shared by every parameter of the step
+        if key not in memo:
+            memo[key] = (
+                (1.0 / bias_correction(t, b2).sqrt()).cast(p.dtype),
+                (lr / bias_correction(t, b1)).cast(p.dtype),
+            )
+        inv_c2, step_size = memo[key]
         return p - (m / (v.sqrt() * inv_c2 + eps)) * step_size
 
 

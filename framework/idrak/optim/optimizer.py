@@ -31,19 +31,28 @@ STEP_DTYPE = "float32"
 ParamsT = Iterable[Tensor] | Mapping[str, Tensor] | Iterable[dict[str, Any]]
 
 
-def next_step(state: dict[str, Any], p: Tensor) -> Tensor:
+def next_step(state: dict[str, Any], p: Tensor, memo: dict[Any, Any] | None = None) -> Tensor:
     """Advance ``state["step"]`` (a 0-d float32 Tensor on ``p``'s device) and return it.
 
     A Tensor, not an int, so that ``idrak.jit`` can replay a step: the count changes in a
-    buffer, not in Python. An int or float left by an older checkpoint is converted.
+    buffer, not in Python. An int or float left by an older checkpoint is converted. With the
+    optimizer's per-step ``memo``, parameters whose counters are the same Tensor share the
+    advanced one: one counter (one tiny kernel) per optimizer step instead of one per parameter.
     """
     t = state.get("step")
+    key = ("step", id(t) if isinstance(t, Tensor) else t, p.device)
+    if memo is not None and key in memo:
+        state["step"] = memo[key][1]
+        return state["step"]
+    old = t
     if t is None:
         t = full((), 1.0, STEP_DTYPE, p.device)
     elif isinstance(t, Tensor):
         t = t + 1.0
     else:
         t = full((), float(t) + 1.0, STEP_DTYPE, p.device)
+    if memo is not None:
+        memo[key] = (old, t)  # the old counter is kept alive so its id is not reused
     state["step"] = t
     return t
 
@@ -94,6 +103,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
+        self._memo: dict[Any, Any] = {}  # values shared by the parameters within one step()
         if isinstance(params, Tensor):
             params = [params]
         items = list(params.values()) if isinstance(params, Mapping) else list(params)
@@ -180,6 +190,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self._memo = {}
         with no_grad():
             updates: list[tuple[Tensor, Tensor]] = []
             for group in self.param_groups:
@@ -195,6 +206,7 @@ class Optimizer:
             realize(*pending)
             for p, new in updates:
                 p.assign(new)
+        self._memo = {}
         return loss
 
     # checkpoints --------------------------------------------------------------------------------

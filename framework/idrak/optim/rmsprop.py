@@ -73,7 +73,7 @@ class RMSprop(Optimizer):
             g = g + p * group["weight_decay"]
         s = state.get("square_avg")
         s = g.square() * (1.0 - alpha) if s is None else s * alpha + g.square() * (1.0 - alpha)
-        next_step(state, p)
+        next_step(state, p, self._memo)
         state["square_avg"] = s
         if group["centered"]:
             a = state.get("grad_avg")
