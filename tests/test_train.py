@@ -407,7 +407,9 @@ def test_runner_device_and_prebatched_numpy() -> None:
         devices.append((type(state.batch[0]).__name__, state.batch[0].device, state.device))
         return ce_step(state)
 
-    r = Runner(config=cfg(epochs=2), model=small_net(), device="cpu", quiet=True)
+    # jit=False: the step records what Python sees on every batch (a jitted step runs in
+    # Python only when it is traced)
+    r = Runner(config=cfg(epochs=2), model=small_net(), device="cpu", quiet=True, jit=False)
     h = r.train(step, Batches())
     assert h.num_epochs == 2 and len(devices) == 4
     assert all(kind == "Tensor" and d == idrak.device("cpu") == sd for kind, d, sd in devices)

@@ -45,6 +45,12 @@ __all__ = ["Runner"]
 StepFn = Callable[[RunnerState], Any]
 
 
+def _default_jit() -> bool:
+    """Whether a Runner jits its training step when neither it nor the config says
+    (``IDRAK_JIT=0`` turns it off)."""
+    return os.environ.get("IDRAK_JIT", "1").strip().lower() not in ("0", "false", "no", "")
+
+
 class Runner:
     """Runs training, evaluation and inference for a model, driven by a :class:`Config`.
 
@@ -57,7 +63,7 @@ class Runner:
             name, or a table with ``name`` and its arguments), ``lr_scheduler_kwargs``,
             ``lr_scheduler_interval`` ("epoch" or "step"), ``lr_scheduler_monitor``,
             ``grad_clip_norm``, ``seed`` (data shuffling), ``drop_last``, ``eval_batch_size``,
-            ``jit`` (False).
+            ``jit`` (True unless ``IDRAK_JIT=0``).
         model: an ``idrak.nn.Module`` (``Net``, ``Pipeline``, ...). Default: built from the config
             by :func:`idrak.train.build_net` (``block_type`` or ``layers`` keys).
         optimizer: an ``idrak.optim`` optimizer; default: built from the config at ``train``.
@@ -70,9 +76,11 @@ class Runner:
         lr_scheduler: a scheduler object (wins over the config's ``lr_scheduler``).
         jit: run each training step (``zero_grad``, the step function, ``backward``,
             clipping, ``optimizer.step()``) through :func:`idrak.jit`: traced once per
-            signature (batch shapes, learning rate...), then replayed. Default: the config's
-            ``jit`` key, else False. Metrics, ``.item()`` reads, the scheduler and callbacks
-            stay outside; evaluation is not jitted. See ``docs/training.md``.
+            signature (batch shapes, learning rate...), then replayed; a step that cannot be
+            replayed runs plain, with one warning naming why. Default: the config's ``jit``
+            key, else True (``IDRAK_JIT=0`` turns the default off). Metrics, ``.item()``
+            reads, the scheduler and callbacks stay outside; evaluation is not jitted. See
+            ``docs/training.md``.
 
     Attributes:
         model (alias ``net``), config, optimizer, lr_scheduler, device, history (a
@@ -122,7 +130,7 @@ class Runner:
         self.batches_per_epoch: int | None = None
         self.training_step_fn: StepFn | None = None
         self._pending: tuple[Any, Any] | None = None  # checkpoint state for a later scheduler
-        use_jit = self.config.get("jit", False) if jit is None else jit
+        use_jit = self.config.get("jit", _default_jit()) if jit is None else jit
         if not isinstance(use_jit, bool):
             raise ValueError(f"jit must be True or False, got {use_jit!r}")
         self.jit = use_jit
