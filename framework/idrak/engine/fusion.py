@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from idrak.contract.dtypes import DType
 from idrak.contract.fused import FusedKernel, FusedOp, FusionSupport, InputSpec, Scalar
-from idrak.contract.ops import ELEMENTWISE, Op
+from idrak.contract.ops import ELEMENTWISE, OPS, Op
 from idrak.engine import debug as _debug
 from idrak.engine import lazy as _lazy
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["any_size", "enabled", "fuse", "install", "set_enabled", "uninstall"]
 
-_REDUCE = frozenset({Op.SUM, Op.REDUCE_MAX})
+_REDUCE = frozenset(op for op, d in OPS.items() if d.group == "reduce")
 #: ops whose result a backend returns as a newly allocated array (never a view of an input), so
 #: a fused kernel may write its output over it once it is dead (``FusedKernel.reuse``)
 _FRESH = ELEMENTWISE | {Op.MATMUL, Op.FUSED}
