@@ -44,7 +44,6 @@ class LazyBuffer:
     """
 
     __slots__ = ("__weakref__", "arg", "buf", "device", "dtype", "op", "shape", "srcs")
-    frees: tuple[LazyBuffer, ...] = ()  # see execute(): realization frees by dropping srcs
 
     def __init__(
         self,
@@ -118,9 +117,10 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
     idrak executes ops (realization and :func:`idrak.jit` replay both come here).
 
     A node is a :class:`LazyBuffer` or anything with its attributes (``device``, ``op``,
-    ``srcs``, ``arg``, ``dtype``, ``buf``) plus ``frees``: nodes whose buffers are dead once it
-    ran. Each run of consecutive nodes on one device runs inside one device context. With
-    ``release`` a node's sources are dropped once it ran, so their memory can be freed.
+    ``srcs``, ``arg``, ``dtype``, ``buf``). Each run of consecutive nodes on one device runs
+    inside one device context. With ``release`` (realization) a node's sources are dropped once
+    it ran, so their memory can be freed; without it (a replay, whose nodes run again) each node
+    has ``frees``, the nodes whose buffers are dead once it ran, and those are cleared instead.
     """
     dev: Any = None
     ctx: Any = None
@@ -154,8 +154,9 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
             )
             if release:
                 node.srcs = ()
-            for f in node.frees:
-                f.buf = None
+            else:
+                for f in node.frees:
+                    f.buf = None
     except BaseException as e:
         if ctx is not None:
             ctx.__exit__(type(e), e, e.__traceback__)
