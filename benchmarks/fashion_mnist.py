@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import time
@@ -74,6 +75,36 @@ def idrak_epoch(model: Any, opt: Any, x: np.ndarray, y: np.ndarray, epoch: int, 
         opt.step()
     loss.item()
     return time.perf_counter() - t0
+
+
+def idrak_jit_epoch(
+    model: Any, opt: Any, x: np.ndarray, y: np.ndarray, epoch: int, seed: int
+) -> float:
+    """The same loop with the step under ``idrak.jit`` (what ``Runner`` does by default)."""
+    import idrak.nn.functional as F
+
+    fn = JITTED.get(id(model))
+    if fn is None:
+
+        def step(xb: Any, yb: Any) -> Any:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = JITTED[id(model)] = idrak.jit(step, state=[model, opt])
+    model.train()
+    t0 = time.perf_counter()
+    for idx in batches(len(x), epoch, seed):
+        loss = fn(
+            idrak.tensor(x[idx], device=DEV["idrak"]), idrak.tensor(y[idx], device=DEV["idrak"])
+        )
+    loss.item()
+    return time.perf_counter() - t0
+
+
+JITTED: dict[int, Any] = {}
 
 
 def idrak_accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
@@ -202,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         help="torch threads and NumPy's BLAS threads (default: os.cpu_count())",
     )
     p.add_argument("--device", default="cpu", help="idrak device (cuda: torch runs on CUDA too)")
+    p.add_argument("--json", help="also write the table as a JSON record to this file")
     args = p.parse_args(argv)
     DEV["idrak"] = args.device
     DEV["torch"] = "cuda" if args.device.startswith("cuda") else "cpu"
@@ -243,11 +275,21 @@ def main(argv: list[str] | None = None) -> None:
         ti, ai = run(
             f"idrak {kind}", make_idrak, idrak_epoch, idrak_accuracy, data, args.epochs, args.seed
         )
+        tj, aj = run(
+            f"idrak {kind} jit",
+            make_idrak,
+            idrak_jit_epoch,
+            idrak_accuracy,
+            data,
+            args.epochs,
+            args.seed,
+        )
         tt, at = run(
             f"torch {kind}", make_torch, torch_epoch, torch_accuracy, data, args.epochs, args.seed
         )
         # the fastest epoch: the least disturbed by other processes on a shared machine
         rows.append((kind, min(ti), min(tt), ai, at))
+        rows.append((f"{kind} (idrak.jit: Runner's default)", min(tj), min(tt), aj, at))
 
     print(
         "\n| model | idrak s/epoch (best) | torch s/epoch (best) | ratio (idrak/torch) "
@@ -259,6 +301,19 @@ def main(argv: list[str] | None = None) -> None:
             f"| {kind} | {si:.2f} | {st:.2f} | {si / st:.2f} | {100 * ai:.2f}% | "
             f"{100 * at:.2f}% | {100 * (ai - at):+.2f} |"
         )
+    if args.json:
+        record = {
+            "threads": args.threads,
+            "device": args.device,
+            "samples": len(x),
+            "rows": [
+                {"model": k, "idrak_s": si, "torch_s": st, "ratio": si / st, "idrak_acc": ai,
+                 "torch_acc": at}
+                for k, si, st, ai, at in rows
+            ],
+        }  # fmt: skip
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=2)
 
 
 if __name__ == "__main__":
