@@ -4,7 +4,7 @@
 shared with the NumPy backend, as thinc's ``CupyOps`` and ``NumpyOps`` share ``Ops``) with
 ``cupy`` as its array module ``xp``; it overrides only what differs:
 the runtime methods (host <-> device copies, devices, memory), ops whose NumPy implementation uses
-a function CuPy lacks (``np.add.at``, ``sliding_window_view`` + ``einsum``, ``indices(sparse=)``),
+a function CuPy lacks (``np.add.at``, ``sliding_window_view`` im2col, ``indices(sparse=)``),
 and RANDOM_BITS, which NumPy leaves to the frontend and CUDA runs as a kernel.
 
 ``cupy`` is imported on first use (:meth:`CudaBackend.is_available` or the first op), never when

@@ -218,9 +218,8 @@ class Tensor(
         return self
 
     def numpy(self) -> np.ndarray:
-        """A NumPy copy of the value (realizes it). Raises if it requires grad, as torch does."""
-        if self.requires_grad and _grad_state["enabled"] and self._ctx is not None:
-            pass  # allowed: a copy cannot alias the graph
+        """A NumPy copy of the value (realizes it). Unlike torch, allowed on a tensor that
+        requires grad: the result is a copy, so it cannot alias the graph."""
         self.realize()
         return self.lazy.device.backend.to_numpy(self.lazy.buf)
 
