@@ -28,8 +28,12 @@ Limits (see ``docs/fusion.md``):
   decisions taken on values. Reading an input's value (validation) is allowed. Python control
   flow on shapes and on Python numbers is fine (it is traced).
 * A call that changes Python state (a counter kept as an int, a new attribute, an optimizer
-  creating its state on the first step) or draws random numbers is not replayable: that
-  signature runs without jit (with a warning). Keep such counters in Tensors.
+  creating its state on the first step) is not replayable: that signature runs without jit
+  (with a warning). Keep such counters in Tensors.
+* Random numbers (``rand``, ``randn``, Dropout, ...) are inputs of the recording: a replay draws
+  the next words of the same counter-based stream, so it gives exactly the numbers the plain
+  calls would have drawn. (While tracing, the words are computed on the host and copied in, also
+  on a backend with native RANDOM_BITS.)
 * Tensors the function creates from host data, and tensors it reaches that are not state, are
   frozen into the recording as constants. Returned tensors are plain values (no graph).
 * Only the tracing thread's realizations are recorded; a jitted function called while another
@@ -81,6 +85,11 @@ class _Recorder:
         self.consts: list[tuple[int, Any]] = []
         self.steps: list[tuple[Any, ...]] = []
         self.computed: set[int] = set()  # slots of values the traced call computed
+        #: random draws of the traced call, in order: (generator, n words, the words' buffer,
+        #: its slot or None); a replay draws fresh words for each
+        self.draws: list[list[Any]] = []
+        self._draw_of: dict[int, int] = {}
+        self.rng_after: Any = None  # the default generator's state after its last draw
         self._watch: list[Any] = []
         self._thread = threading.get_ident()  # realizations on other threads are not ours
 
@@ -98,11 +107,24 @@ class _Recorder:
         self._watch.append(weakref.ref(lb, forget))
         return k
 
+    def draw(self, gen: Any, n: int, lb: LazyBuffer) -> None:
+        """The draw hook (:func:`idrak.core.random.set_draw_hook`) while tracing."""
+        if threading.get_ident() != self._thread:
+            return
+        self._draw_of[id(lb)] = len(self.draws)
+        self.draws.append([gen, n, lb, None])
+        if gen is _random.default_generator:
+            self.rng_after = gen.get_state()
+
     def src(self, lb: LazyBuffer) -> int:
         k = self.slot.get(id(lb))
-        if k is None:  # realized before the call and not state: frozen as a constant
+        if k is None:
             k = self._new_slot(lb)
-            self.consts.append((k, lb.buf))
+            d = self._draw_of.get(id(lb))
+            if d is not None:  # random words: a fresh draw on every replay
+                self.draws[d][3] = k
+            else:  # realized before the call and not state: frozen as a constant
+                self.consts.append((k, lb.buf))
         return k
 
     def hook(self, order: list[LazyBuffer]) -> list[LazyBuffer]:
@@ -145,6 +167,9 @@ class _Program:
         self.n_inputs, self.outputs = n_inputs, outputs
         self.slots = [_Slot(rec.dtypes[k]) for k in range(rec.n)]
         self.consts = [(self.slots[k], b) for k, b in rec.consts]
+        self.draws = [
+            (gen, n, lb.device, None if k is None else self.slots[k]) for gen, n, lb, k in rec.draws
+        ]
         live = set(outputs)
         steps: list[_Slot] = []
         for dev, op, srcs, arg, out in reversed(rec.steps):  # drop dead steps
@@ -167,6 +192,10 @@ class _Program:
             slot.buf = b
         for slot, b in self.consts:
             slot.buf = b
+        for gen, n, dev, into in self.draws:  # in the traced order: the same stream positions
+            words = _random.threefry2x32(n, *gen.take(n))
+            if into is not None:
+                into.buf = dev.backend.from_numpy(words, dev.index)
         for st in self.steps:
             st.buf = None
         try:
@@ -258,6 +287,7 @@ class Jitted:
         rng = _random.default_generator.get_state()
         saved = {n: Tensor.__dict__.get(n) for n in _READS}
         _tracing.active, _tracing.recorder = True, rec
+        prev_draw = _random.set_draw_hook(rec.draw)
         _lazy.schedule_hooks.append(rec.hook)
         for n, f in saved.items():
             setattr(Tensor, n, _guard(n, f if f is not None else getattr(Tensor, n)))
@@ -271,6 +301,7 @@ class Jitted:
             if todo:
                 _lazy.realize(*todo)
         finally:
+            _random.set_draw_hook(prev_draw)
             _lazy.schedule_hooks.remove(rec.hook)
             for n, f in saved.items():
                 if f is None:
@@ -278,7 +309,8 @@ class Jitted:
                 else:
                     setattr(Tensor, n, f)
             _tracing.active, _tracing.recorder = False, None
-        reason = side_effect(st, after, rng, roots)
+        # random draws the recording replays leave the generator where they left it
+        reason = side_effect(st, after, rec.rng_after or rng, roots)
         if reason:
             self._plain_streak += 1
             self.stats["plain"] += 1

@@ -163,6 +163,11 @@ def _bits(n: int, dev: Any, generator: _random.Generator | None) -> Tensor:
     """``n`` Threefry words as int64 in [0, 2**32), from RANDOM_BITS or the host reference."""
     gen = generator or _random.default_generator
     k0, k1, c0 = gen.take(n)
+    hook = _random.draw_hook()
+    if hook is not None:  # idrak.jit is tracing: host words, an input a replay draws afresh
+        words = tensor(_random.threefry2x32(n, k0, k1, c0), device=dev)
+        hook(gen, n, words.lazy)
+        return words
     return optional(Op.RANDOM_BITS, (), (n, k0, k1, c0), (n,), int64, dev)
 
 

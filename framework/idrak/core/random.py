@@ -11,6 +11,9 @@ the number of 2-word blocks each draw consumed.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -99,6 +102,23 @@ class Generator:
 
 
 default_generator = Generator(0)
+
+#: set by :func:`idrak.jit` while it traces: called as ``hook(generator, n, words)`` for every
+#: draw of ``n`` Threefry words (``words`` the LazyBuffer holding them), so a replay can draw
+#: fresh ones (per thread, as tracing is)
+_draws = threading.local()
+
+
+def draw_hook() -> Any:
+    """The current thread's draw hook, or None (see :data:`_draws`)."""
+    return getattr(_draws, "hook", None)
+
+
+def set_draw_hook(hook: Any) -> Any:
+    """Install ``hook`` (or None) for this thread; returns the previous one."""
+    prev = getattr(_draws, "hook", None)
+    _draws.hook = hook
+    return prev
 
 
 def manual_seed(seed: int) -> Generator:
