@@ -216,10 +216,10 @@ class Runner:
         self.total_epochs = total
         self.batches_per_epoch = _len_or_none(train_loader)
         self.stop_training = False
-        cbs: list[Callback] = [ProgressLogger(self.quiet), *self.callbacks]
-        cbs += check_callbacks(callbacks)
-        if self.experiment is not None:
+        cbs: list[Callback] = [ProgressLogger(self.quiet)]
+        if self.experiment is not None:  # first: an epoch is recorded before user code runs
             cbs.append(ExperimentLogger(self.experiment))
+        cbs += [*self.callbacks, *check_callbacks(callbacks)]
         if self.epoch >= total:
             warnings.warn(
                 f"Runner.train: nothing to do, {self.epoch} of {total} epochs are done already "
