@@ -35,7 +35,7 @@ def write_error(e: OSError, path: str | os.PathLike[str], written: int | None = 
 
 
 def inside(root: Path, path: Path) -> Path:
-    """``path`` (relative to ``root`` or absolute) after checking it stays inside ``root``:
+    """``path`` (under ``root``, or relative to it) after checking it stays inside ``root``:
     no component between ``root`` and the file may be a symlink, and the resolved parent must
     be ``root`` or below it.
 
@@ -43,11 +43,12 @@ def inside(root: Path, path: Path) -> Path:
         ValueError: a symlink on the way, or a path that leaves ``root`` (both named).
     """
     root_r = root.resolve()
-    full = path if path.is_absolute() else root / path
     try:
-        rel = full.relative_to(root)
+        rel, full = path.relative_to(root), path  # a path that starts with ``root``
     except ValueError:
-        raise ValueError(f"{str(full)!r} is not inside {str(root)!r}") from None
+        if path.is_absolute():
+            raise ValueError(f"{str(path)!r} is not inside {str(root)!r}") from None
+        rel, full = path, root / path
     cur = root
     for part in rel.parts:
         cur = cur / part

@@ -73,6 +73,9 @@ class Runner:
             signature (batch shapes, learning rate...), then replayed. Default: the config's
             ``jit`` key, else False. Metrics, ``.item()`` reads, the scheduler and callbacks
             stay outside; evaluation is not jitted. See ``docs/training.md``.
+        extra: the config keys of your own (names, or ``{name: type}``): every other key must
+            be one the Runner, the optimizer or the built-in blocks read
+            (:data:`idrak.train.config_check.KNOWN_KEYS`), so a typo is an error.
 
     Attributes:
         model (alias ``net``), config, optimizer, lr_scheduler, device, history (a
@@ -81,7 +84,8 @@ class Runner:
 
     Raises:
         TypeError: a model that is not callable or has no ``parameters()``.
-        ConfigError: a config the schema rejects.
+        ConfigError: a config the schema rejects, an unknown key (with a "did you mean"), or a
+            value of the wrong type or range (the key, value and expectation named).
     """
 
     def __init__(
@@ -95,9 +99,13 @@ class Runner:
         quiet: bool = False,
         lr_scheduler: Any = None,
         jit: bool | None = None,
+        extra: Iterable[str] | Mapping[str, Any] | None = None,
     ) -> None:
+        from idrak.train.config_check import check_training_config
+
         self.config: Config = Config() if config is None else Config.from_object(config)
         self.config.validate()
+        check_training_config(self.config, extra)
         if model is None:
             from idrak.train.registry import build_net
 
