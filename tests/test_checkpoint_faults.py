@@ -204,3 +204,19 @@ def test_a_symlink_at_the_target_is_replaced_not_written_through(tmp_path: Path)
     link.symlink_to(victim)
     idrak.save({"w": idrak.ones(1)}, link)
     assert victim.read_text() == "keep me" and not link.is_symlink()
+
+
+def test_runner_checkpoint_fields_are_checked(tmp_path: Path) -> None:
+    from idrak.train.state import CHECKPOINT_KIND, read_checkpoint
+
+    good = {"epoch": 1, "step": 4, "model": {}, "history": {}, "rng": [1, 2]}
+    for key, bad in [("epoch", "1"), ("step", -1), ("model", [1]), ("rng", ["x"]), ("epoch", None)]:
+        path = tmp_path / f"{key}.safetensors"
+        tree = dict(good)
+        if bad is None:
+            del tree[key]
+        else:
+            tree[key] = bad
+        idrak.save(tree, path, metadata={"kind": CHECKPOINT_KIND, "format": 1})
+        with pytest.raises(CheckpointError, match=rf"{key}\.safetensors.*'{key}' must be"):
+            read_checkpoint(path)
