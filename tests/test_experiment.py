@@ -88,12 +88,14 @@ def test_truncated_last_line_is_tolerated_and_cut_before_appending(tmp_path: Pat
     assert Experiment.load(exp.path).history("loss")[-1] == (2, 1.0)
 
 
-def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
+def test_corrupt_middle_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    # issue 14: one corrupt line no longer makes the whole run unreadable
     exp = Experiment(id="c", root=tmp_path)
     exp.close()
     (exp.path / "metrics.jsonl").write_text('garbage\n{"name": "l", "step": 0, "value": 1}\n')
-    with pytest.raises(ValueError, match="line 1 is not a metric record"):
-        Experiment.load(exp.path)
+    with pytest.warns(RuntimeWarning, match=r"metrics\.jsonl: line 1 is not a metric record"):
+        back = Experiment.load(exp.path)
+    assert back.metrics == {"l": [(0, 1.0)]}
 
 
 _CHILD = textwrap.dedent("""

@@ -11,7 +11,11 @@ __all__ = ["backends_report", "main"]
 
 
 def backends_report() -> dict[str, Any]:
-    """Every discovered backend and every failed plugin, as plain data."""
+    """Every discovered backend and every failed plugin, as plain data.
+
+    A backend whose instance, availability or capabilities cannot be read is still listed,
+    unavailable, with the error as its ``reason``.
+    """
     from idrak.errors import DeviceError
     from idrak.runtime.plugins import backend_entries, get_backend, plugin_failures
 
@@ -32,15 +36,21 @@ def backends_report() -> dict[str, Any]:
         try:
             be = get_backend(name)
             caps = be.capabilities()
-            row.update(
-                available=True,
-                devices=caps.device_count,
-                dtypes=sorted(d.name for d in caps.dtypes),
-                optional_ops=sorted(o.name for o in caps.optional_ops),
-                backend_version=caps.version,
+            info = {
+                "devices": int(caps.device_count),
+                "dtypes": sorted(d.name for d in caps.dtypes),
+                "optional_ops": sorted(o.name for o in caps.optional_ops),
+                "backend_version": str(caps.version),
+            }
+            row.update(available=True, **info)
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as err:  # a broken backend is listed with its error, never fatal
+            row["reason"] = (
+                str(err)
+                if isinstance(err, DeviceError)
+                else (f"capabilities() failed: {type(err).__name__}: {err}")
             )
-        except DeviceError as err:
-            row["reason"] = str(err)
         rows.append(row)
     fails = [{"plugin": f.plugin, "stage": f.stage, "error": f.error} for f in plugin_failures()]
     return {"backends": rows, "failed_plugins": fails}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -210,13 +211,61 @@ def cache_dir() -> Path:
     return Path(os.environ.get("IDRAK_KERNEL_CACHE", "~/.cache/idrak/kernels")).expanduser()
 
 
+_MAX_PTX = 64 << 20  # no generated kernel comes near this
+
+
+def _stamp(key: str, ptx: str) -> str:
+    """The first line of a cache file: the cache key and a SHA-256 of the PTX after it."""
+    return f"// idrak-kernel key={key} sha256={hashlib.sha256(ptx.encode()).hexdigest()}\n"
+
+
+def read_cached(path: Path, key: str) -> str | None:
+    """The PTX in cache file ``path`` if it is a regular file (not a link), stamped with ``key``
+    and its content's SHA-256 matches the stamp; else None (the caller recompiles)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_PTX:
+            return None
+        data = f.read(_MAX_PTX + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    first, sep, ptx = text.partition("\n")
+    if not sep or first + "\n" != _stamp(key, ptx):
+        return None
+    return ptx
+
+
+def write_cached(path: Path, key: str, ptx: str) -> None:
+    """Write ``ptx`` with its stamp to ``path``: a temporary file, then a rename (an existing
+    link at ``path`` is replaced, never written through)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:  # write then rename: never a half-written cache file
+            f.write(_stamp(key, ptx) + ptx)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _compile_cached(cp: Any, name: str, source: str) -> Any:
-    """NVRTC -> PTX, kept on disk by a hash of (source, arch, NVRTC and CuPy versions)."""
+    """NVRTC -> PTX, kept on disk by a hash of (source, arch, NVRTC and CuPy versions); a cached
+    file is used only when its stamped content hash matches (else it is recompiled)."""
     nvrtc = cp.cuda.nvrtc
     arch = cp.cuda.Device().compute_capability
-    key = hashlib.sha256(f"{source}\n{arch}\n{nvrtc.getVersion()}\n{cp.__version__}".encode())
-    path = cache_dir() / f"{key.hexdigest()[:32]}.ptx"
-    if not path.exists():
+    key = hashlib.sha256(
+        f"{source}\n{arch}\n{nvrtc.getVersion()}\n{cp.__version__}".encode()
+    ).hexdigest()
+    path = cache_dir() / f"{key[:32]}.ptx"
+    ptx = read_cached(path, key)
+    if ptx is None:
         prog = nvrtc.createProgram(source, f"{name}.cu", [], [])
         try:
             try:
@@ -226,12 +275,13 @@ def _compile_cached(cp: Any, name: str, source: str) -> Any:
             ptx = nvrtc.getPTX(prog)
         finally:
             nvrtc.destroyProgram(prog)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:  # write then rename: never a half-written cache file
-            f.write(ptx)
-        os.replace(tmp, path)
-    return cp.RawModule(path=str(path)).get_function(name)
+        if isinstance(ptx, bytes):
+            ptx = ptx.decode()
+        write_cached(path, key, ptx)
+    with tempfile.TemporaryDirectory() as tmp:  # load the verified text, not the shared file
+        private = Path(tmp) / "k.ptx"
+        private.write_text(ptx)
+        return cp.RawModule(path=str(private)).get_function(name)
 
 
 class CudaFusedEngine:

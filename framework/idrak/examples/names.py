@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     idrak.manual_seed(cfg.seed)
     net = build_model(cfg, train.vocab_size)
-    runner = Runner(config=cfg, model=net, quiet=args.quiet)
+    runner = Runner(config=cfg, model=net, quiet=args.quiet, extra=["block_size", "embedding_dim"])
     history = runner.train(step, train, dev)
     mlp = history["eval_loss"][-1]
     print(

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from idrak.io.safe_files import write_error
+
 __all__ = ["atomic_path", "atomic_write"]
 
 
@@ -54,14 +56,23 @@ def atomic_write(
 
     ``fsync`` flushes the data to disk before the rename, so a crash leaves either the old file or
     the complete new one. ``writer(f, data)`` replaces ``f.write`` (a seam for tests).
+
+    Raises:
+        OSError: the write failed (a full disk, a file-size limit); the message names ``path``;
+            the previous file is left intact and the temporary file removed.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        if writer is not None:
-            writer(f, payload)
-        else:
-            f.write(payload)
-        f.flush()
-        if fsync:
-            os.fsync(f.fileno())
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            if writer is not None:
+                writer(f, payload)
+            else:
+                f.write(payload)
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+    except OSError as e:
+        if e.filename is not None or e.errno is None:
+            raise
+        raise write_error(e, path, None) from e  # a full disk names the file it hit
     return Path(path)

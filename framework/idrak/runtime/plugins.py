@@ -4,6 +4,14 @@ Discovery is lazy (nothing is loaded at ``import idrak``) and isolated: each ent
 loaded, and each plugin's hook is called, in its own ``try``; a failure is recorded as a
 :class:`PluginFailure` (shown by ``idrak backends``) and never stops the other plugins.
 
+A failure is anything a plugin raises, ``SystemExit`` included (a plugin that calls
+``sys.exit`` at import is recorded, not obeyed); only ``KeyboardInterrupt`` goes through.
+
+The names of the in-tree backends are reserved: ``numpy`` and ``cuda`` are accepted only from
+idrak's own modules (``idrak_numpy``, ``idrak_cuda``, shipped in the ``idrak`` distribution); a
+third-party plugin that claims one is rejected with an error naming its distribution, whatever
+the load order, so ``cpu`` (an alias of ``numpy``) always means idrak's NumPy backend.
+
 Environment:
     ``IDRAK_PLUGINS=a,b`` loads only those entry points; ``IDRAK_DISABLE_PLUGINS=a`` blocks some.
 """
@@ -39,6 +47,15 @@ __all__ = [
 ]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: backend name -> the only module allowed to register it (from the ``idrak`` distribution)
+RESERVED = {"numpy": "idrak_numpy", "cuda": "idrak_cuda"}
+_OWN_DISTRIBUTION = "idrak"
+
+
+def _isolate(e: BaseException) -> None:
+    """Re-raise what must never be swallowed (Ctrl-C); everything else is a plugin failure."""
+    if isinstance(e, KeyboardInterrupt):
+        raise e
 
 
 @dataclass
@@ -72,6 +89,7 @@ class _Registry:
         self.entries: dict[str, BackendEntry] = {}
         self.failures: list[PluginFailure] = []
         self.dists: dict[str, tuple[str | None, str | None]] = {}
+        self.modules: dict[str, str | None] = {}  # plugin name -> its module's __name__
         self.extra: list[tuple[str, Any]] = []  # plugins registered in-process (tests, notebooks)
         self.generation = 0  # bumped whenever the plugin set may have changed
 
@@ -93,16 +111,20 @@ class _Registry:
             try:
                 obj = ep.load()
                 pm.register(obj, name=ep.name)
-            except Exception as e:  # isolation is the point: record it, go on
+            except BaseException as e:  # isolation is the point: record it, go on
+                _isolate(e)
                 self._fail(ep.name, "load", e)
                 continue
+            self.modules[ep.name] = getattr(obj, "__name__", None)
             dist = getattr(ep, "dist", None)
             self.dists[ep.name] = (getattr(dist, "name", None), getattr(dist, "version", None))
         for name, obj in self.extra:
             if name not in blocked:
                 try:
                     pm.register(obj, name=name)
-                except Exception as e:
+                    self.modules[name] = getattr(obj, "__name__", None)
+                except BaseException as e:
+                    _isolate(e)
                     self._fail(name, "load", e)
         impls = pm.hook.idrak_register_backends.get_hookimpls()
         for impl in impls:
@@ -132,11 +154,26 @@ class _Registry:
                 raise PluginError(
                     plugin, f"factory for {name!r} is {type(factory).__name__}, not a callable"
                 )
+            owned = self.modules.get(plugin) == RESERVED.get(name) and dist in (
+                None,
+                _OWN_DISTRIBUTION,
+            )
+            why = (
+                f"the name is reserved for idrak's own {RESERVED[name]} backend; distribution "
+                f"{dist or '(in-process)'!r} (module {self.modules.get(plugin)!r}) may not "
+                "claim it: pick another name"
+                if name in RESERVED and not owned
+                else ""
+            )
             if name in self.entries or any(e.name == name for e in staged):
                 other = self.entries[name].plugin if name in self.entries else plugin
                 raise PluginError(
-                    plugin, f"backend name {name!r} is already registered by plugin {other!r}"
+                    plugin,
+                    f"backend name {name!r} is already registered by plugin {other!r}"
+                    + (f" ({why})" if why else ""),
                 )
+            if why:
+                raise PluginError(plugin, f"backend name {name!r}: {why}")
             staged.append(BackendEntry(name, factory, plugin, dist, ver, description))
 
         try:
@@ -144,7 +181,8 @@ class _Registry:
         except PluginError as e:
             self._fail(plugin, "validate", e)
             return
-        except Exception as e:
+        except BaseException as e:
+            _isolate(e)
             self._fail(plugin, "register", e)
             return
         for entry in staged:
@@ -202,13 +240,24 @@ def get_backend(name: str) -> Backend:
                         )
                     threads.apply(inst)
                     entry.instance = inst
-                except Exception as e:  # a broken factory makes only its backend unavailable
+                except BaseException as e:  # a broken factory: only its backend is unavailable
+                    _isolate(e)
                     entry.error = f"{type(e).__name__}: {e}"
             if entry.instance is None:
                 raise BackendUnavailableError(
                     f"backend {name!r} (plugin {entry.plugin!r}) failed to start: {entry.error}"
                 )
-        ok, reason = entry.instance.is_available()
+        try:
+            result = entry.instance.is_available()
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError(f"returned {type(result).__name__} {str(result)[:60]!r}")
+            ok, reason = result
+        except BaseException as e:
+            _isolate(e)
+            raise BackendUnavailableError(
+                f"backend {name!r}: is_available() did not return (ok, reason): "
+                f"{type(e).__name__}: {e}"
+            ) from None
         if not ok:
             raise BackendUnavailableError(f"backend {name!r} is unavailable: {reason}")
         return entry.instance

@@ -312,7 +312,12 @@ class ProgressLogger(Callback):
 class ExperimentLogger(Callback):
     """Logs to an :class:`~idrak.train.Experiment`: the config as hyperparameters at the start,
     every epoch's values (step = epoch, 0-based), and the final checkpoint as the artifact
-    ``checkpoint.safetensors``. The Runner adds one when given ``experiment=``."""
+    ``checkpoint.safetensors``. The Runner adds one when given ``experiment=``, ahead of the
+    user's callbacks, so an epoch is recorded before any of them can end the process.
+
+    Nothing is lost or doubled across a kill and a resume: at the start, every epoch of the
+    Runner's history (restored from the checkpoint) that the experiment lacks is logged, and a
+    value the experiment already holds for a ``(name, epoch)`` is not logged again."""
 
     def __init__(self, experiment: Any, checkpoint_name: str = "checkpoint.safetensors") -> None:
         self.experiment = experiment
@@ -324,12 +329,21 @@ class ExperimentLogger(Callback):
                 self.experiment.log_hyperparameter(key, value)
             except TypeError:  # not JSON-serializable: record its repr instead
                 self.experiment.log_hyperparameter(key, repr(value))
+        history = runner.history
+        for i, epoch in enumerate(history.epochs):  # epochs a kill kept out of the experiment
+            self._log(epoch, {k: v[i] for k, v in history.items() if i < len(v)})
+
+    def _log(self, epoch: int, logs: Mapping[str, Any]) -> None:
+        have = self.experiment.metrics
+        for k, v in logs.items():
+            if not isinstance(v, float) or math.isnan(v):
+                continue
+            if any(step == epoch for step, _ in have.get(k, ())):
+                continue  # recorded before a kill; the resumed epoch reproduces it
+            self.experiment.log_metric(k, v, step=epoch)
 
     def on_epoch_end(self, runner: Runner, epoch: int, logs: dict[str, float]) -> None:
-        self.experiment.log_metrics(
-            {k: v for k, v in logs.items() if isinstance(v, float) and not math.isnan(v)},
-            step=epoch,
-        )
+        self._log(epoch, logs)
 
     def on_train_end(self, runner: Runner, history: History) -> None:
         with tempfile.TemporaryDirectory() as tmp:

@@ -150,18 +150,25 @@ class Config(MutableMapping[str, Any]):
 
         Raises:
             FileNotFoundError: no such file.
-            ConfigError: another suffix, or a file that is not valid TOML / JSON (the file and
-                the parser's message are named).
+            ConfigError: another suffix, or a file that is not valid UTF-8, TOML or JSON, or
+                is nested too deeply (the file and the parser's message are named).
         """
         p = Path(path)
         suffix = p.suffix.lower()
         if suffix not in (".toml", ".json"):
             raise ConfigError(f"config file {str(p)!r} must end in .toml or .json")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{p}: not valid UTF-8 text (byte {exc.start}): {exc.reason}"
+            ) from None
         try:
             return cls.from_toml(text) if suffix == ".toml" else cls.from_json(text)
         except ConfigError as exc:
             raise ConfigError(f"{p}: {exc}") from exc
+        except RecursionError:
+            raise ConfigError(f"{p}: nested too deeply to read") from None
 
     @classmethod
     def from_toml(cls, text: str) -> Config:
@@ -170,6 +177,8 @@ class Config(MutableMapping[str, Any]):
             return cls(tomllib.loads(text))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML: {exc}") from exc
+        except RecursionError:
+            raise ConfigError("invalid TOML: nested too deeply") from None
 
     @classmethod
     def from_json(cls, text: str) -> Config:
@@ -178,6 +187,8 @@ class Config(MutableMapping[str, Any]):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"invalid JSON: {exc}") from exc
+        except RecursionError:
+            raise ConfigError("invalid JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise ConfigError(f"a JSON config must be an object, got {type(data).__name__}")
         return cls(data)

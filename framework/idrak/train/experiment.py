@@ -9,7 +9,12 @@ A run lives in ``<root>/<name>-<id>/``::
     plots/           learning curves written by plot()
 
 A process killed mid-run loses at most the line being written; :meth:`Experiment.load` skips a
-truncated last line (and the next append first cuts it off).
+truncated last line (and the next append first cuts it off), skips a corrupt line elsewhere with
+a warning naming the file and line, and removes temporary files an interrupted write left.
+
+Every file written or truncated inside the run is opened without following symlinks
+(``O_NOFOLLOW``) and checked to resolve inside the run folder; artifacts are copied without
+following links (a link inside a copied folder is recorded as a link, its target is not read).
 """
 
 from __future__ import annotations
@@ -27,6 +32,16 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from idrak.io.atomic import atomic_path, atomic_write
+from idrak.io.safe_files import (
+    inside,
+    make_dirs,
+    open_nofollow,
+    remove_stale_temps,
+    write_error,
+)
+from idrak.train.run_files import _jsonable
+from idrak.train.run_files import read_json as _read_json
+from idrak.train.run_files import read_metrics as _read_metrics
 
 __all__ = ["Experiment", "compare_experiments"]
 
@@ -40,50 +55,6 @@ def _now() -> str:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     atomic_write(path, data)
-
-
-def _jsonable(key: str, value: Any) -> Any:
-    """``value`` as plain JSON types (NumPy scalars/arrays, tuples and paths converted)."""
-    if hasattr(value, "tolist") and callable(value.tolist):  # NumPy scalars and arrays
-        value = value.tolist()
-    elif isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    elif isinstance(value, tuple):
-        value = list(value)
-    try:
-        return json.loads(json.dumps(value))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"hyperparameter {key!r} has a value of type {type(value).__name__} that is not "
-            f"JSON-serializable: {value!r}"
-        ) from exc
-
-
-def _read_metrics(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Records of a metrics.jsonl and the byte length of its intact part.
-
-    A last line without its newline is a write cut short by a crash: it is skipped.
-
-    Raises:
-        ValueError: a line other than the last is not a valid record (file and line named).
-    """
-    if not path.is_file():
-        return [], 0
-    data = path.read_bytes()
-    good = data.rfind(b"\n") + 1  # everything after the last newline is a truncated write
-    records = []
-    for lineno, line in enumerate(data[:good].splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            float(rec["value"]), int(rec["step"]), str(rec["name"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"{path}: line {lineno} is not a metric record: {line[:80]!r}"
-            ) from exc
-        records.append(rec)
-    return records, good
 
 
 class Experiment:
@@ -123,6 +94,8 @@ class Experiment:
                 )
         path = Path(root) / f"{name}-{id}"
         path.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            raise ValueError(f"run folder {str(path)!r} is a symlink; idrak does not follow it")
         self._open(path, id, name, fsync)
         self._status = "running"
         self._write_meta()
@@ -130,13 +103,12 @@ class Experiment:
     def _open(self, path: Path, id: str, name: str, fsync: bool) -> None:
         """Read whatever the run directory already holds; writes nothing."""
         self.id, self.name, self.path, self.fsync = id, name, path, fsync
-        meta_path = path / "meta.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        self._created: str = meta.get("created", _now())
+        remove_stale_temps(path)  # left by a write a crash interrupted
+        meta = _read_json(path / "meta.json", {})
+        self._created: str = str(meta.get("created", _now()))
         self._status = str(meta.get("status", "running"))
-        self._artifacts: list[str] = list(meta.get("artifacts", []))
-        params = path / "params.json"
-        self._params: dict[str, Any] = json.loads(params.read_text()) if params.is_file() else {}
+        self._artifacts: list[str] = [str(a) for a in meta.get("artifacts", [])]
+        self._params: dict[str, Any] = _read_json(path / "params.json", {})
         records, good_length = _read_metrics(path / "metrics.jsonl")
         self._trim_to: int | None = good_length  # cut a crash-truncated line before appending
         self._metrics: dict[str, list[tuple[int, float]]] = {}
@@ -153,13 +125,17 @@ class Experiment:
 
         Raises:
             FileNotFoundError: ``path`` has no ``meta.json``.
-            ValueError: ``metrics.jsonl`` is corrupt before its last line.
+            ValueError: ``meta.json`` or ``params.json`` is not valid JSON, or a file of the run
+                is a symlink (the file is named). Corrupt lines of ``metrics.jsonl`` are
+                skipped with a warning.
         """
         p = Path(path)
         meta_file = p / "meta.json"
         if not meta_file.is_file():
             raise FileNotFoundError(f"{str(p)!r} is not an experiment directory (no meta.json)")
-        meta = json.loads(meta_file.read_text())
+        meta = _read_json(meta_file, {})
+        if "id" not in meta or "name" not in meta:
+            raise ValueError(f"{meta_file}: no 'id' / 'name' (not an experiment's meta.json)")
         exp = cls.__new__(cls)
         exp._open(p, str(meta["id"]), str(meta["name"]), fsync=True)
         return exp
@@ -238,10 +214,14 @@ class Experiment:
             raise TypeError(f"metric {name!r} step must be an int, got {step!r}")
         record = {"name": name, "step": step, "value": float(raw), "time": round(time.time(), 3)}
         f = self._metrics_file()
-        f.write(json.dumps(record) + "\n")
-        f.flush()
-        if self.fsync:
-            os.fsync(f.fileno())
+        line = json.dumps(record) + "\n"
+        try:
+            f.write(line)
+            f.flush()
+            if self.fsync:
+                os.fsync(f.fileno())
+        except OSError as exc:  # a full disk or a file-size limit: say which file
+            raise write_error(exc, self.path / "metrics.jsonl", len(line)) from exc
         self._metrics.setdefault(name, []).append((step, float(raw)))
 
     def log_metrics(self, values: Mapping[str, Any], step: int | None = None) -> None:
@@ -251,12 +231,12 @@ class Experiment:
 
     def _metrics_file(self) -> IO[str]:
         if self._file is None or self._file.closed:
-            path = self.path / "metrics.jsonl"
-            if self._trim_to is not None and path.is_file() and path.stat().st_size > self._trim_to:
-                with open(path, "r+b") as f:  # cut off a line truncated by an earlier crash
-                    f.truncate(self._trim_to)
+            path = inside(self.path, self.path / "metrics.jsonl")
+            fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            if self._trim_to is not None and os.fstat(fd).st_size > self._trim_to:
+                os.ftruncate(fd, self._trim_to)  # cut off a line truncated by an earlier crash
             self._trim_to = None
-            self._file = open(path, "a", encoding="utf-8")
+            self._file = os.fdopen(fd, "a", encoding="utf-8")
             self._finalizer = weakref.finalize(self, self._file.close)
         return self._file
 
@@ -281,19 +261,19 @@ class Experiment:
 
         Raises:
             FileNotFoundError: the file to copy does not exist.
-            ValueError: a name that is absolute or leaves ``artifacts/`` (``..``).
+            ValueError: a name that is absolute or leaves ``artifacts/`` (``..``), or a path
+                through a symlink inside the run folder (named).
             TypeError: ``data`` is neither str nor bytes.
         """
-        art = self.path / "artifacts"
-        art.mkdir(parents=True, exist_ok=True)
+        art = make_dirs(self.path, Path("artifacts"))
         if data is None:
             src = Path(path_or_name)
             if not src.exists():
                 raise FileNotFoundError(f"artifact to copy {str(src)!r} does not exist")
             rel = src.name
-            dest = art / rel
+            dest = inside(self.path, art / rel)
             if src.is_dir():
-                shutil.copytree(src, dest, dirs_exist_ok=True)
+                self._copy_tree(src, art, Path(rel))
             else:
                 _atomic_write(dest, src.read_bytes())
                 shutil.copystat(src, dest)
@@ -306,18 +286,40 @@ class Experiment:
             if not isinstance(data, str | bytes):
                 raise TypeError(f"artifact data must be str or bytes, got {type(data).__name__}")
             rel = rel_path.as_posix()
-            dest = art / rel_path
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(art, rel_path.parent)
+            dest = inside(self.path, art / rel_path)
             _atomic_write(dest, data.encode("utf-8") if isinstance(data, str) else data)
         if rel not in self._artifacts:
             self._artifacts.append(rel)
         self._write_meta()
         return dest
 
+    def _copy_tree(self, src: Path, art: Path, rel: Path) -> None:
+        """Copy folder ``src`` to ``art/rel`` without following links: a symlink inside it is
+        recreated as the same link (its target is neither read nor copied)."""
+        make_dirs(art, rel)
+        for entry in sorted(os.scandir(src), key=lambda e: e.name):
+            sub = rel / entry.name
+            dest = inside(self.path, art / sub) if not (art / sub).is_symlink() else art / sub
+            if entry.is_symlink():
+                if dest.is_symlink() or dest.exists():
+                    if dest.is_dir() and not dest.is_symlink():
+                        raise ValueError(f"{str(dest)!r} is a folder; cannot record a link there")
+                    dest.unlink()
+                os.symlink(os.readlink(entry.path), dest)
+            elif entry.is_dir(follow_symlinks=False):
+                self._copy_tree(Path(entry.path), art, sub)
+            elif entry.is_file(follow_symlinks=False):
+                inside(self.path, dest)
+                with os.fdopen(open_nofollow(Path(entry.path), os.O_RDONLY), "rb") as f:
+                    _atomic_write(dest, f.read())
+                shutil.copystat(entry.path, dest, follow_symlinks=False)
+
     # persistence --------------------------------------------------------------------------
     def _write_params(self) -> None:
         _atomic_write(
-            self.path / "params.json", json.dumps(self._params, indent=2, sort_keys=True).encode()
+            inside(self.path, self.path / "params.json"),
+            json.dumps(self._params, indent=2, sort_keys=True).encode(),
         )
 
     def _write_meta(self) -> None:
@@ -330,7 +332,9 @@ class Experiment:
             "artifacts": self._artifacts,
             "format": 1,
         }
-        _atomic_write(self.path / "meta.json", json.dumps(meta, indent=2).encode())
+        _atomic_write(
+            inside(self.path, self.path / "meta.json"), json.dumps(meta, indent=2).encode()
+        )
 
     def save(self) -> Path:
         """Write ``params.json`` and ``meta.json`` and flush the metrics; returns ``path``."""

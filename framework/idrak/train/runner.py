@@ -81,6 +81,9 @@ class Runner:
             key, else True (``IDRAK_JIT=0`` turns the default off). Metrics, ``.item()``
             reads, the scheduler and callbacks stay outside; evaluation is not jitted. See
             ``docs/training.md``.
+        extra: the config keys of your own (names, or ``{name: type}``): every other key must
+            be one the Runner, the optimizer or the built-in blocks read
+            (:data:`idrak.train.config_check.KNOWN_KEYS`), so a typo is an error.
 
     Attributes:
         model (alias ``net``), config, optimizer, lr_scheduler, device, history (a
@@ -89,7 +92,8 @@ class Runner:
 
     Raises:
         TypeError: a model that is not callable or has no ``parameters()``.
-        ConfigError: a config the schema rejects.
+        ConfigError: a config the schema rejects, an unknown key (with a "did you mean"), or a
+            value of the wrong type or range (the key, value and expectation named).
     """
 
     def __init__(
@@ -103,9 +107,13 @@ class Runner:
         quiet: bool = False,
         lr_scheduler: Any = None,
         jit: bool | None = None,
+        extra: Iterable[str] | Mapping[str, Any] | None = None,
     ) -> None:
+        from idrak.train.config_check import check_training_config
+
         self.config: Config = Config() if config is None else Config.from_object(config)
         self.config.validate()
+        check_training_config(self.config, extra)
         if model is None:
             from idrak.train.registry import build_net
 
@@ -224,10 +232,10 @@ class Runner:
         self.total_epochs = total
         self.batches_per_epoch = _len_or_none(train_loader)
         self.stop_training = False
-        cbs: list[Callback] = [ProgressLogger(self.quiet), *self.callbacks]
-        cbs += check_callbacks(callbacks)
-        if self.experiment is not None:
+        cbs: list[Callback] = [ProgressLogger(self.quiet)]
+        if self.experiment is not None:  # first: an epoch is recorded before user code runs
             cbs.append(ExperimentLogger(self.experiment))
+        cbs += [*self.callbacks, *check_callbacks(callbacks)]
         if self.epoch >= total:
             warnings.warn(
                 f"Runner.train: nothing to do, {self.epoch} of {total} epochs are done already "

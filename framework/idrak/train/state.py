@@ -299,16 +299,43 @@ def read_checkpoint(path: Path, device: Any = None) -> dict[str, Any]:
     Raises:
         FileNotFoundError: no such file.
         ValueError: a file that is not a Runner checkpoint (e.g. plain weights from
-            ``idrak.save(model.state_dict(), ...)``), or a corrupted one (CheckpointError).
+            ``idrak.save(model.state_dict(), ...)``).
+        idrak.io.serialization.CheckpointError: a corrupted or malformed file, or a field of
+            the wrong type (``epoch``, ``step``, ``model``, ``history``, ``rng``, ...).
     """
     import idrak
 
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    from idrak.io.serialization import CheckpointError
+
     tree, meta = idrak.load(path, device=device, with_metadata=True)
     if meta.get("kind") != CHECKPOINT_KIND or not isinstance(tree, dict):
         raise ValueError(
             f"{path} is not a Runner checkpoint (written by Runner.save_checkpoint); load "
             "plain weights with model.load_state_dict(idrak.load(path))"
         )
+    for key, ok, expected in _CHECKPOINT_FIELDS:
+        if (key in tree or key in _REQUIRED) and not ok(tree.get(key)):
+            raise CheckpointError(
+                str(path), f"{key!r} must be {expected}, got {str(tree.get(key))[:80]!r}"
+            )
     return tree
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+_REQUIRED = ("epoch", "step", "model", "history")
+#: (key, check, what is expected) for the fields a Runner checkpoint holds
+_CHECKPOINT_FIELDS: tuple[tuple[str, Any, str], ...] = (
+    ("epoch", _count, "an int >= 0"),
+    ("step", _count, "an int >= 0"),
+    ("model", lambda v: isinstance(v, dict), "a dict of tensors"),
+    ("history", lambda v: isinstance(v, dict), "a dict"),
+    ("config", lambda v: isinstance(v, dict), "a dict"),
+    ("optimizer", lambda v: isinstance(v, dict), "a dict"),
+    ("lr_scheduler", lambda v: isinstance(v, dict), "a dict"),
+    ("rng", lambda v: isinstance(v, list) and all(_count(x) for x in v), "a list of ints"),
+)
