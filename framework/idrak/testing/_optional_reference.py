@@ -217,7 +217,11 @@ OPTIONAL_SPECS: dict[Op, OptionalSpec] = {
             accumulates=True,
         ),
         OptionalSpec(
-            Op.CUMSUM, _cumsum, lambda t, a: t[0].cumsum(a), "x0.cumsum({a})", accumulates=True
+            Op.CUMSUM,
+            _cumsum,
+            lambda t, a: t[0].cumsum(a, dtype=t[0].dtype),
+            "x0.cumsum({a}, dtype=x0.dtype)",
+            accumulates=True,
         ),
         OptionalSpec(Op.ARANGE, _arange, None, "idrak.arange(...)"),
         OptionalSpec(

@@ -236,9 +236,14 @@ class ReduceMixin:
         s = x - x.detach()._max_keep((d,))
         return s - s.exp()._sum_keep((d,)).log()
 
-    def cumsum(self: Tensor, dim: int) -> Tensor:
-        """Inclusive prefix sum along ``dim`` (the CUMSUM op; bool and integers sum in int64)."""
-        x = self.cast(int64) if self.dtype == bool_ or self.dtype.kind in "ui" else self
+    def cumsum(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+        """Inclusive prefix sum along ``dim`` (the CUMSUM op), as ``torch.cumsum``: bool and
+        integers sum in int64 unless ``dtype`` is given (the input is cast to it first; integer
+        sums wrap in it)."""
+        if dtype is not None:
+            x = self.cast(dtype)
+        else:
+            x = self.cast(int64) if self.dtype == bool_ or self.dtype.kind in "ui" else self
         d = x._dim(dim)
         if x.ndim == 0:
             return x.reshape(1).cumsum(0).reshape(())
