@@ -50,6 +50,7 @@ _MODULES = {
     "engine": "idrak.engine",
     "errors": "idrak.errors",
     "examples": "idrak.examples",
+    "experiment": "idrak.experiment",
     "factories": "idrak.factories",
     "functional": "idrak.nn.functional",
     "fusion": "idrak.engine.fusion",
@@ -64,6 +65,8 @@ _MODULES = {
 }
 #: the training workflow's classes, at the top as the seeds use them (``nw.Runner``)
 _TRAIN = ("Config", "Experiment", "History", "Runner")
+#: the abdou_torch seed's top-level names (``from abdou_torch import Tensor, MLP, WAdam``)
+_SEEDS = {"MLP": "idrak.nn", "WAdam": "idrak.optim"}
 _names: list[str] = []
 
 
@@ -85,8 +88,10 @@ def __getattr__(name: str) -> Any:
         value: Any = importlib.import_module(_MODULES[name])
     elif name in _TRAIN:
         value = getattr(importlib.import_module("idrak.train"), name)
+    elif name in _SEEDS:
+        value = getattr(importlib.import_module(_SEEDS[name]), name)
     elif name == "__all__":
-        return sorted({*_load_namespace(), *_MODULES, *_TRAIN})
+        return sorted({*_load_namespace(), *_MODULES, *_TRAIN, *_SEEDS})
     elif name.startswith("__"):
         raise AttributeError(f"module 'idrak' has no attribute {name!r}")
     else:
@@ -98,7 +103,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_load_namespace(), *_MODULES, *_TRAIN})
+    return sorted({*globals(), *_load_namespace(), *_MODULES, *_TRAIN, *_SEEDS})
 
 
 if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
@@ -111,6 +116,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
         engine,
         errors,
         examples,
+        experiment,
         factories,
         io,
         metrics,
@@ -131,6 +137,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.engine import debug, fusion
     from idrak.errors import *
     from idrak.io.serialization import *
-    from idrak.nn import functional
+    from idrak.nn import MLP, functional
+    from idrak.optim import WAdam
     from idrak.runtime.devices import *
     from idrak.train import Config, Experiment, History, Runner

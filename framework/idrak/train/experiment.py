@@ -332,8 +332,18 @@ class Experiment:
         }
         _atomic_write(self.path / "meta.json", json.dumps(meta, indent=2).encode())
 
-    def save(self) -> Path:
-        """Write ``params.json`` and ``meta.json`` and flush the metrics; returns ``path``."""
+    def save(self, status: Literal["finished", "running", "failed"] = "finished") -> Path:
+        """Write ``params.json`` and ``meta.json`` and flush the metrics; returns ``path``.
+
+        The run is marked ``status`` in meta.json: ``"finished"`` by default, as the Axon seed's
+        ``exp.save()`` at the end of training expects; pass ``"running"`` for a checkpoint save
+        mid-run. Logging after a finished save marks the run running again on the next save.
+        """
+        if status not in ("finished", "running", "failed"):
+            raise ValueError(
+                f"Experiment.save status must be 'finished', 'running' or 'failed', got {status!r}"
+            )
+        self._status = status
         if self._file is not None and not self._file.closed:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -343,8 +353,7 @@ class Experiment:
 
     def close(self, status: Literal["finished", "failed"] = "finished") -> None:
         """Save with ``status`` in meta.json and close the metrics file (logging reopens it)."""
-        self._status = status
-        self.save()
+        self.save(status)
         if self._finalizer is not None:
             self._finalizer()
 
