@@ -171,8 +171,8 @@ class Runner:
             train_dataset: a DataLoader (used as is), a Dataset (wrapped in a DataLoader with
                 ``config.batch_size``, shuffled with ``config.seed``), a tuple of arrays
                 ``(X, Y)`` (made a TensorDataset, then as a Dataset), a list of ready-made
-                batches ``[(x, y), ...]`` (used as is every epoch), an iterator of batches (read
-                once and kept for later epochs) or any other re-iterable of batches.
+                batches ``[(x, y), ...]`` (used as is every epoch) or any iterable of batches (an
+                iterator is used up after one epoch: a second one raises ValueError).
             eval_dataset: evaluated after every epoch with the same step function (or
                 ``eval_step_fn``) under ``no_grad``, model in eval mode, ``state.training`` False.
             metrics: streaming metrics (``idrak.metrics``); copies are updated per phase, so
@@ -524,8 +524,6 @@ class Runner:
             dataset = TensorDataset(*dataset)
         elif _is_batch_list(dataset):  # ready-made batches: used as they are, every epoch
             return dataset
-        elif hasattr(dataset, "__next__"):  # an iterator of batches: kept for the later epochs
-            return list(dataset)
         if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
             bs = self.config.get("batch_size", 32)
             if not train:
