@@ -34,6 +34,7 @@ _NAMESPACE = (
     "idrak.core.toplevel",
     "idrak.core.autograd",
     "idrak.core.random",
+    "idrak.core.dlpack",
     "idrak.compile.tracing",
     "idrak.io.serialization",
 )
@@ -131,6 +132,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.core import autograd, random
     from idrak.core.autograd import *
     from idrak.core.creation import *
+    from idrak.core.dlpack import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *
