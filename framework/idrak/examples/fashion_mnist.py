@@ -12,7 +12,8 @@ Run with ``python -m idrak.examples.fashion_mnist`` (the README's main job). Opt
 
 Each epoch prints the training and test loss, accuracy and macro F1. The run directory holds the
 config (``artifacts/config.toml``), the final checkpoint (``artifacts/checkpoint.safetensors``),
-the metric history (``metrics.jsonl``) and learning-curve plots (``plots/*.png``).
+the metric history (``metrics.jsonl``) and, with matplotlib, one dashboard figure
+(``plots/dashboard.png``: train and eval loss, accuracy and F1 together, lr, epoch time).
 
 The data comes from ``idrak.data.fashion_mnist``: ``/usr/share/datasets/fashion-mnist`` (Debian
 package ``dataset-fashion-mnist``), ``$IDRAK_DATA/fashion-mnist`` or a download.
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     experiment.log_artifact("config.toml", config.to_toml())
     plots: list[Any] = []
     try:
-        plots = experiment.plot()
+        plots = [experiment.dashboard()]
     except ImportError:  # matplotlib is optional ('idrak[plot]')
         pass
     experiment.close()
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.model}: test accuracy {100 * acc:.2f}%  macro F1 {history['eval_f1'][-1]:.4f}  "
         f"after {runner.epoch} epochs on {len(train_data)} samples ({seconds:.1f}s)\n"
         f"run saved in {experiment.path} (checkpoint, config, metrics"
-        f"{', ' + str(len(plots)) + ' plots' if plots else ''})"
+        f"{', dashboard ' + str(plots[0]) if plots else ''})"
     )
     return {"history": history, "test_accuracy": acc, "path": experiment.path, "seconds": seconds}
 

@@ -383,6 +383,16 @@ class Experiment:
         lower = mode == "min" if mode else any(k in name.lower() for k in _LOWER_IS_BETTER)
         return (min if lower else max)(hist, key=lambda sv: sv[1])
 
+    def dashboard(
+        self, path: str | os.PathLike[str] | None = None, metrics: Iterable[str] | None = None
+    ) -> Path:
+        """One figure of the run (``<run>/plots/dashboard.png`` by default): train and eval
+        loss, accuracy and F1 on shared axes, lr and epoch time, x numbered in epochs from 1.
+        See :func:`idrak.train.plots.dashboard`."""
+        from idrak.train.plots import dashboard
+
+        return dashboard(self, path, metrics)
+
     def plot(
         self, path: str | os.PathLike[str] | None = None, metrics: Iterable[str] | None = None
     ) -> list[Path]:
@@ -434,8 +444,12 @@ def compare_experiments(
     experiments: Iterable[Experiment | str | os.PathLike[str]],
     metrics: Iterable[str] | None = None,
     modes: Mapping[str, Literal["min", "max"]] | None = None,
+    plot: str | os.PathLike[str] | None = None,
 ) -> str:
     """A Markdown table comparing runs: hyperparameters that differ, best and last metric values.
+
+    With ``plot=PATH`` it also draws the runs on the same axes (one panel per kind of metric,
+    train and eval together) into that image file; see :func:`idrak.train.plots.plot_runs`.
 
     Args:
         experiments: :class:`Experiment` objects or run directories.
@@ -449,6 +463,11 @@ def compare_experiments(
     runs = [e if isinstance(e, Experiment) else Experiment.load(e) for e in experiments]
     if not runs:
         return "(no experiments)"
+    metrics = None if metrics is None else list(metrics)
+    if plot is not None:
+        from idrak.train.plots import plot_runs
+
+        plot_runs(runs, plot, metrics)
     names = list(metrics) if metrics is not None else sorted({m for r in runs for m in r.metrics})
     keys = sorted({k for r in runs for k in r.hyperparameters})
     params = [r.hyperparameters for r in runs]

@@ -250,12 +250,14 @@ class Runner:
                 ),
             )
             if eval_loader is not None:
-                logs.update(
-                    _prefixed(
-                        "eval",
-                        self._run(eval_fn, eval_loader, metric_list, training=False, epoch=epoch),
-                    )
+                for cb in cbs:
+                    cb.on_eval_begin(self, epoch, _len_or_none(eval_loader))
+                evaluated = self._run(
+                    eval_fn, eval_loader, metric_list, training=False, epoch=epoch, callbacks=cbs
                 )
+                for cb in cbs:
+                    cb.on_eval_end(self, epoch)
+                logs.update(_prefixed("eval", evaluated))
             if lr is not None:
                 logs["lr"] = lr
             logs["epoch_time"] = time.perf_counter() - t0
@@ -338,6 +340,9 @@ class Runner:
                         logs = {"loss": values["loss"]}
                         for cb in callbacks:
                             cb.on_batch_end(self, state, logs)
+                    else:
+                        for cb in callbacks:
+                            cb.on_eval_batch_end(self, state)
         finally:
             if hasattr(self.model, "train"):
                 self.model.train(was_training)
