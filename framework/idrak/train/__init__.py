@@ -20,9 +20,12 @@ from idrak.train.experiment import Experiment, compare_experiments
 from idrak.train.history import History
 from idrak.train.registry import build_net, register_block, register_layer
 from idrak.train.runner import Runner
+from idrak.train.sinks import MLflowLogger, TensorBoardLogger
 from idrak.train.state import RunnerState
 
 __all__ = [
+    "MLflowLogger",
+    "TensorBoardLogger",
     "Callback",
     "Config",
     "ConfigError",
