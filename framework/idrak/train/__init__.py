@@ -24,8 +24,6 @@ from idrak.train.sinks import MLflowLogger, TensorBoardLogger
 from idrak.train.state import RunnerState
 
 __all__ = [
-    "MLflowLogger",
-    "TensorBoardLogger",
     "Callback",
     "Config",
     "ConfigError",
@@ -34,10 +32,12 @@ __all__ = [
     "ExperimentLogger",
     "History",
     "LambdaCallback",
+    "MLflowLogger",
     "ModelCheckpoint",
     "ProgressLogger",
     "Runner",
     "RunnerState",
+    "TensorBoardLogger",
     "build_net",
     "compare_experiments",
     "register_block",
