@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _venv import child_venv
 
 import idrak
 import idrak.runtime.plugins
@@ -138,17 +139,15 @@ def test_template_passes_the_suite_in_a_fresh_venv(tmp_path: Path) -> None:
     shutil.copytree(
         TEMPLATE, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__")
     )
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
-    py = str(venv / "bin" / "python")
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("IDRAK_PLUGINS", "IDRAK_DISABLE_PLUGINS", "IDRAK_DEVICE", "PYTHONPATH")
     }
+    # the venv sees this test environment's packages (idrak, pytest, setuptools for the
+    # template's --no-build-isolation build: the `test` extra declares it), not the base
+    # interpreter's
+    py = str(child_venv(tmp_path / "venv", env)[0])
     subprocess.run(
         [
             py,

@@ -455,3 +455,67 @@ def test_real_names() -> None:
     ds = data.names_dataset(need(NAMES_FILE, "names.txt"), block_size=3)
     assert len(ds.words) == 32033 and ds.vocab_size == 27 and len(ds) == 228146
     assert ds.decode(ds.Y[:5]) == "emma."
+
+
+def test_download_urls_are_https() -> None:
+    from idrak.data import names
+
+    for spec in (vision.MNIST, vision.FASHION_MNIST):
+        assert spec.base_url.startswith("https://"), spec.base_url
+    assert names.NAMES_URL.startswith("https://")
+
+
+def test_failed_download_is_one_clean_paragraph(tmp_path: Path) -> None:
+    spec = _fake_spec(tmp_path / "src")
+    with pytest.raises(DatasetNotFoundError) as info:
+        vision.load_split(spec, "test", root=tmp_path / "r", base_url="http://127.0.0.1:9/")
+    msg = str(info.value)
+    assert "\n" not in msg and "download=True" not in msg
+    assert "python -m idrak.data download" not in msg  # that is what just failed
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no chained traceback
+
+
+def test_names_file_downloads_verified_and_cached(
+    http_dir: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from idrak.data import names
+    from idrak.data.__main__ import main as data_main
+
+    served, url = http_dir
+    content = b"emma\nolivia\nava\n"
+    (served / "names.txt").write_bytes(content)
+    monkeypatch.delenv("IDRAK_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(names, "NAMES_URL", url + "names.txt")
+    monkeypatch.setattr(names, "NAMES_SHA256", hashlib.sha256(content).hexdigest())
+    with pytest.raises(DatasetNotFoundError, match=r"python -m idrak\.data download names"):
+        names.names_file()
+    assert data_main(["download", "names"]) == 0
+    cached = tmp_path / "cache" / "idrak" / "names" / "names.txt"
+    assert cached.read_bytes() == content and names.names_file() == cached
+    assert data.names_dataset(names.names_file()).words == ["emma", "olivia", "ava"]
+    # --dir puts it elsewhere; a tampered download is refused and leaves nothing behind
+    (served / "names.txt").write_bytes(b"tampered\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        names.names_file(tmp_path / "other", download=True)
+    assert not (tmp_path / "other" / "names.txt").exists()
+    assert data_main(["download", "names", "--dir", str(tmp_path / "other")]) == 2
+
+
+def test_data_command_line_failure_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from idrak.data import names
+    from idrak.data.__main__ import main as data_main
+
+    monkeypatch.setattr(names, "NAMES_URL", "http://127.0.0.1:9/names.txt")
+    assert data_main(["download", "names", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: downloading http://127.0.0.1:9/names.txt failed")
+    assert "\n" not in err
+    with pytest.raises(SystemExit) as info:
+        data_main(["download", "cifar"])
+    assert info.value.code == 2 and "'cifar'" in capsys.readouterr().err

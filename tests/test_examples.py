@@ -83,7 +83,7 @@ def test_fashion_mnist_example_writes_the_run(tmp_path: Path) -> None:
     run = result["path"]
     assert run.parent == tmp_path and run.name.startswith("fashion-mnist-mlp-")
     for rel in ("artifacts/checkpoint.safetensors", "artifacts/config.toml", "metrics.jsonl",
-                "params.json", "plots/eval_accuracy.png"):  # fmt: skip
+                "params.json", "plots/dashboard.png"):  # fmt: skip
         assert (run / rel).is_file(), rel
     assert result["test_accuracy"] > 0.5  # 10% is chance; this checks the workflow
 

@@ -222,3 +222,33 @@ def test_bad_names_and_missing_dirs(tmp_path: Path) -> None:
         Experiment.load(tmp_path)
     auto = Experiment(root=tmp_path)
     assert auto.path.name.startswith("experiment-") and len(auto.id) > 10
+
+
+def test_dashboard_and_compared_runs(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    from idrak.train import compare_experiments
+
+    runs = []
+    for lr in (0.1, 0.01):
+        exp = Experiment(name="dash", root=tmp_path, fsync=False)
+        exp.log_hyperparameter("lr", lr)
+        for epoch in range(3):
+            exp.log_metrics(
+                {"train_loss": 1.0 / (epoch + 1), "eval_loss": 1.2 / (epoch + 1), "lr": lr},
+                step=epoch,
+            )
+        runs.append(exp)
+    path = runs[0].dashboard()
+    assert path == runs[0].path / "plots" / "dashboard.png"
+    height, width = imread(path).shape[:2]
+    assert width > height > 100  # one figure: a loss panel (train and eval) and an lr panel
+    from idrak.train import plots
+
+    assert list(plots._panels(runs[0].metrics)) == ["loss", "lr"]
+    assert plots._panels(runs[0].metrics)["loss"] == ["eval_loss", "train_loss"]
+    table = compare_experiments(runs, plot=tmp_path / "both.png")
+    assert "lr" in table and (tmp_path / "both.png").stat().st_size > 1000
+    with pytest.raises(KeyError, match="'nope'"):
+        runs[0].dashboard(metrics=["nope"])

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import site
 import subprocess
 import sys
 import sysconfig
 import textwrap
 from collections.abc import Callable, Iterator
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _venv import child_venv
 
 import idrak
 import idrak.cli
@@ -413,28 +412,15 @@ def test_import_idrak_loads_no_backend() -> None:
 # a real out-of-tree package, installed into a temporary virtual environment
 
 
-def _parent_site_dirs() -> list[str]:
-    dirs = list(site.getsitepackages())
-    if site.ENABLE_USER_SITE:
-        dirs.append(site.getusersitepackages())
-    return [d for d in dirs if os.path.isdir(d)]
-
-
 @pytest.mark.slow
 def test_out_of_tree_backend_package(tmp_path: Path) -> None:
     """pip-install tests/fixtures/outoftree_backend into a new venv; idrak finds it there.
 
-    Offline: ``--no-index --no-deps --no-build-isolation`` builds with the setuptools this
-    interpreter already has. The venv sees this environment's packages (idrak itself, NumPy,
-    pluggy, pip, setuptools) through ``--system-site-packages`` and, because this interpreter may
-    itself be a venv (whose packages ``--system-site-packages`` does not reach), through a
-    ``.pth`` file that adds this environment's site directories.
+    Offline: ``--no-index --no-deps`` in pip's isolated build environment; the fixture's
+    declared build requirements are complete (an in-tree, stdlib-only build backend), so nothing
+    is fetched and nothing of this interpreter's setuptools or wheel is used. The venv sees this
+    environment's packages (idrak itself, NumPy, pluggy, pip) through ``tests/_venv.py``.
     """
-    if find_spec("setuptools") is None:
-        msg = "setuptools is needed to build the fixture package offline"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
     # build from a copy, so build/ and *.egg-info never land in the source tree
     src = tmp_path / "outoftree_backend"
     shutil.copytree(
@@ -442,22 +428,8 @@ def test_out_of_tree_backend_package(tmp_path: Path) -> None:
         src,
         ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
     )
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
-    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDRAK_", "PYTHON"))}
-    purelib = subprocess.run(
-        [py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    ).stdout.strip()
-    lines = [f"import site; site.addsitedir({d!r})" for d in _parent_site_dirs()]
-    Path(purelib, "_idrak_test_parent_env.pth").write_text("\n".join(lines) + "\n")
+    py, purelib = child_venv(tmp_path / "venv", env)
 
     pip = [
         py,
@@ -466,7 +438,6 @@ def test_out_of_tree_backend_package(tmp_path: Path) -> None:
         "install",
         "--no-index",
         "--no-deps",
-        "--no-build-isolation",
         "--disable-pip-version-check",
         "--quiet",
         str(src),

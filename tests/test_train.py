@@ -682,3 +682,19 @@ def test_runner_jit_retraces_on_a_smaller_last_batch() -> None:
     assert Runner(config=cfg(jit=True), model=small_net(), jit=False).jit is False
     with pytest.raises(ValueError, match="jit must be True or False"):
         Runner(config=cfg(jit="yes"), model=small_net())
+
+
+def test_evaluation_shows_a_progress_bar_too() -> None:
+    import io
+
+    from idrak.train import ProgressLogger
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    r = Runner(config=cfg(epochs=1), model=small_net(), quiet=True)
+    r.train(ce_step, blobs(64), blobs(32), callbacks=[ProgressLogger(stream=out)])
+    text = out.getvalue()
+    assert "epoch 1/1" in text and "eval 1/1" in text

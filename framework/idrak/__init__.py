@@ -35,6 +35,7 @@ _NAMESPACE = (
     "idrak.core.toplevel",
     "idrak.core.autograd",
     "idrak.core.random",
+    "idrak.core.dlpack",
     "idrak.compile.tracing",
     "idrak.io.serialization",
 )
@@ -51,6 +52,7 @@ _MODULES = {
     "engine": "idrak.engine",
     "errors": "idrak.errors",
     "examples": "idrak.examples",
+    "experiment": "idrak.experiment",
     "factories": "idrak.factories",
     "functional": "idrak.nn.functional",
     "fusion": "idrak.engine.fusion",
@@ -65,6 +67,8 @@ _MODULES = {
 }
 #: the training workflow's classes, at the top as the seeds use them (``nw.Runner``)
 _TRAIN = ("Config", "Experiment", "History", "Runner")
+#: the abdou_torch seed's top-level names (``from abdou_torch import Tensor, MLP, WAdam``)
+_SEEDS = {"MLP": "idrak.nn", "WAdam": "idrak.optim"}
 _names: list[str] = []
 
 
@@ -86,8 +90,10 @@ def __getattr__(name: str) -> Any:
         value: Any = importlib.import_module(_MODULES[name])
     elif name in _TRAIN:
         value = getattr(importlib.import_module("idrak.train"), name)
+    elif name in _SEEDS:
+        value = getattr(importlib.import_module(_SEEDS[name]), name)
     elif name == "__all__":
-        return sorted({*_load_namespace(), *_MODULES, *_TRAIN})
+        return sorted({*_load_namespace(), *_MODULES, *_TRAIN, *_SEEDS})
     elif name.startswith("__"):
         raise AttributeError(f"module 'idrak' has no attribute {name!r}")
     else:
@@ -99,7 +105,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_load_namespace(), *_MODULES, *_TRAIN})
+    return sorted({*globals(), *_load_namespace(), *_MODULES, *_TRAIN, *_SEEDS})
 
 
 if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
@@ -112,6 +118,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
         engine,
         errors,
         examples,
+        experiment,
         factories,
         io,
         metrics,
@@ -126,13 +133,15 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.core import autograd, random
     from idrak.core.autograd import *
     from idrak.core.creation import *
+    from idrak.core.dlpack import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *
     from idrak.engine import debug, fusion
     from idrak.errors import *
     from idrak.io.serialization import *
-    from idrak.nn import functional
+    from idrak.nn import MLP, functional
+    from idrak.optim import WAdam
     from idrak.runtime.devices import *
     from idrak.runtime.threads import *
     from idrak.train import Config, Experiment, History, Runner

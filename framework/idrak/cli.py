@@ -1,4 +1,5 @@
-"""The ``idrak`` command line: ``idrak backends [--json]``, ``idrak conformance NAME``."""
+"""The ``idrak`` command line: ``idrak backends [--json]``, ``idrak conformance NAME``,
+``idrak --version``; ``idrak`` alone prints help."""
 
 from __future__ import annotations
 
@@ -74,8 +75,15 @@ def _print_backends(rep: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="idrak", description="idrak command line")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    from idrak import __version__
+
+    p = argparse.ArgumentParser(
+        prog="idrak",
+        description="idrak command line: inspect backends, run the conformance suite. "
+        "Data: python -m idrak.data download NAME; examples: python -m idrak.examples.NAME.",
+    )
+    p.add_argument("--version", action="version", version=f"idrak {__version__}")
+    sub = p.add_subparsers(dest="cmd", metavar="{backends,conformance}")
     b = sub.add_parser("backends", help="list discovered backends and failed plugins")
     b.add_argument("--json", action="store_true", help="print JSON for machines")
     c = sub.add_parser("conformance", help="run the backend conformance suite")
@@ -83,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--json", dest="json_path", default=None, help="write the JSON report here")
     c.add_argument("--xfails", default=None, help="file of expected failures")
     args, extra = p.parse_known_args(argv)
+    if args.cmd is None:
+        if extra:
+            p.error(f"unrecognized arguments: {' '.join(extra)}")
+        p.print_help()
+        return 0
     if args.cmd != "conformance" and extra:
         p.error(f"unrecognized arguments: {' '.join(extra)}")
     # anything idrak does not know (e.g. `-- -k MAX -x`) goes to pytest

@@ -28,6 +28,7 @@ from idrak.contract.dtypes import DType, bool_, get_default_dtype, int64, result
 from idrak.contract.ops import NONDIFF, Op
 from idrak.core import autograd as _ag
 from idrak.core.decompositions import DECOMPOSITIONS
+from idrak.core.layer_type import Module as Module  # the seeds' idrak.core.tensor.Module
 from idrak.core.methods.activation import ActivationMixin
 from idrak.core.methods.conversion import ConvertMixin
 from idrak.core.methods.elementwise import MathMixin

@@ -17,6 +17,7 @@ from idrak.data.download import (
 )
 from idrak.data.idx import IdxFormatError, read_idx, write_idx
 from idrak.data.loader import DataLoader
+from idrak.data.names import names_file
 from idrak.data.text import CharDataset, names_dataset
 from idrak.data.vision import ImageDataset, fashion_mnist, mnist
 
@@ -37,6 +38,7 @@ __all__ = [
     "fashion_mnist",
     "mnist",
     "names_dataset",
+    "names_file",
     "random_split",
     "read_idx",
     "write_idx",

@@ -103,12 +103,13 @@ MNIST = DatasetSpec(
     classes=tuple(str(d) for d in range(10)),
 )
 
-# Official Zalando files (https://github.com/zalandoresearch/fashion-mnist#get-the-data); the raw
-# SHA-256s were computed from Debian's recompressed copies and agree with published ones.
+# Official Zalando files, served over https from the project's own repository (the same bytes as
+# its S3 bucket, whose website endpoint is plain http; the md5s are those Zalando publishes); the
+# raw SHA-256s were computed from Debian's recompressed copies and agree with published ones.
 FASHION_MNIST = DatasetSpec(
     name="fashion-mnist",
     title="Fashion-MNIST",
-    base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    base_url="https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
     files={
         "train": (
             _file(
@@ -199,19 +200,16 @@ def _search_dirs(spec: DatasetSpec, root: str | os.PathLike[str] | None) -> list
 
 
 def _how_to_get(spec: DatasetSpec, names: list[str], looked: list[Path], target: Path) -> str:
-    lines = [
-        f"{spec.title}: files {names} not found; looked in {[str(p) for p in looked]}.",
-        "To get them:",
-    ]
+    """One paragraph: what is missing, where idrak looked, and the ways to get the files."""
+    ways = [f"python -m idrak.data download {spec.name}"]
     if spec.apt_package:
-        where = f" (installs to {spec.system_dirs[0]})" if spec.system_dirs else ""
-        lines.append(f"  - sudo apt-get install {spec.apt_package}{where}")
-    lines += [
-        f"  - download them from {spec.base_url} and place them in {target}",
-        f"  - or set IDRAK_DATA to a directory that contains {spec.name}/ with these files",
-        "  - or call with download=True (set IDRAK_DATA_URL or base_url= for a mirror)",
-    ]
-    return "\n".join(lines)
+        ways.append(f"apt-get install {spec.apt_package} (as root; else with sudo)")
+    ways.append(f"put {', '.join(names)} from {spec.base_url} in {target}")
+    ways.append(f"set IDRAK_DATA to a directory holding {spec.name}/ with those files")
+    return (
+        f"{spec.title} not found (looked in {', '.join(str(p) for p in looked)}). "
+        f"To get it: {'; or '.join(ways)}."
+    )
 
 
 def _read_verified(path: Path, f: RemoteFile, verify: bool) -> np.ndarray:
@@ -256,10 +254,13 @@ def load_split(
             try:
                 download_url(url + f.name, target / f.name, f.checksums)
             except OSError as exc:  # URLError is an OSError; ChecksumError is not caught
+                reason = getattr(exc, "reason", None) or exc
                 raise DatasetNotFoundError(
-                    f"downloading {url + f.name} failed: {exc}\n"
-                    + _how_to_get(spec, names, looked, target)
-                ) from exc
+                    f"downloading {url + f.name} failed ({reason}). "
+                    + _how_to_get(spec, names, looked, target).replace(
+                        f"python -m idrak.data download {spec.name}; or ", ""
+                    )
+                ) from None
         found = target
     images = _read_verified(found / wanted[0].name, wanted[0], verify)
     labels = _read_verified(found / wanted[1].name, wanted[1], verify)

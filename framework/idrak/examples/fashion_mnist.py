@@ -12,7 +12,8 @@ Run with ``python -m idrak.examples.fashion_mnist`` (the README's main job). Opt
 
 Each epoch prints the training and test loss, accuracy and macro F1. The run directory holds the
 config (``artifacts/config.toml``), the final checkpoint (``artifacts/checkpoint.safetensors``),
-the metric history (``metrics.jsonl``) and learning-curve plots (``plots/*.png``).
+the metric history (``metrics.jsonl``) and, with matplotlib, one dashboard figure
+(``plots/dashboard.png``: train and eval loss, accuracy and F1 together, lr, epoch time).
 
 The data comes from ``idrak.data.fashion_mnist``: ``/usr/share/datasets/fashion-mnist`` (Debian
 package ``dataset-fashion-mnist``), ``$IDRAK_DATA/fashion-mnist`` or a download.
@@ -27,6 +28,7 @@ from typing import Any, ClassVar
 import idrak
 import idrak.nn.functional as F
 from idrak.data import Subset, fashion_mnist
+from idrak.examples import _cli
 from idrak.metrics import Accuracy, F1Score
 from idrak.train import Config, Experiment, Runner, build_net
 
@@ -57,6 +59,9 @@ def training_step(state: Any) -> dict[str, Any]:
     return {"loss": F.cross_entropy(logits, y), "y_pred": logits}
 
 
+PROG = "python -m idrak.examples.fashion_mnist"
+
+
 def make_config(args: argparse.Namespace) -> Config:
     config = Config.from_object(FashionConfig)
     if args.model == "cnn":
@@ -70,18 +75,39 @@ def make_config(args: argparse.Namespace) -> Config:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train, evaluate and save; returns ``{"history", "test_accuracy", "path", "seconds"}``."""
-    p = argparse.ArgumentParser(
-        prog="python -m idrak.examples.fashion_mnist",
-        description="Train an MLP or a CNN on Fashion-MNIST with idrak's Runner.",
+    p = _cli.parser(PROG, "Train an MLP or a CNN on Fashion-MNIST with idrak's Runner.")
+    p.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="MLP 784-256-128-10 (ReLU) or CNN conv32-pool-conv64-pool-fc128-fc10",
     )
-    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
-    p.add_argument("--epochs", type=int, default=FashionConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=FashionConfig.batch_size)
-    p.add_argument("--lr", type=float, default=FashionConfig.learning_rate)
-    p.add_argument("--seed", type=int, default=FashionConfig.seed)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: idrak's)")
+    p.add_argument(
+        "--epochs", type=_cli.positive_int, default=FashionConfig.epochs, help="training epochs"
+    )
+    p.add_argument(
+        "--batch-size", type=_cli.positive_int, default=FashionConfig.batch_size, help="batch size"
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=FashionConfig.learning_rate,
+        help="Adam learning rate (cosine-annealed to 0 over the run)",
+    )
+    p.add_argument("--seed", type=int, default=FashionConfig.seed, help="random seed")
+    p.add_argument(
+        "--device",
+        type=_cli.device,
+        default=None,
+        help="cpu, cuda, cuda:1, ... (default: idrak's default device, IDRAK_DEVICE or cpu)",
+    )
     p.add_argument("--out", default="runs", help="directory for experiment runs")
-    p.add_argument("--limit", type=int, default=None, help="use the first N training samples")
+    p.add_argument(
+        "--limit",
+        type=_cli.positive_int,
+        default=None,
+        help="train on the first N training samples only (quick checks)",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
@@ -91,8 +117,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     test = fashion_mnist("test", normalize=True)
     train_data: Any = train
     if args.limit is not None:
-        if args.limit < 1:
-            p.error(f"--limit must be >= 1, got {args.limit}")
         train_data = Subset(train, range(min(args.limit, len(train))))
 
     # Step 2: the state. The Net builds itself from the config.
@@ -114,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     experiment.log_artifact("config.toml", config.to_toml())
     plots: list[Any] = []
     try:
-        plots = experiment.plot()
+        plots = [experiment.dashboard()]
     except ImportError:  # matplotlib is optional ('idrak[plot]')
         pass
     experiment.close()
@@ -124,10 +148,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.model}: test accuracy {100 * acc:.2f}%  macro F1 {history['eval_f1'][-1]:.4f}  "
         f"after {runner.epoch} epochs on {len(train_data)} samples ({seconds:.1f}s)\n"
         f"run saved in {experiment.path} (checkpoint, config, metrics"
-        f"{', ' + str(len(plots)) + ' plots' if plots else ''})"
+        f"{', dashboard ' + str(plots[0]) if plots else ''})"
     )
     return {"history": history, "test_accuracy": acc, "path": experiment.path, "seconds": seconds}
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main, PROG)

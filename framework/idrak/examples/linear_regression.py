@@ -5,20 +5,24 @@ Run with ``python -m idrak.examples.linear_regression [--steps 200] [--lr 0.1]``
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 import idrak
 from idrak import nn, optim
+from idrak.examples import _cli
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Train and print the learned line; returns ``{"weight", "bias", "loss"}`` (floats)."""
-    p = argparse.ArgumentParser(description="Fit y = 3x + 2 with one Linear layer and SGD.")
-    p.add_argument("--steps", type=int, default=200, help="gradient steps (full batch)")
+    p = _cli.parser(
+        "python -m idrak.examples.linear_regression",
+        "Fit y = 3x + 2 with one Linear layer and SGD.",
+    )
+    p.add_argument(
+        "--steps", type=_cli.positive_int, default=200, help="gradient steps (full batch)"
+    )
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--quiet", action="store_true", help="print only the result")
     args = p.parse_args(argv)
 
@@ -45,4 +49,4 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main, "python -m idrak.examples.linear_regression")

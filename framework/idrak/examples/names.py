@@ -1,4 +1,4 @@
-"""Character-level language models on a names file (the Somegrad seed's notebooks 02-04).
+"""Character-level language models on a names file (makemore-style).
 
 1. A bigram model: count character pairs (add-one smoothed) and read off probabilities.
 2. An MLP in the style of makemore part 3 (Bengio et al. 2003): the previous ``block_size``
@@ -6,17 +6,12 @@
    Linear layer predicts the next character; trained with the Runner.
 
 Both report the mean negative log-likelihood per character on held-out names (lower is better);
-then the MLP samples new names (seeded). Run with::
-
-    python -m idrak.examples.names [--path names.txt] [--epochs 3] [--samples 10]
-
-``--path`` defaults to ``$IDRAK_DATA/names/names.txt`` (one name per line; makemore's file).
+then the MLP samples new names (seeded). Get the data once with
+`python -m idrak.data download names`, then run `python -m idrak.examples.names`.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +22,7 @@ import idrak
 import idrak.nn.functional as F
 from idrak import nn
 from idrak.data import CharDataset, names_dataset
+from idrak.examples import _cli
 from idrak.train import Config, Runner
 
 
@@ -42,19 +38,27 @@ class NamesConfig:
     seed = 42
 
 
+PROG = "python -m idrak.examples.names"
+
+
 def default_path() -> Path:
-    """``$IDRAK_DATA/names/names.txt``.
+    """``names.txt`` from ``$IDRAK_DATA/names/`` or idrak's cache (see
+    :func:`idrak.data.names_file`); never downloads.
 
     Raises:
-        SystemExit: IDRAK_DATA is not set (telling the user to pass --path).
+        SystemExit: no file there (telling the user to pass --path or download it).
     """
-    root = os.environ.get("IDRAK_DATA")
-    if not root:
+    from idrak.data import DatasetNotFoundError, names_file
+
+    try:
+        return names_file()
+    except DatasetNotFoundError as exc:
+        looked = str(exc).split("(looked in ", 1)[-1].split(")", 1)[0]
         raise SystemExit(
-            "no names file: pass --path FILE (one name per line, e.g. makemore's names.txt) or "
-            "set IDRAK_DATA to a directory containing names/names.txt"
-        )
-    return Path(root) / "names" / "names.txt"
+            "no names file: pass --path FILE (one name per line, e.g. makemore's names.txt), "
+            "run `python -m idrak.data download names`, or set IDRAK_DATA to a directory "
+            f"containing names/names.txt (looked in {looked})"
+        ) from None
 
 
 def split_words(words: list[str], seed: int) -> tuple[list[str], list[str], list[str]]:
@@ -122,14 +126,24 @@ def sample(net: nn.Net, ds: CharDataset, n: int, seed: int, max_len: int = 30) -
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train both models; returns ``{"bigram_nll", "mlp_nll", "samples", "history"}``."""
-    p = argparse.ArgumentParser(prog="python -m idrak.examples.names", description=__doc__)
-    p.add_argument("--path", type=Path, default=None, help="names file, one name per line")
-    p.add_argument("--epochs", type=int, default=NamesConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=NamesConfig.batch_size)
-    p.add_argument("--max-words", type=int, default=None, help="use only the first N names")
+    p = _cli.parser(PROG, __doc__ or "")
+    p.add_argument(
+        "--path",
+        type=Path,
+        default=None,
+        help="names file, one name per line (default: names.txt from $IDRAK_DATA/names/ or "
+        "idrak's cache, where `python -m idrak.data download names` puts it)",
+    )
+    p.add_argument("--epochs", type=_cli.positive_int, default=NamesConfig.epochs, help="epochs")
+    p.add_argument(
+        "--batch-size", type=_cli.positive_int, default=NamesConfig.batch_size, help="batch size"
+    )
+    p.add_argument(
+        "--max-words", type=_cli.positive_int, default=None, help="use only the first N names"
+    )
     p.add_argument("--samples", type=int, default=10, help="names to sample at the end")
-    p.add_argument("--seed", type=int, default=NamesConfig.seed)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--seed", type=int, default=NamesConfig.seed, help="random seed")
+    p.add_argument("--quiet", action="store_true", help="print no per-epoch lines")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
 
@@ -162,4 +176,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    _cli.run(main, PROG)

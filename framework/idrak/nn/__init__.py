@@ -3,6 +3,7 @@
 * :class:`Module` keeps parameters, buffers and children in plain dicts; ``.params`` and
   ``.buffers`` flatten a whole tree by dotted name; ``m["fn"]`` is a layer's replaceable
   computation.
+* :class:`MLP` ``(in_features, sizes)`` stacks Linear layers with ReLU between them.
 * :class:`Net` is a dict-like registry of named layers; :class:`Pipeline` (alias
   :class:`Sequential`) composes layers and any Python callables with ``>>``.
 * :mod:`idrak.nn.functional` holds the stateless functions and losses, :mod:`idrak.nn.init` the
@@ -51,12 +52,14 @@ from idrak.nn.layers import (
     linear,
     max_pool2d,
 )
+from idrak.nn.mlp import MLP
 from idrak.nn.module import IncompatibleKeys, Module, RemovableHandle, StateDictError, TensorDict
 from idrak.nn.parameter import Parameter
 
 __all__ = [
     "ELU",
     "GELU",
+    "MLP",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm1d",

@@ -121,10 +121,16 @@ class Net(Module):
         return x
 
 
+def _is_plain_pipeline(x: Any) -> bool:
+    """A Pipeline with nothing of its own (no fn override, no hooks): its steps can be inlined."""
+    return type(x) is Pipeline and not (x.__dict__.get("_fn") or x._pre_hooks or x._post_hooks)
+
+
 class Pipeline(Module):
     """Layers run one after the other; any Python callable is a valid step.
 
-    ``Pipeline(a, b, c)`` equals ``a >> b >> c``. Steps are indexed like a list
+    ``Pipeline(a, b, c)`` equals ``a >> b >> c``, and so does ``Pipeline(a >> b >> c)`` (a single
+    plain Pipeline argument is flattened). Steps are indexed like a list
     (``p[0]``, ``p[-1] = layer``, ``del p[1]``); a slice is a new Pipeline over the same
     layer objects (shared parameters). Parameters are named by position: ``"0.weight"``.
 
@@ -142,6 +148,8 @@ class Pipeline(Module):
         super().__init__()
         if len(steps) == 1 and isinstance(steps[0], (list, tuple)):
             steps = tuple(steps[0])
+        elif len(steps) == 1 and _is_plain_pipeline(steps[0]):
+            steps = tuple(steps[0].steps)  # Pipeline(a >> b) is a >> b, not a 1-step Pipeline
         for i, s in enumerate(steps):
             _check_layer(s, f"Pipeline step {i}")
         self._set_steps(list(steps))
@@ -159,8 +167,8 @@ class Pipeline(Module):
         """``a >> b``: plain Pipelines (no fn override, no hooks) are flattened into the new one."""
 
         def parts(x: Any) -> list[Any]:
-            if type(x) is Pipeline and not (x.__dict__.get("_fn") or x._pre_hooks or x._post_hooks):
-                return x.steps
+            if _is_plain_pipeline(x):
+                return list(x.steps)
             _check_layer(x, ">>")
             return [x]
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from idrak.core.autograd import no_grad
+from idrak.core.layer_type import Module as _LayerType
 from idrak.core.tensor import Tensor, tensor
 from idrak.nn._module_extras import ModuleExtrasMixin
 from idrak.nn._module_types import (
@@ -427,3 +428,4 @@ class Module(ModuleExtrasMixin):
 
 
 setattr(Module, "forward", _Forward(Module.__dict__["forward"]))  # noqa: B010
+_LayerType.register(Module)  # isinstance(layer, idrak.core.tensor.Module) holds

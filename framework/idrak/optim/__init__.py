@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from idrak.optim import lr_scheduler
 from idrak.optim.adagrad import Adagrad
-from idrak.optim.adam import Adam, AdamW
+from idrak.optim.adam import Adam, AdamW, WAdam
 from idrak.optim.lion import Lion
 from idrak.optim.optimizer import Optimizer
 from idrak.optim.rmsprop import RMSprop
 from idrak.optim.sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Lion", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Lion",
+    "Optimizer",
+    "RMSprop",
+    "WAdam",
+    "lr_scheduler",
+]

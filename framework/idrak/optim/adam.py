@@ -7,7 +7,7 @@ from typing import Any
 from idrak.core.tensor import Tensor
 from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, next_step
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "WAdam"]
 
 
 class Adam(Optimizer):
@@ -108,3 +108,8 @@ class AdamW(Adam):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+#: AdamW under the name the abdou_torch seed gives it ("WAdam": Adam with decoupled weight decay);
+#: the same class, so ``WAdam(params, lr=4e-4, weight_decay=1e-4)`` is exactly AdamW.
+WAdam = AdamW

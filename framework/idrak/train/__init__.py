@@ -20,6 +20,7 @@ from idrak.train.experiment import Experiment, compare_experiments
 from idrak.train.history import History
 from idrak.train.registry import build_net, register_block, register_layer
 from idrak.train.runner import Runner
+from idrak.train.sinks import MLflowLogger, TensorBoardLogger
 from idrak.train.state import RunnerState
 
 __all__ = [
@@ -31,10 +32,12 @@ __all__ = [
     "ExperimentLogger",
     "History",
     "LambdaCallback",
+    "MLflowLogger",
     "ModelCheckpoint",
     "ProgressLogger",
     "Runner",
     "RunnerState",
+    "TensorBoardLogger",
     "build_net",
     "compare_experiments",
     "register_block",

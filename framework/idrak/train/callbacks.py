@@ -54,6 +54,15 @@ class Callback:
     def on_batch_end(self, runner: Runner, state: RunnerState, logs: dict[str, float]) -> None:
         """After each optimizer step; ``logs`` holds ``loss`` (a float) of that batch."""
 
+    def on_eval_begin(self, runner: Runner, epoch: int, batches: int | None) -> None:
+        """Before evaluating ``epoch``; ``batches`` is the eval loader's length (None: unknown)."""
+
+    def on_eval_batch_end(self, runner: Runner, state: RunnerState) -> None:
+        """After each evaluation batch."""
+
+    def on_eval_end(self, runner: Runner, epoch: int) -> None:
+        """After the evaluation of ``epoch`` (before :meth:`on_epoch_end`)."""
+
     def on_epoch_end(self, runner: Runner, epoch: int, logs: dict[str, float]) -> None:
         """After training and evaluation of ``epoch``; ``logs`` are the epoch's History values."""
 
@@ -290,6 +299,31 @@ class ProgressLogger(Callback):
             self._bar.update(1)
             if state.batch_idx % 10 == 0:
                 self._bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
+
+    def on_eval_begin(self, runner: Runner, epoch: int, batches: int | None) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = None
+        if self.quiet or not self._tty():
+            return
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=batches,
+            desc=f"eval {epoch + 1}/{runner.total_epochs}",
+            file=self.stream or sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+    def on_eval_batch_end(self, runner: Runner, state: RunnerState) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def on_eval_end(self, runner: Runner, epoch: int) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def on_epoch_end(self, runner: Runner, epoch: int, logs: dict[str, float]) -> None:
         if self._bar is not None:

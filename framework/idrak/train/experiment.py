@@ -336,8 +336,18 @@ class Experiment:
             inside(self.path, self.path / "meta.json"), json.dumps(meta, indent=2).encode()
         )
 
-    def save(self) -> Path:
-        """Write ``params.json`` and ``meta.json`` and flush the metrics; returns ``path``."""
+    def save(self, status: Literal["finished", "running", "failed"] = "finished") -> Path:
+        """Write ``params.json`` and ``meta.json`` and flush the metrics; returns ``path``.
+
+        The run is marked ``status`` in meta.json: ``"finished"`` by default, as the Axon seed's
+        ``exp.save()`` at the end of training expects; pass ``"running"`` for a checkpoint save
+        mid-run. Logging after a finished save marks the run running again on the next save.
+        """
+        if status not in ("finished", "running", "failed"):
+            raise ValueError(
+                f"Experiment.save status must be 'finished', 'running' or 'failed', got {status!r}"
+            )
+        self._status = status
         if self._file is not None and not self._file.closed:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -347,8 +357,7 @@ class Experiment:
 
     def close(self, status: Literal["finished", "failed"] = "finished") -> None:
         """Save with ``status`` in meta.json and close the metrics file (logging reopens it)."""
-        self._status = status
-        self.save()
+        self.save(status)
         if self._finalizer is not None:
             self._finalizer()
 
@@ -377,6 +386,16 @@ class Experiment:
             return self.history(name)[-1]
         lower = mode == "min" if mode else any(k in name.lower() for k in _LOWER_IS_BETTER)
         return (min if lower else max)(hist, key=lambda sv: sv[1])
+
+    def dashboard(
+        self, path: str | os.PathLike[str] | None = None, metrics: Iterable[str] | None = None
+    ) -> Path:
+        """One figure of the run (``<run>/plots/dashboard.png`` by default): train and eval
+        loss, accuracy and F1 on shared axes, lr and epoch time, x numbered in epochs from 1.
+        See :func:`idrak.train.plots.dashboard`."""
+        from idrak.train.plots import dashboard
+
+        return dashboard(self, path, metrics)
 
     def plot(
         self, path: str | os.PathLike[str] | None = None, metrics: Iterable[str] | None = None
@@ -429,8 +448,12 @@ def compare_experiments(
     experiments: Iterable[Experiment | str | os.PathLike[str]],
     metrics: Iterable[str] | None = None,
     modes: Mapping[str, Literal["min", "max"]] | None = None,
+    plot: str | os.PathLike[str] | None = None,
 ) -> str:
     """A Markdown table comparing runs: hyperparameters that differ, best and last metric values.
+
+    With ``plot=PATH`` it also draws the runs on the same axes (one panel per kind of metric,
+    train and eval together) into that image file; see :func:`idrak.train.plots.plot_runs`.
 
     Args:
         experiments: :class:`Experiment` objects or run directories.
@@ -444,6 +467,11 @@ def compare_experiments(
     runs = [e if isinstance(e, Experiment) else Experiment.load(e) for e in experiments]
     if not runs:
         return "(no experiments)"
+    metrics = None if metrics is None else list(metrics)
+    if plot is not None:
+        from idrak.train.plots import plot_runs
+
+        plot_runs(runs, plot, metrics)
     names = list(metrics) if metrics is not None else sorted({m for r in runs for m in r.metrics})
     keys = sorted({k for r in runs for k in r.hyperparameters})
     params = [r.hyperparameters for r in runs]

@@ -25,6 +25,7 @@ from idrak.train.history import History
 from idrak.train.registry import build_optimizer, build_scheduler, current_lr, step_scheduler
 from idrak.train.state import (
     RunnerState,
+    _is_tensor,
     batch_inputs,
     batch_size,
     check_metrics,
@@ -184,7 +185,10 @@ class Runner:
                 ``batch[1]`` of a tuple batch or ``batch["y"]`` (``target``, ``label``...) of a
                 dict batch. Other scalar entries are averaged per epoch into the History.
             train_dataset: a DataLoader (used as is), a Dataset (wrapped in a DataLoader with
-                ``config.batch_size``, shuffled with ``config.seed``) or any iterable of batches.
+                ``config.batch_size``, shuffled with ``config.seed``), a tuple of arrays
+                ``(X, Y)`` (made a TensorDataset, then as a Dataset), a list of ready-made
+                batches ``[(x, y), ...]`` (used as is every epoch) or any iterable of batches (an
+                iterator is used up after one epoch: a second one raises ValueError).
             eval_dataset: evaluated after every epoch with the same step function (or
                 ``eval_step_fn``) under ``no_grad``, model in eval mode, ``state.training`` False.
             metrics: streaming metrics (``idrak.metrics``); copies are updated per phase, so
@@ -262,12 +266,14 @@ class Runner:
                 ),
             )
             if eval_loader is not None:
-                logs.update(
-                    _prefixed(
-                        "eval",
-                        self._run(eval_fn, eval_loader, metric_list, training=False, epoch=epoch),
-                    )
+                for cb in cbs:
+                    cb.on_eval_begin(self, epoch, _len_or_none(eval_loader))
+                evaluated = self._run(
+                    eval_fn, eval_loader, metric_list, training=False, epoch=epoch, callbacks=cbs
                 )
+                for cb in cbs:
+                    cb.on_eval_end(self, epoch)
+                logs.update(_prefixed("eval", evaluated))
             if lr is not None:
                 logs["lr"] = lr
             logs["epoch_time"] = time.perf_counter() - t0
@@ -350,6 +356,9 @@ class Runner:
                         logs = {"loss": values["loss"]}
                         for cb in callbacks:
                             cb.on_batch_end(self, state, logs)
+                    else:
+                        for cb in callbacks:
+                            cb.on_eval_batch_end(self, state)
         finally:
             if hasattr(self.model, "train"):
                 self.model.train(was_training)
@@ -530,6 +539,12 @@ class Runner:
 
         if isinstance(dataset, DataLoader):
             return dataset
+        if _is_array_tuple(dataset):  # Keras-style (X, Y): arrays sharing their first dimension
+            from idrak.data import TensorDataset
+
+            dataset = TensorDataset(*dataset)
+        elif _is_batch_list(dataset):  # ready-made batches: used as they are, every epoch
+            return dataset
         if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
             bs = self.config.get("batch_size", 32)
             if not train:
@@ -561,6 +576,34 @@ class Runner:
 
 def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {f"{prefix}_{k}": v for k, v in values.items()}
+
+
+def _leading(x: Any) -> int | None:
+    """The first dimension of an array or Tensor (``None`` for anything else or a 0-d one)."""
+    shape = getattr(x, "shape", None) if (isinstance(x, np.ndarray) or _is_tensor(x)) else None
+    return int(shape[0]) if shape else None
+
+
+def _is_array_tuple(data: Any) -> bool:
+    """``(X, Y, ...)``: a tuple of at least two arrays or Tensors with one common first size."""
+    if not isinstance(data, tuple) or len(data) < 2:
+        return False
+    sizes = {_leading(a) for a in data}
+    return len(sizes) == 1 and None not in sizes
+
+
+def _is_batch_list(data: Any) -> bool:
+    """A list whose first element is a batch: a tuple/list/dict of arrays or Tensors, all at
+    least 1-d with one common first size. A sample ``(image, label)`` has a 0-d label (or sizes
+    that differ) and so reads as a dataset of samples instead."""
+    if not isinstance(data, list) or not data:
+        return False
+    first = data[0]
+    parts = list(first.values()) if isinstance(first, Mapping) else first
+    if not isinstance(parts, tuple | list) or not parts:
+        return False
+    sizes = {_leading(a) for a in parts}
+    return len(sizes) == 1 and None not in sizes
 
 
 def _len_or_none(loader: Any) -> int | None:

@@ -26,6 +26,31 @@ class ConvertMixin:
 
     __slots__ = ()
 
+    # zero-copy exchange (see idrak.core.dlpack) ----------------------------------------------
+    def __array__(self: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)``: the value as a NumPy array (a host copy; realizes it)."""
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __dlpack__(self: Tensor, **kwargs: Any) -> Any:
+        """Export the realized buffer through DLPack without copying (a NumPy or CuPy buffer;
+        ``stream``, ``max_version``, ``dl_device`` and ``copy`` are passed on)."""
+        buf = self.realize().lazy.buf
+        if not hasattr(buf, "__dlpack__"):
+            buf = self.numpy()  # a backend with opaque buffers: a host copy
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            return buf.__dlpack__(**kwargs)
+        except TypeError:  # an older producer without the newer keywords
+            return buf.__dlpack__(**{k: v for k, v in kwargs.items() if k == "stream"})
+
+    def __dlpack_device__(self: Tensor) -> tuple[Any, int]:
+        """``(device type, index)`` of the buffer, as DLPack defines them."""
+        buf = self.realize().lazy.buf
+        if hasattr(buf, "__dlpack_device__"):
+            return tuple(buf.__dlpack_device__())
+        return (1, 0)
+
     def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)`` or ``to(device, dtype)`` as in PyTorch.
 
