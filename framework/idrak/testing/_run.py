@@ -65,8 +65,10 @@ def check_run(
     msg = compare(got, want, tol, sc, signed_zero, list(xs) if elementwise else None)
     if msg is not None:
         again = be.to_numpy(be.run(op, tuple(p.buf for p in placed), arg, dtype, 0))
-        if isinstance(got, np.ndarray) and isinstance(again, np.ndarray) and (
-            got.shape != again.shape or _bits(got) != _bits(again)
+        if (
+            isinstance(got, np.ndarray)
+            and isinstance(again, np.ndarray)
+            and (got.shape != again.shape or _bits(got) != _bits(again))
         ):
             msg = (
                 f"NONDETERMINISTIC: {op.name} gave different results on a second run of the same "
