@@ -158,7 +158,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 def _select(config: Any, items: list[Any]) -> None:
-    """Apply ``--idrak-only`` / ``--idrak-layer``; print and drop everything for ``--idrak-list``."""
+    """Apply ``--idrak-only`` / ``--idrak-layer``; for ``--idrak-list``, print and drop all."""
     only = {o.strip().upper() for o in (config.getoption("idrak_only") or "").split(",") if o}
     layers = {x.strip() for x in (config.getoption("idrak_layer") or "").split(",") if x}
     keep, drop = [], []
