@@ -81,6 +81,7 @@ def test_numpy_backend_passes_everything(
     assert layers == {
         "runtime",
         "primitive",
+        "determinism",
         "capabilities",
         "optional",
         "autograd",

@@ -86,10 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", metavar="{backends,conformance}")
     b = sub.add_parser("backends", help="list discovered backends and failed plugins")
     b.add_argument("--json", action="store_true", help="print JSON for machines")
-    c = sub.add_parser("conformance", help="run the backend conformance suite")
-    c.add_argument("backend", help="registered backend name, e.g. numpy")
+    c = sub.add_parser(
+        "conformance",
+        help="run the backend conformance suite",
+        description="Run idrak's backend conformance suite on a registered backend.",
+        epilog="Arguments after `--` go to pytest, e.g. `idrak conformance numpy -- -x -k MAX "
+        "-v`. Each check's key is layer:op:dtype:kind; see docs/conformance.md.",
+    )
+    c.add_argument("backend", help="registered backend name, e.g. numpy (see `idrak backends`)")
     c.add_argument("--json", dest="json_path", default=None, help="write the JSON report here")
+    c.add_argument("--junit", default=None, metavar="PATH", help="write a JUnit XML report here")
     c.add_argument("--xfails", default=None, help="file of expected failures")
+    c.add_argument("--list", action="store_true", help="list the checks and their layers")
+    c.add_argument("--only", default=None, metavar="OP", help="run only this op's checks")
+    c.add_argument("--layer", default=None, metavar="LAYER", help="run only this layer")
     args, extra = p.parse_known_args(argv)
     if args.cmd is None:
         if extra:
@@ -108,11 +118,27 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _print_backends(rep)
         return 0
+    from idrak.runtime.plugins import backend_entries
     from idrak.testing.runner import run_conformance
 
-    return run_conformance(
-        args.backend, json_path=args.json_path, xfails=args.xfails, extra=args.pytest_args
-    )
+    names = sorted(backend_entries())
+    if args.backend not in names:
+        print(
+            f"idrak conformance: no backend {args.backend!r} is installed; installed backends: "
+            f"{', '.join(names) or 'none'} (`idrak backends` says more)",
+            file=sys.stderr,
+        )
+        return 4
+    extra = list(args.pytest_args)
+    if args.junit:
+        extra += ["--junitxml", args.junit]
+    if args.list:
+        extra += ["--idrak-list"]
+    if args.only:
+        extra += ["--idrak-only", args.only]
+    if args.layer:
+        extra += ["--idrak-layer", args.layer]
+    return run_conformance(args.backend, json_path=args.json_path, xfails=args.xfails, extra=extra)
 
 
 if __name__ == "__main__":

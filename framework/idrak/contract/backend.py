@@ -38,6 +38,37 @@ _PLAIN, _ARG, _CREATE, _SPREAD, _CAST = range(5)
 _NO_ENTRIES: dict[Any, Any] = {}
 
 
+def _dtype_by_name(dt: Any) -> DType | None:
+    """The idrak dtype named like ``dt`` (``float16``, ``torch.float16``, ``dtype('int8')``)."""
+    if dt is None:
+        return None
+    from idrak.contract.dtypes import ALL_DTYPES
+
+    name = str(getattr(dt, "name", None) or dt).rsplit(".", 1)[-1]
+    name = {"bool_": "bool", "half": "float16", "float": "float32", "double": "float64"}.get(
+        name, name
+    )
+    for d in ALL_DTYPES:
+        if d.name == name:
+            return d
+    return None
+
+
+def _overlap(a: Any, b: Any) -> bool | None:
+    """Whether two buffers overlap, where their memory can be located; else ``None``."""
+    if hasattr(a, "__array_interface__") and hasattr(b, "__array_interface__"):
+        return bool(np.may_share_memory(a, b))
+    span = []
+    for x in (a, b):
+        ptr = getattr(x, "data_ptr", None)
+        if not callable(ptr):
+            return None
+        n = int(x.numel() * x.element_size()) if hasattr(x, "numel") else int(x.nbytes)
+        span.append((int(ptr()), int(ptr()) + n))
+    (a0, a1), (b0, b1) = span
+    return a0 < b1 and b0 < a1
+
+
 def _convention(op: Op) -> int:
     d = OPS[op]
     if op is Op.CAST:
@@ -74,6 +105,27 @@ class Backend:
     def to_numpy(self, buffer: Any) -> np.ndarray:
         """Copy a buffer back to a NumPy array (a new array the caller may keep)."""
         raise NotImplementedError
+
+    def dtype_of(self, buffer: Any) -> DType | None:
+        """The dtype ``buffer`` is stored in on the device, or ``None`` when it cannot be told.
+
+        The conformance suite checks that every buffer a backend returns is stored in exactly
+        the declared dtype (a float16 held as float32 computes with the wrong precision even if
+        :meth:`to_numpy` converts back). Default: the ``dtype`` attribute of the buffer, read
+        by name (``numpy.float16``, ``torch.float16``, ``cupy``'s dtypes all work); override it
+        when your buffers do not carry one.
+        """
+        return _dtype_by_name(getattr(buffer, "dtype", None))
+
+    def shares_memory(self, a: Any, b: Any) -> bool | None:
+        """Whether buffers ``a`` and ``b`` may overlap in device memory; ``None``: unknown.
+
+        Used by the suite's alias checks (an op that must return fresh memory must not return
+        a view of its input). Default: :func:`numpy.may_share_memory` for buffers exposing the
+        NumPy array interface, the ``data_ptr``/``nbytes`` range for ones with ``data_ptr()``
+        (torch-like), else ``None``.
+        """
+        return _overlap(a, b)
 
     def synchronize(self, device_index: int = 0) -> None:
         """Block until queued work on the device has finished. Default: nothing is queued."""

@@ -12,7 +12,15 @@ from typing import Any
 from idrak.io.atomic import atomic_write
 from idrak.testing._session import BLOCKED, LAYERS, Check, Outcome, Session
 
-__all__ = ["finish", "header", "op_table", "outcome_of", "report_data", "summary"]
+__all__ = [
+    "finish",
+    "header",
+    "op_table",
+    "outcome_of",
+    "report_data",
+    "summary",
+    "verdicts",
+]
 
 COLUMNS = ("passed", "failed", "xfailed", "skipped")
 
@@ -71,6 +79,7 @@ def op_table(s: Session) -> list[dict[str, Any]]:
 
 def _totals(s: Session) -> dict[str, int]:
     cnt = Counter(o.outcome for o in s.outcomes.values())
+    cnt["skipped"] += len(s.other_skips)  # tests without a check ("nothing to check here")
     return {k: cnt[k] for k in ("passed", "failed", "xfailed", "xpassed", "skipped")}
 
 
@@ -133,7 +142,9 @@ def summary(s: Session) -> list[str]:
         out += ["", f"FAILED ({len(failed)}):"]
         shown: set[tuple[str, str]] = set()
         for o in failed:
-            out.append(f"- {o.check.key}: {o.message.splitlines()[0] if o.message else ''}")
+            lines = o.message.splitlines() if o.message else [""]
+            out.append(f"- {o.check.key}: {lines[0]}")
+            out += [f"    {line}" for line in lines[1:4]]
             if o.repro and (o.check.layer, o.check.op) not in shown:
                 shown.add((o.check.layer, o.check.op))
                 out += ["  repro:"] + [f"    {line}" for line in o.repro.splitlines()]
@@ -144,6 +155,26 @@ def summary(s: Session) -> list[str]:
         out.append(
             "passed although expected to fail (remove from the xfails file): "
             + ", ".join(o.check.key for o in xp)
+        )
+    for reason in s.other_skips:
+        out.append(f"skipped: {reason}")
+    return out + ["", "verdict:"] + verdicts(s)
+
+
+def verdicts(s: Session) -> list[str]:
+    """One line per layer: PASS / FAIL (with the first failing op) / SKIPPED, with counts."""
+    out = []
+    for layer in LAYERS:
+        mine = [o for o in s.outcomes.values() if o.check.layer == layer]
+        if not mine:
+            continue
+        cnt = Counter(o.outcome for o in mine)
+        bad = [o for o in mine if o.outcome == "failed"]
+        state = "FAIL" if bad else "PASS" if cnt["passed"] + cnt["xpassed"] else "SKIPPED"
+        first = f"; first failing op: {bad[0].check.op} ({bad[0].check.key})" if bad else ""
+        out.append(
+            f"  {layer:<13}{state:<8}{cnt['passed'] + cnt['xpassed']} passed, {cnt['failed']} "
+            f"failed, {cnt['xfailed']} xfailed, {cnt['skipped']} skipped{first}"
         )
     return out
 
@@ -173,6 +204,8 @@ def report_data(s: Session) -> dict[str, Any]:
         "relaxations": [r.as_dict() for r in s.expect.relaxations],
         "xfail": dict(s.expect.xfail),
         "notes": list(s.notes),
+        "other_skips": list(s.other_skips),
+        "verdict": [line.strip() for line in verdicts(s)],
         "checks": [o.as_dict() for o in s.outcomes.values()],
     }
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from idrak.contract.dtypes import DType
-from idrak.contract.ops import Op
+from idrak.contract.dtypes import DType, to_dtype
+from idrak.contract.ops import OPS, Op
 from idrak.testing._compare import ConformanceFailure, compare, mismatches, run_snippet
 from idrak.testing._session import Check
 from idrak.testing._values import logical, place
 from idrak.testing.tolerances import Tolerance
 
-__all__ = ["check_run"]
+__all__ = ["check_run", "storage_and_aliasing"]
 
 
 def _bits(a: np.ndarray) -> bytes:
@@ -59,10 +59,21 @@ def check_run(
     repro = run_snippet(title, s.name, op, [p.code for p in placed], arg, dtype, want)
     check.repro = repro
     before = [_bits(be.to_numpy(p.buf)) for p in placed]
-    got = be.to_numpy(be.run(op, tuple(p.buf for p in placed), arg, dtype, 0))
+    res = be.run(op, tuple(p.buf for p in placed), arg, dtype, 0)
+    got = be.to_numpy(res)
     sc = scale(list(xs)) if scale is not None else None
     msg = compare(got, want, tol, sc, signed_zero, list(xs) if elementwise else None)
     if msg is not None:
+        again = be.to_numpy(be.run(op, tuple(p.buf for p in placed), arg, dtype, 0))
+        if (
+            isinstance(got, np.ndarray)
+            and isinstance(again, np.ndarray)
+            and (got.shape != again.shape or _bits(got) != _bits(again))
+        ):
+            msg = (
+                f"NONDETERMINISTIC: {op.name} gave different results on a second run of the same "
+                f"inputs; first run: {msg}"
+            )
         if (
             elementwise
             and isinstance(got, np.ndarray)
@@ -77,6 +88,7 @@ def check_run(
         raise ConformanceFailure(
             f"{op.name} {dtype.name}{' (' + where + ')' if where else ''} arg={arg!r}: {msg}", repro
         )
+    storage_and_aliasing(check, op, res, [p.buf for p in placed], to_dtype(want.dtype), repro)
     after = [_bits(be.to_numpy(p.buf)) for p in placed]
     changed = [i for i, (b, a) in enumerate(zip(before, after)) if b != a]
     if changed:
@@ -117,3 +129,35 @@ def _reduced(
     return run_snippet(
         f"{check.key} arg={arg!r}", check.s.name, op, [p.code for p in placed], arg, dtype, want2
     )
+
+
+def storage_and_aliasing(
+    check: Check, op: Op, res: Any, inputs: Sequence[Any], want: DType, repro: str | None
+) -> None:
+    """The result buffer is stored in ``want`` (``Backend.dtype_of``) and, unless ``op`` may
+    return a view, shares no memory with an input (``Backend.shares_memory``; CONTIGUOUS may
+    return its input object itself, never a new view of it).
+
+    Raises:
+        ConformanceFailure: wider or other storage, or an alias of an input.
+    """
+    be = check.s.backend
+    stored = be.dtype_of(res)
+    if stored is not None and stored != want:
+        raise ConformanceFailure(
+            f"{op.name} returned a buffer stored as {stored.name}, declared {want.name}: "
+            "the backend must store (and compute in) exactly the declared dtype",
+            repro,
+        )
+    if OPS[op].view:
+        return
+    for i, buf in enumerate(inputs):
+        if op is Op.CONTIGUOUS and res is buf:
+            continue  # "x itself if it already is one and owns its memory": a new view is not
+        if be.shares_memory(res, buf):
+            raise ConformanceFailure(
+                f"{op.name} returned memory shared with its input x{i}; only ops marked "
+                "'may return a view' may alias their inputs (writes through one would show "
+                "in the other)",
+                repro,
+            )

@@ -30,6 +30,7 @@ __all__ = ["LAYERS", "Check", "Outcome", "Session", "core_deps", "parametrize"]
 LAYERS = (
     "runtime",
     "primitive",
+    "determinism",
     "capabilities",
     "optional",
     "autograd",
@@ -141,6 +142,7 @@ class Session:
         # key -> (root key, what happened to it), for failed, xfailed and blocked checks
         self.bad: dict[str, tuple[str, str]] = {}
         self.notes: list[str] = []
+        self.other_skips: list[str] = []  # skipped tests that carry no check, with the reason
         self.cache: dict[str, Any] = {}  # objects layers share (reference backend, devices)
         self.started = time.time()
         self.finished: float | None = None

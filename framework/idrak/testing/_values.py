@@ -113,12 +113,25 @@ def value_code(v: Any) -> str:
     return _scalar_code(v)
 
 
+#: arrays larger than this are written into repros as compressed bytes, not nested lists
+BIG_LITERAL = 4096
+
+
 def literal(a: np.ndarray) -> str:
     """``np.array([...], dtype=np.float32)`` rebuilding ``a`` exactly (shape, dtype, values)."""
     dt = a.dtype.name
     np_name = "np.bool_" if dt == "bool" else f"np.{dt}"
     if a.size == 0:
         return f"np.zeros({a.shape}, dtype={np_name})"
+    if a.size > BIG_LITERAL:  # large-input checks: the exact bytes, compressed
+        import base64
+        import zlib
+
+        data = base64.b64encode(zlib.compress(np.ascontiguousarray(a).tobytes(), 1)).decode()
+        return (
+            f"np.frombuffer(__import__('zlib').decompress(__import__('base64').b64decode("
+            f"'{data}')), dtype={np_name}).reshape({a.shape})"
+        )
 
     def nest(x: np.ndarray) -> str:
         if x.ndim == 0:

@@ -35,7 +35,8 @@ def session_key() -> Any:
 
 
 def pytest_addoption(parser: Any) -> None:
-    """Add ``--idrak-backend``, ``--idrak-xfails`` and ``--idrak-report``."""
+    """Add ``--idrak-backend``, ``--idrak-xfails``, ``--idrak-only``, ``--idrak-layer``,
+    ``--idrak-list`` and ``--idrak-report``."""
     g = parser.getgroup("idrak", "idrak backend conformance")
     g.addoption(
         "--idrak-backend",
@@ -49,6 +50,25 @@ def pytest_addoption(parser: Any) -> None:
         metavar="FILE",
         help="TOML (or .json) file of expected failures [xfail] and relaxed tolerances "
         "[relax] (see idrak.testing.tolerances)",
+    )
+    g.addoption(
+        "--idrak-only",
+        default=None,
+        metavar="OP",
+        help="run only the checks of this op (comma-separated ops allowed), plus the runtime "
+        "layer they stand on",
+    )
+    g.addoption(
+        "--idrak-layer",
+        default=None,
+        metavar="LAYER",
+        help="run only the checks of this layer (comma-separated layers allowed)",
+    )
+    g.addoption(
+        "--idrak-list",
+        action="store_true",
+        default=False,
+        help="list the checks (layer and key) instead of running them",
     )
     g.addoption(
         "--idrak-report",
@@ -70,6 +90,12 @@ def pytest_configure(config: Any) -> None:
             "the idrak conformance suite runs in one process (its layers "
             "depend on each other's outcomes); drop -n / --dist"
         )
+    import tempfile
+
+    # hypothesis keeps its example database and caches here, never in the working directory
+    os.environ.setdefault(
+        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "idrak-hypothesis")
+    )
     from idrak.testing._session import Session
 
     config.stash[session_key()] = Session(
@@ -128,6 +154,32 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
     # layers run in dependency order whatever order the files were given in
     items.sort(key=lambda it: order[c.layer] if (c := _check(it)) is not None else -1)
+    _select(config, items)
+
+
+def _select(config: Any, items: list[Any]) -> None:
+    """Apply ``--idrak-only`` / ``--idrak-layer``; for ``--idrak-list``, print and drop all."""
+    only = {o.strip().upper() for o in (config.getoption("idrak_only") or "").split(",") if o}
+    layers = {x.strip() for x in (config.getoption("idrak_layer") or "").split(",") if x}
+    keep, drop = [], []
+    for it in items:
+        c = _check(it)
+        ok = c is not None or not (only or layers)
+        if c is not None:
+            ok = (not only or c.op.upper() in only or c.layer == "runtime") and (
+                not layers or c.layer in layers
+            )
+        (keep if ok else drop).append(it)
+    if config.getoption("idrak_list"):
+        tw = config.pluginmanager.get_plugin("terminalreporter")
+        for it in keep:
+            c = _check(it)
+            if c is not None and tw is not None:
+                tw.write_line(f"{c.layer:<13}{c.key}")
+        drop, keep = drop + keep, []
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @hookimpl(tryfirst=True)
@@ -156,6 +208,11 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     """Record each check's outcome (and its repro) in the session."""
     rep = yield
     c = _check(item)
+    s = _session(item.config)
+    if c is None and s is not None and rep.skipped and rep.when == "setup":
+        longrepr = rep.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        s.other_skips.append(f"{item.nodeid}: {reason.removeprefix('Skipped: ')}")
     if c is not None and (rep.when == "call" or (rep.when == "setup" and not rep.passed)):
         from idrak.testing._report import outcome_of
 
