@@ -22,9 +22,18 @@ NUMBERS = FLOATS | {idrak.uint8, idrak.int8, idrak.int16, idrak.int32, idrak.int
 
 # method name -> implementation, one per required op (semantics: idrak.contract.ops.SEMANTICS)
 OPS: dict[str, Callable[..., Any]] = {
-    "neg": np.negative, "exp": np.exp, "log": np.log, "sin": np.sin, "sqrt": np.sqrt,
-    "reciprocal": np.reciprocal, "maximum": np.maximum, "cmplt": np.less, "cmpeq": np.equal,
-    "where": np.where, "expand": np.broadcast_to, "flip": np.flip,
+    "neg": np.negative,
+    "exp": np.exp,
+    "log": np.log,
+    "sin": np.sin,
+    "sqrt": np.sqrt,
+    "reciprocal": np.reciprocal,
+    "maximum": np.maximum,
+    "cmplt": np.less,
+    "cmpeq": np.equal,
+    "where": np.where,
+    "expand": np.broadcast_to,
+    "flip": np.flip,
     "add": lambda x, y: x | y if x.dtype == bool else x + y,  # bool: logical OR
     "mul": lambda x, y: x & y if x.dtype == bool else x * y,  # bool: logical AND
     "div": lambda x, y: x / y if x.dtype.kind == "f" else x // y,  # ints: floor division
@@ -33,7 +42,10 @@ OPS: dict[str, Callable[..., Any]] = {
     "max": lambda x, axes: x.max(axis=axes, keepdims=True),
     "reshape": lambda x, shape: x.reshape(shape),
     "permute": lambda x, order: x.transpose(order),
-    "pad": lambda x, widths, value: np.pad(x, widths, constant_values=value) if x.ndim else x,
+    # np.pad of a 0-d array is the array itself: copy, PAD returns new memory
+    "pad": lambda x, widths, value: (
+        np.pad(x, widths, constant_values=value) if x.ndim else x.copy()
+    ),
     "shrink": lambda x, bounds: x[tuple(slice(a, b) for a, b in bounds)],
     "contiguous": lambda x: np.array(x, order="C"),
 }
@@ -55,8 +67,13 @@ class TemplateBackend(Backend):
     def capabilities(self) -> Capabilities:
         floats_only = dict.fromkeys([Op.EXP, Op.LOG, Op.SIN, Op.SQRT, Op.RECIPROCAL], FLOATS)
         no_bool = dict.fromkeys([Op.NEG, Op.DIV, Op.SUM], NUMBERS)
-        return Capabilities(self.name, "0.1.0", device_count=1, dtypes=NUMBERS | {idrak.bool_},
-                            op_dtypes={**floats_only, **no_bool})
+        return Capabilities(
+            self.name,
+            "0.1.0",
+            device_count=1,
+            dtypes=NUMBERS | {idrak.bool_},
+            op_dtypes={**floats_only, **no_bool},
+        )
 
     def from_numpy(self, array: np.ndarray, device_index: int = 0) -> Any:
         return np.array(array, copy=True)

@@ -161,7 +161,8 @@ def _select(config: Any, items: list[Any]) -> None:
     """Apply ``--idrak-only`` / ``--idrak-layer``; for ``--idrak-list``, print and drop all."""
     only = {o.strip().upper() for o in (config.getoption("idrak_only") or "").split(",") if o}
     layers = {x.strip() for x in (config.getoption("idrak_layer") or "").split(",") if x}
-    keep, drop = [], []
+    keep: list[Any] = []
+    drop: list[Any] = []
     for it in items:
         c = _check(it)
         ok = c is not None or not (only or layers)
