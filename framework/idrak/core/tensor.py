@@ -54,6 +54,9 @@ _CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
 def _shape_of(shape: Any) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
+    for s in shape:
+        if isinstance(s, (bool, float, str, np.floating)) or not hasattr(s, "__index__"):
+            raise TypeError(f"shape entries must be integers, got {s!r} in {tuple(shape)!r}")
     out = tuple(int(s) for s in shape)
     if any(s < 0 for s in out):
         raise ValueError(f"negative dimension in shape {out}")

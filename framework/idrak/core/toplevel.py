@@ -115,7 +115,8 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
     """(..., ) int64 class indices -> (..., num_classes) int64 one-hot rows.
 
     Raises:
-        ValueError: ``num_classes`` smaller than the largest index + 1.
+        ValueError: ``num_classes`` smaller than the largest index + 1, or a negative index
+            (checked on the host: the indices are read, as torch does).
     """
     from idrak.core.creation import arange
 
@@ -123,6 +124,12 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
         raise TypeError(f"one_hot needs an integer tensor, got {x.dtype}")
     if num_classes < 0:
         num_classes = int(x.amax().item()) + 1 if x.numel() else 0
+    if x.numel():
+        lo, hi = int(x.amin().item()), int(x.amax().item())
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(
+                f"one_hot: class values must be in [0, {num_classes}), got {lo if lo < 0 else hi}"
+            )
     return (x.unsqueeze(-1) == arange(num_classes, device=x.device)).cast("int64")
 
 

@@ -44,7 +44,8 @@ class ActivationMixin:
         return (x > threshold)._select(self._float(), soft)
 
     def relu(self: Tensor) -> Tensor:
-        return (self > 0)._select(self, 0)
+        # NaN propagates (torch's behaviour, so divergence stays visible); gradient 0 at 0
+        return (self > 0)._select(self, (self != self)._select(self, 0))
 
     def relu6(self: Tensor) -> Tensor:
         return self.clamp(0.0, 6.0)
@@ -53,7 +54,9 @@ class ActivationMixin:
         return (self > 0)._select(self, self * negative_slope)
 
     def elu(self: Tensor, alpha: float = 1.0) -> Tensor:
-        return (self > 0)._select(self, (self.minimum(0.0).exp() - 1.0) * alpha)
+        # min(x, 0) as a select: gradient at 0 is torch's alpha (not a tie split), NaN kept
+        neg = (self > 0)._select(0.0, self)
+        return (self > 0)._select(self, (neg.exp() - 1.0) * alpha)
 
     def silu(self: Tensor) -> Tensor:
         return self * self.sigmoid()
@@ -69,8 +72,10 @@ class ActivationMixin:
             return 0.5 * x * (1.0 + ((x + 0.044715 * x * x * x) * c).tanh())
         if approximate != "none":
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-        # x * Phi(x) with Phi(x) = erfc(-x/sqrt2)/2: no cancellation in the left tail
-        return 0.5 * x * (x * -_INV_SQRT2).erfc()
+        # x * Phi(x) with Phi(x) = erfc(-x/sqrt2)/2: no cancellation in the left tail;
+        # gelu(-inf) is NaN as in torch (-inf * 0), not -inf
+        out = 0.5 * x * (x * -_INV_SQRT2).erfc()
+        return (x == -math.inf)._select(math.nan, out)
 
     def erf(self: Tensor) -> Tensor:
         """Error function by W. J. Cody's rational Chebyshev approximations.

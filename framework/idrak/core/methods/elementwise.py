@@ -299,7 +299,8 @@ class MathMixin:
     def abs(self: Tensor) -> Tensor:
         if self.dtype == bool_ or self.dtype.kind == "u":
             return self
-        out = (self < 0)._select(-self, self)
+        # x * sign(x): torch's subgradient 0 at 0 (a select would give 1 there)
+        out = self * self.sign()
         return out + 0.0 if self.dtype.kind == "f" else out  # turns -0.0 into 0.0
 
     def sign(self: Tensor) -> Tensor:

@@ -32,6 +32,22 @@ def _is_adv(i: Any) -> bool:
     return isinstance(i, (Tensor, list, np.ndarray)) and not isinstance(i, bool)
 
 
+def _check_bounds(index: Tensor, n: int, op: str, negative: bool) -> None:
+    """Raise IndexError for an index outside ``[-n, n)`` (``[0, n)`` without ``negative``).
+
+    Checked only where the index data is already on the host side (a realized buffer), so no
+    graph is forced; a lazy index is not checked (see docs/semantics.md).
+    """
+    if index.lazy.buf is None or index.numel() == 0 or index.dtype.kind not in "iu":
+        return
+    a = index.numpy()
+    lo, hi = int(a.min()), int(a.max())
+    low = -n if negative else 0
+    if lo < low or hi >= n:
+        bad = lo if lo < low else hi
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension with size {n}")
+
+
 class IndexingMixin:
     """``__getitem__``/``__setitem__``, gather, scatter_add, index_select, one_hot, masks."""
 
@@ -65,14 +81,27 @@ class IndexingMixin:
 
         items = list(key) if isinstance(key, tuple) else [key]
         out: list[Any] = []
+        pos: int | None = 0  # the dim the next item indexes (None after an ellipsis)
         for it in items:  # boolean masks become integer positions (one per masked dim)
+            width = 1
             if isinstance(it, (Tensor, np.ndarray)) and it.dtype in (bool_, np.bool_):
                 arr = it.numpy() if isinstance(it, Tensor) else it
+                width = arr.ndim
+                covered = self.shape[pos : pos + arr.ndim] if pos is not None else arr.shape
+                if covered != arr.shape:
+                    raise IndexError(
+                        f"the shape of the mask {arr.shape} does not match the shape "
+                        f"{covered} of the indexed tensor at dim {pos}"
+                    )
                 out.extend(Tensor(p, device=self.device) for p in np.nonzero(arr))
             elif isinstance(it, bool):
                 raise IdrakError("indexing with a Python bool is not supported")
             else:
                 out.append(it)
+            if it is Ellipsis:
+                pos = None
+            elif pos is not None and it is not None:
+                pos += width
         used_dims = sum(1 for it in out if not (it is None or it is Ellipsis))
         # identity tests only: ``==``/``in`` would call Tensor.__eq__ on tensor indices
         ells = [i for i, it in enumerate(out) if it is Ellipsis]
@@ -103,11 +132,15 @@ class IndexingMixin:
                 x = x._slice_dim(d, it)
                 d += 1
             elif _is_adv(it):
-                idx = it if isinstance(it, Tensor) else Tensor(np.asarray(it), device=x.device)
+                arr = None if isinstance(it, Tensor) else np.asarray(it)
+                if arr is not None and arr.size == 0 and arr.dtype.kind == "f":
+                    arr = arr.astype(np.int64)  # x[[]] selects nothing (torch)
+                idx = it if arr is None else Tensor(arr, device=x.device)
                 if idx.dtype.kind not in "iu":
                     raise IndexError(
                         f"tensors used as indices must be integer or bool, got {idx.dtype}"
                     )
+                _check_bounds(idx, x.shape[d], "index", negative=True)
                 if not isinstance(it, Tensor):
                     a = np.asarray(it)
                     if a.size and (a.max() >= x.shape[d] or a.min() < -x.shape[d]):
@@ -118,6 +151,11 @@ class IndexingMixin:
                 adv.append((d, idx))
                 d += 1
             else:
+                if isinstance(it, (float, np.floating, str)):
+                    raise IndexError(
+                        f"only integers, slices, None, ..., bool and integer tensors are valid "
+                        f"indices, got {it!r}"
+                    )
                 i = int(it)
                 n = x.shape[d]
                 if not -n <= i < n:
@@ -211,6 +249,7 @@ class IndexingMixin:
                 raise ValueError(
                     f"gather: index shape {index.shape} exceeds input shape {self.shape} at dim {i}"
                 )
+        _check_bounds(index, self.shape[d], "gather", negative=False)
         idx = index.cast(int64)
         x = self._shrink(
             tuple((0, s) if i == d else (0, index.shape[i]) for i, s in enumerate(self.shape))
@@ -220,6 +259,7 @@ class IndexingMixin:
     def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """A copy of ``self`` with ``src`` added at ``index`` along ``dim`` (duplicates add)."""
         d = self._dim(dim)
+        _check_bounds(index, self.shape[d], "scatter_add", negative=False)
         idx = index.cast(int64)
         src = (
             src.cast(self.dtype)._shrink(tuple((0, s) for s in idx.shape))
@@ -236,6 +276,7 @@ class IndexingMixin:
 
     def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
         d = self._dim(dim)
+        _check_bounds(index, self.shape[d], "index_select", negative=False)
         return self[(slice(None),) * d + (index,)]
 
     def masked_fill(self: Tensor, mask: Tensor, value: Any) -> Tensor:
