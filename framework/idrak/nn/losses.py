@@ -41,7 +41,7 @@ def _same_shape(input: Tensor, target: Tensor, fn: str) -> None:
 
 def _softplus_neg(x: Tensor) -> Tensor:
     """``log(1 + exp(-x))`` = ``-log(sigmoid(x))``, stable for any x, exact gradient at 0."""
-    return (-x).relu() + (1.0 + (-x.abs()).exp()).log()
+    return (-x).relu() + (1.0 + (-x._mag()).exp()).log()
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -29,18 +29,18 @@ class ActivationMixin:
 
     def sigmoid(self: Tensor) -> Tensor:
         x = self._float()
-        e = (-x.abs()).exp()  # in (0, 1]: stable on both tails, gradients included
+        e = (-x._mag()).exp()  # in (0, 1]: stable on both tails, gradients included
         return (x >= 0)._select(1.0 / (1.0 + e), e / (1.0 + e))
 
     def logsigmoid(self: Tensor) -> Tensor:
         x = self._float()
         # min(x, 0) written as a select so the gradient at 0 is torch's 0.5, not a tie split
-        return (x < 0)._select(x, 0.0) - (1.0 + (-x.abs()).exp()).log()
+        return (x < 0)._select(x, 0.0) - (1.0 + (-x._mag()).exp()).log()
 
     def softplus(self: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         x = self._float() * beta
         # max(x, 0) as a select: with d|x|/dx = 1 at 0 the gradient there is torch's 0.5
-        soft = ((x >= 0)._select(x, 0.0) + (1.0 + (-x.abs()).exp()).log()) / beta
+        soft = ((x >= 0)._select(x, 0.0) + (1.0 + (-x._mag()).exp()).log()) / beta
         return (x > threshold)._select(self._float(), soft)
 
     def relu(self: Tensor) -> Tensor:
