@@ -23,7 +23,7 @@ from idrak.contract.ops import CREATION, Op
 if TYPE_CHECKING:
     from idrak.runtime.devices import Device
 
-__all__ = ["LazyBuffer", "eager", "execute", "is_eager", "operand_dtype", "realize"]
+__all__ = ["LazyBuffer", "eager", "execute", "is_eager", "realize"]
 
 #: ops whose operand dtype is their own (no array inputs, or a fused kernel's mixed inputs)
 _OWN_DTYPE = CREATION | {Op.FUSED}
@@ -103,18 +103,12 @@ _WHERE = Op.WHERE  # bound once: enum attribute lookups cost ~0.1 us
 _NO_CONTEXT = Backend.device_context
 
 
-def operand_dtype(node: Any) -> DType:
-    """The dtype :meth:`Backend.run <idrak.contract.backend.Backend.run>` is given for ``node``:
-    its operands' (the second input's for WHERE), or its own for creation ops and FUSED."""
-    srcs = node.srcs
-    if not srcs or node.op in _OWN_DTYPE:
-        return node.dtype
-    return srcs[1].dtype if node.op is _WHERE else srcs[0].dtype
-
-
 def execute(nodes: Sequence[Any], release: bool = True) -> None:
     """Run every node whose ``buf`` is None, in order, on its device's backend: THE place where
     idrak executes ops (realization and :func:`idrak.jit` replay both come here).
+
+    The operand dtype passed to ``Backend.run`` is the sources' (the second one's for WHERE),
+    or the node's own for creation ops and FUSED.
 
     A node is a :class:`LazyBuffer` or anything with its attributes (``device``, ``op``,
     ``srcs``, ``arg``, ``dtype``, ``buf``). Each run of consecutive nodes on one device runs
