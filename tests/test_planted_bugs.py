@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import idrak.runtime.plugins
@@ -21,7 +22,7 @@ from idrak.testing import run_conformance
 pytestmark = pytest.mark.filterwarnings("ignore:Benchmarks are automatically disabled")
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-from mutants import LEGAL, MUTANTS, backend_class  # noqa: E402
+from mutants import BISECTED, LEGAL, MUTANTS, backend_class  # noqa: E402
 
 
 class _Plugin:
@@ -63,3 +64,33 @@ def test_legal_variant_passes(name: str, tmp_path: Path, fresh_registry: None) -
     rep = _run(tmp_path, LEGAL[name], stop=False)
     failed = [c["key"] + ": " + c["message"] for c in rep["checks"] if c["outcome"] == "failed"]
     assert not failed and rep["totals"]["passed"] > 0, failed
+
+
+@pytest.mark.parametrize("name", list(BISECTED))
+def test_bisection_names_the_primitive(name: str, tmp_path: Path, fresh_registry: None) -> None:
+    culprit, only, layers, overrides = BISECTED[name]
+    rep = _run(tmp_path, (only, layers, overrides), stop=True)
+    failed = [c for c in rep["checks"] if c["outcome"] == "failed"]
+    assert failed, f"{name}: not caught"
+    assert [c["culprit"] for c in failed] == [culprit], [(c["key"], c["message"]) for c in failed]
+    assert f"{culprit} is the op that is wrong" in failed[0]["message"]
+
+
+def test_a_failure_that_does_not_repeat_is_reported_as_flaky(
+    tmp_path: Path, fresh_registry: None
+) -> None:
+    calls = {"float": 0}
+
+    def mul_wrong_once(self: Any, x: Any, y: Any) -> Any:
+        out = x & y if x.dtype == bool else x * y
+        if out.dtype.kind == "f" and out.size:
+            calls["float"] += 1
+            if calls["float"] == 1:  # the first floating MUL only
+                out = np.array(out)
+                out.reshape(-1)[0] += 1
+        return out
+
+    rep = _run(tmp_path, ("MUL", "primitive", {"mul": mul_wrong_once}), stop=True)
+    failed = [c for c in rep["checks"] if c["outcome"] == "failed"]
+    assert [c["op"] for c in failed] == ["MUL"]
+    assert "MUL is nondeterministic" in failed[0]["message"], failed[0]["message"]

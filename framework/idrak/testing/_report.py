@@ -56,11 +56,18 @@ def outcome_of(check: Check, nodeid: str, rep: Any, call: Any) -> Outcome:
             rep.wasxfail if wasxfail else "",
             duration=rep.duration,
         )
-    msg, repro = _exc_parts(call.excinfo.value if call.excinfo is not None else None)
+    exc = call.excinfo.value if call.excinfo is not None else None
+    msg, repro = _exc_parts(exc)
     lines = msg.splitlines()
     msg = "\n".join(lines[:12] + (["..."] if len(lines) > 12 else []))
     return Outcome(
-        check, nodeid, "xfailed" if wasxfail else "failed", msg, repro or check.repro, rep.duration
+        check,
+        nodeid,
+        "xfailed" if wasxfail else "failed",
+        msg,
+        repro or check.repro,
+        rep.duration,
+        getattr(exc, "culprit", None),
     )
 
 
@@ -144,7 +151,8 @@ def summary(s: Session) -> list[str]:
         for o in failed:
             lines = o.message.splitlines() if o.message else [""]
             out.append(f"- {o.check.key}: {lines[0]}")
-            out += [f"    {line}" for line in lines[1:4]]
+            notes = [ln for ln in lines[4:] if ln.startswith(("bisection:", "flaky:"))]
+            out += [f"    {line}" for line in lines[1:4] + notes]
             if o.repro and (o.check.layer, o.check.op) not in shown:
                 shown.add((o.check.layer, o.check.op))
                 out += ["  repro:"] + [f"    {line}" for line in o.repro.splitlines()]
@@ -161,17 +169,40 @@ def summary(s: Session) -> list[str]:
     return out + ["", "verdict:"] + verdicts(s)
 
 
+#: the layer of each test module, for the skips of tests that carry no check
+_MODULE_LAYERS = {
+    "test_1_runtime": "runtime",
+    "test_2_primitives": "primitive",
+    "test_2_tiers": "primitive",
+    "test_2_determinism": "determinism",
+    "test_3_capabilities": "capabilities",
+    "test_4_optional": "optional",
+    "test_5_autograd": "autograd",
+    "test_6_models": "model",
+    "test_7_transfers": "transfer",
+    "test_8_random": "random",
+}
+
+
+def _skip_layer(entry: str) -> str | None:
+    """The layer of an ``other_skips`` entry (``"path/test_7_transfers.py::...: reason"``)."""
+    module = entry.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return _MODULE_LAYERS.get(module)
+
+
 def verdicts(s: Session) -> list[str]:
     """One line per layer: PASS / FAIL (with the first failing op) / SKIPPED, with counts."""
     out = []
     for layer in LAYERS:
         mine = [o for o in s.outcomes.values() if o.check.layer == layer]
-        if not mine:
+        skips = sum(1 for e in s.other_skips if _skip_layer(e) == layer)
+        if not mine and not skips:
             continue
         cnt = Counter(o.outcome for o in mine)
+        cnt["skipped"] += skips
         bad = [o for o in mine if o.outcome == "failed"]
         state = "FAIL" if bad else "PASS" if cnt["passed"] + cnt["xpassed"] else "SKIPPED"
-        first = f"; first failing op: {bad[0].check.op} ({bad[0].check.key})" if bad else ""
+        first = f"; first failing op: {bad[0].op} ({bad[0].check.key})" if bad else ""
         out.append(
             f"  {layer:<13}{state:<8}{cnt['passed'] + cnt['xpassed']} passed, {cnt['failed']} "
             f"failed, {cnt['xfailed']} xfailed, {cnt['skipped']} skipped{first}"

@@ -96,6 +96,12 @@ class Outcome:
     message: str = ""
     repro: str | None = None
     duration: float = 0.0
+    culprit: str | None = None  # the primitive bisection named (autograd and model layers)
+
+    @property
+    def op(self) -> str:
+        """The op this outcome blames: the bisected culprit, else the check's own op."""
+        return self.culprit or self.check.op
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the JSON report."""
@@ -108,6 +114,7 @@ class Outcome:
             "dtype": c.dtype,
             "kind": c.kind,
             "outcome": self.outcome,
+            "culprit": self.culprit,
             "message": self.message,
             "repro": self.repro,
             "duration_s": round(self.duration, 4),

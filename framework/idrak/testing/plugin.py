@@ -204,6 +204,48 @@ def pytest_runtest_setup(item: Any) -> None:
         pytest.skip(cause)
 
 
+def _passes_again(item: Any, args: dict[str, Any]) -> bool:
+    """Whether a failed check passes when run once more (its inputs are seeded by its key)."""
+    try:
+        item.obj(**args)
+    except Exception:
+        return False
+    return True
+
+
+#: layers whose checks run whole computations: a failure there is bisected to a primitive
+_BISECTED = ("autograd", "model")
+
+
+@hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: Any) -> Any:
+    """On a failed check: run a primitive check again, to tell a flaky op from a wrong one;
+    bisect an autograd or model check to the primitive behind it (see ``_bisect``)."""
+    try:
+        return (yield)
+    except AssertionError as e:
+        c = _check(pyfuncitem)
+        args = {n: pyfuncitem.funcargs[n] for n in pyfuncitem._fixtureinfo.argnames}
+        if c is not None and c.layer == "primitive" and _passes_again(pyfuncitem, args):
+            e.args = (
+                f"{e}\nflaky: the same check passed when run again on the same inputs, so "
+                f"{c.op} is nondeterministic",
+                *e.args[1:],
+            )
+        if c is not None and c.layer in _BISECTED and getattr(e, "culprit", None) is None:
+            from idrak.testing._bisect import culprit
+
+            name = culprit(c.s.backend, c.s.reference_backend(), lambda: pyfuncitem.obj(**args))
+            e.culprit = name  # type: ignore[attr-defined]
+            if name is not None:
+                e.args = (
+                    f"{e}\nbisection: the check passes when {name} runs on the NumPy reference "
+                    f"backend, so {name} is the op that is wrong",
+                    *e.args[1:],
+                )
+        raise
+
+
 @hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     """Record each check's outcome (and its repro) in the session."""
