@@ -5,7 +5,9 @@
   or mishandle a tail;
 * ``accumulation`` — SUM of long float16 / float32 / float64 vectors against an exact (``fsum``)
   reference, within Higham's bound for blocked pairwise summation (see :func:`sum_bound`): a
-  backend that accumulates sequentially in the storage precision fails it;
+  backend that accumulates sequentially in the storage precision fails it; a native MATMUL's
+  inner products (layer ``optional``, only where MATMUL is declared) within the bound of any
+  summation order, accumulated in at least float32 (see :func:`matmul_bound`);
 * ``edges`` — CAST edge tables (:mod:`idrak.testing._cast_edges`): the exact ends of the integer
   ranges, subnormals of the target, ties to even, and values that only round correctly when
   converted in one step (double rounding through an intermediate format).
@@ -38,7 +40,12 @@ LARGE_DTYPES = ("bool", "int32", "float32")
 ACC_N = 2**17 + 3
 #: the longest run of terms a backend may add sequentially before combining pairwise
 LEAF = 256
-KINDS = {"test_large": "large", "test_accumulation": "accumulation", "test_cast_edges": "edges"}
+KINDS = {
+    "test_large": "large",
+    "test_accumulation": "accumulation",
+    "test_matmul_accumulation": "accumulation",
+    "test_cast_edges": "edges",
+}
 
 
 def _base(dts: set[str]) -> tuple[str, ...]:
@@ -77,12 +84,28 @@ def _checks(s: Session) -> list[Check]:
                         {"op": op, "dt": dt, "dst": None},
                     )
                 )
+    for dt in (float16, float32, float64):
+        if dt in s.dtypes and s.supports(Op.MATMUL, dt):
+            deps = (f"optional:MATMUL:{dt.name}:native", *_base({dt.name}))
+            data = {"op": Op.MATMUL, "dt": dt, "dst": None}
+            out.append(Check("optional", "MATMUL", dt.name, "accumulation", deps, data))
     return out
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
-    kind = KINDS.get(metafunc.function.__name__)
-    parametrize(metafunc, lambda s: [c for c in _checks(s) if c.kind == kind])
+    name = metafunc.function.__name__
+    kind = KINDS.get(name)
+    want = "MATMUL" if name == "test_matmul_accumulation" else "SUM"
+
+    def checks(s: Session) -> list[Check]:
+        return [
+            c for c in _checks(s) if c.kind == kind and (kind != "accumulation" or c.op == want)
+        ]
+
+    if want == "MATMUL":
+        parametrize(metafunc, checks, empty="MATMUL is not declared: nothing to accumulate")
+    else:
+        parametrize(metafunc, checks)
 
 
 def _run(check: Check, xs: list[np.ndarray], arg: Any, want: Any = None) -> None:
@@ -148,6 +171,21 @@ def sum_bound(n: int, dt: DType, absum: float, exact: float) -> float:
     return gamma(k, u) * absum + u * abs(exact)
 
 
+def matmul_bound(n: int, dt: DType, absum: float, exact: float) -> float:
+    """Largest error allowed for one inner product of length ``n`` of a MATMUL in ``dt``.
+
+    GEMM kernels accumulate each inner product in a register, in order, so the bound is that of
+    recursive summation in any order, ``gamma_n * sum|a_k b_k|`` (Higham, eq. 3.5), plus the
+    final rounding to ``dt``; ``gamma`` uses the unit roundoff of the accumulator, which must be
+    at least float32 (float16 products accumulated in float16 exceed it, as libraries' float32
+    accumulation of half-precision GEMM does not).
+    """
+    acc = float32 if dt is float16 else dt
+    u_acc = float(np.finfo(np_dtype(acc)).eps) / 2
+    u = float(np.finfo(np_dtype(dt)).eps) / 2
+    return gamma(n, u_acc) * absum + u * abs(exact)
+
+
 def _acc_inputs(dt: DType, rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
     """A large term followed by many terms below half its ulp (sequential accumulation loses
     every one), and uniform positives (it stagnates)."""
@@ -184,3 +222,43 @@ def test_accumulation(check: Check) -> None:
                 "pairwise",
                 repro,
             )
+
+
+def test_matmul_accumulation(check: Check) -> None:
+    """Inner products of a native MATMUL within the same bound, against exact sums.
+
+    ``A`` (2 x n) holds the accumulation inputs (forward and reversed), ``B`` (n x 2) is 1 and
+    1/2, so every product is exact and each result is a SUM of n terms as in
+    :func:`test_accumulation` (signs are not mixed: cancellation would hide the lost terms),
+    within :func:`matmul_bound`.
+    """
+    s, dt = check.s, check.data["dt"]
+    be, rng = s.backend, rng_for(check)
+    for what, x in _acc_inputs(dt, rng):
+        a = np.stack([x, x[::-1]])
+        b = np.ones((x.size, 2), dtype=x.dtype)
+        b[:, 1] = 0.5  # exact too: the same sums, halved
+        pa, pb = place(be, a), place(be, b)
+        res = be.run(Op.MATMUL, (pa.buf, pb.buf), None, dt, 0)
+        got = np.asarray(be.to_numpy(res), dtype=np.float64)
+        prods = a.astype(np.float64)[:, :, None] * b.astype(np.float64)[None, :, :]
+        exact = np.array([[math.fsum(prods[i, :, j].tolist()) for j in range(2)] for i in range(2)])
+        absum = np.abs(prods).sum(axis=1)
+        want = exact.astype(np_dtype(dt))
+        repro = run_snippet(
+            f"{check.key} ({what})", s.name, Op.MATMUL, [pa.code, pb.code], None, dt, want
+        )
+        check.repro = repro
+        storage_and_aliasing(check, Op.MATMUL, res, [pa.buf, pb.buf], dt, repro)
+        for i in range(2):
+            for j in range(2):
+                bound = matmul_bound(x.size, dt, float(absum[i, j]), float(exact[i, j]))
+                err = abs(float(got[i, j]) - float(exact[i, j]))
+                if not np.isfinite(err) or err > bound:
+                    raise ConformanceFailure(
+                        f"MATMUL {dt.name}, inner dimension {x.size} ({what}), element "
+                        f"[{i}, {j}]: error {err:.6g} exceeds Higham's bound {bound:.6g} for "
+                        f"summation in any order with a float32 or wider accumulator (got "
+                        f"{got[i, j]!r}, exact {exact[i, j]!r}); accumulate in float32 or wider",
+                        repro,
+                    )
