@@ -1,7 +1,7 @@
 """Layer 2, primitive (continued): the bug classes small inputs cannot show.
 
 * ``large`` — every required op at every declared dtype on inputs above 2**17 elements, of odd
-  sizes just past powers of two (``2**17 + 1`` and ``3 x (2**16 + 3)``): blocked loops that drop
+  size just past a power of two (``2**17 + 1``): blocked loops that drop
   or mishandle a tail;
 * ``accumulation`` — SUM of long float16 / float32 / float64 vectors against an exact (``fsum``)
   reference, within Higham's bound for blocked pairwise summation (see :func:`sum_bound`): a
