@@ -1,8 +1,8 @@
 """Layer 2, primitive (continued): the bug classes small inputs cannot show.
 
-* ``large`` — every required op at every declared dtype on inputs above 2**17 elements, of odd
-  size just past a power of two (``2**17 + 1``): blocked loops that drop
-  or mishandle a tail;
+* ``large`` — every required op at bool, int32 and float32 (one dtype per kind, where declared)
+  on inputs of ``2**17 + 1`` elements, an odd size just past a power of two: blocked loops that
+  drop or mishandle a tail;
 * ``accumulation`` — SUM of long float16 / float32 / float64 vectors against an exact (``fsum``)
   reference, within Higham's bound for blocked pairwise summation (see :func:`sum_bound`): a
   backend that accumulates sequentially in the storage precision fails it; a native MATMUL's
