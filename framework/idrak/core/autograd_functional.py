@@ -39,12 +39,20 @@ def _as_tuple(x: Any, what: str, fn: str) -> tuple[tuple[Tensor, ...], bool]:
     return items, is_tuple
 
 
-def _grad_inputs(xs: tuple[Tensor, ...], fn: str) -> tuple[Tensor, ...]:
+def _grad_inputs(
+    xs: tuple[Tensor, ...], fn: str, create_graph: bool = False
+) -> tuple[Tensor, ...]:
+    """Inputs to differentiate: fresh leaves, or (``create_graph`` and the input already
+    requires grad) an alias in its graph, so the result can be differentiated back to it."""
     out = []
     for i, x in enumerate(xs):
         if x.dtype.kind != "f":
             raise TypeError(f"{fn}: input {i} must be floating point, got {x.dtype}")
-        out.append(x.detach().requires_grad_())
+        if create_graph and x.requires_grad:
+            with enable_grad():
+                out.append(x + 0.0)
+        else:
+            out.append(x.detach().requires_grad_())
     return tuple(out)
 
 
@@ -116,7 +124,7 @@ def vjp(
     ``v`` of the wrong structure or shape.
     """
     xs, in_tuple = _as_tuple(inputs, "inputs", "vjp")
-    xs = _grad_inputs(xs, "vjp")
+    xs = _grad_inputs(xs, "vjp", create_graph)
     outs, out_tuple = _call(func, xs, "vjp")
     if v is None:
         if len(outs) != 1 or outs[0].numel() != 1:
@@ -139,7 +147,7 @@ def jvp(
     """``(func(inputs), J v)``: the Jacobian-vector product (``torch.autograd.functional.jvp``),
     by the double-vjp trick. ``v`` matches the inputs (omit it for a single-element input)."""
     xs, in_tuple = _as_tuple(inputs, "inputs", "jvp")
-    xs = _grad_inputs(xs, "jvp")
+    xs = _grad_inputs(xs, "jvp", create_graph)
     if v is None:
         if len(xs) != 1 or xs[0].numel() != 1:
             raise ValueError("jvp: v can be omitted only for one single-element input")
@@ -189,7 +197,7 @@ def jacobian(
             f"jacobian: strategy {strategy!r}; idrak implements only 'reverse-mode'"
         )
     xs, in_tuple = _as_tuple(inputs, "inputs", "jacobian")
-    xs = _grad_inputs(xs, "jacobian")
+    xs = _grad_inputs(xs, "jacobian", create_graph)
     outs, out_tuple = _call(func, xs, "jacobian")
     from idrak.core.methods.movement import stack
 
@@ -262,7 +270,7 @@ def vhp(
 ) -> tuple[Tensor, Any]:
     """``(func(inputs), v^T H)`` for a scalar ``func`` (``torch.autograd.functional.vhp``)."""
     xs, in_tuple = _as_tuple(inputs, "inputs", "vhp")
-    xs = _grad_inputs(xs, "vhp")
+    xs = _grad_inputs(xs, "vhp", create_graph)
     vs = _v_for_inputs(v, xs, "vhp")
     out = _scalar_out(func, xs, "vhp")
     with enable_grad():
@@ -283,7 +291,7 @@ def hvp(
     double backward: the gradient of ``<grad f(x), u>`` in ``x`` is ``H^T u``, linear in ``u``,
     and its vjp with ``v`` in ``u`` is ``H v``."""
     xs, in_tuple = _as_tuple(inputs, "inputs", "hvp")
-    xs = _grad_inputs(xs, "hvp")
+    xs = _grad_inputs(xs, "hvp", create_graph)
     vs = _v_for_inputs(v, xs, "hvp")
     out = _scalar_out(func, xs, "hvp")
     with enable_grad():
