@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import test_tensor_ops as tops
 from _gradcheck import as_list, assert_close, idrak_numpy_fn, numerical_grad
-from test_tensor_ops import FLOAT, INTS, NUM, NS, In, OpSpec, S, device  # noqa: F401
+from test_tensor_ops import INTS, NS, NUM, In, OpSpec, S
 
 import idrak
 import idrak.nn.functional as IF
@@ -23,6 +23,8 @@ import idrak.nn.functional as IF
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
+#: every backend, and each with its optional fast paths hidden (test_tensor_ops' fixture)
+device = tops.device
 I = NS(idrak, F=IF)
 T = NS(torch, F=TF)
 A = (3, 4)
@@ -190,7 +192,12 @@ SPECS: list[OpSpec] = [
         In(A, "distinct"),
         dtypes=NUM,
     ),
-    S("topk_nan", lambda m, x: [*x.topk(3)], In((5,), value=[1.0, nan, 3.0, -2.0, 0.5]), grad=False),
+    S(
+        "topk_nan",
+        lambda m, x: [*x.topk(3)],
+        In((5,), value=[1.0, nan, 3.0, -2.0, 0.5]),
+        grad=False,
+    ),
     S(
         "cummax_cummin",
         lambda m, x: [*x.cummax(0), *x.cummin(1), *m.cummax(x, -1), *m.cummin(x, 0)],
@@ -268,14 +275,21 @@ SPECS: list[OpSpec] = [
     ),
     S(
         "scatter_reduce_int",
-        lambda m, x, i, s: [x.scatter_reduce(1, i, s, r) for r in ("sum", "mean", "amax", "amin", "prod")],
+        lambda m, x, i, s: [
+            x.scatter_reduce(1, i, s, r) for r in ("sum", "mean", "amax", "amin", "prod")
+        ],
         In(A, "int", lo=-5, hi=5),
         In((3, 5), "int", "int64", hi=4),
         In((3, 5), "int", lo=-5, hi=5),
         dtypes=INTS,
         grad=False,
     ),
-    S("masked_select", lambda m, x, k: [x.masked_select(k), m.masked_select(x, k[0])], A, In(A, "bool", "bool")),
+    S(
+        "masked_select",
+        lambda m, x, k: [x.masked_select(k), m.masked_select(x, k[0])],
+        A,
+        In(A, "bool", "bool"),
+    ),
     # einsum, meshgrid, var_mean -----------------------------------------------------------------
     _eq("ij,jk->ik", (3, 4), (4, 5)),
     _eq("bij,bjk->bik", (2, 3, 4), (2, 4, 5)),
@@ -309,7 +323,11 @@ SPECS: list[OpSpec] = [
     ),
     S(
         "var_mean",
-        lambda m, x: [*m.var_mean(x), *m.var_mean(x, 1), *m.std_mean(x, dim=0, correction=0, keepdim=True)],
+        lambda m, x: [
+            *m.var_mean(x),
+            *m.var_mean(x, 1),
+            *m.std_mean(x, dim=0, correction=0, keepdim=True),
+        ],
         (4, 5),
     ),
     # activations --------------------------------------------------------------------------------
@@ -365,7 +383,9 @@ def test_forward(spec: OpSpec, dtype: str, device: str) -> None:
     same = _run(spec, T, [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
     assert len(same) == len(outs), f"{spec.name}: {len(outs)} outputs, torch {len(same)}"
     rtol, atol = tops._tol(spec, dtype)
-    wide = _run(spec, T, [torch.from_numpy(np.ascontiguousarray(a)) for a in tops._widen(arrays, spec)])
+    wide = _run(
+        spec, T, [torch.from_numpy(np.ascontiguousarray(a)) for a in tops._widen(arrays, spec)]
+    )
     for k, (o, t, w) in enumerate(zip(outs, same, wide)):
         assert o.dtype.name == str(t.dtype).removeprefix("torch."), (
             f"{spec.name} output {k}: dtype {o.dtype.name}, torch {t.dtype}"
@@ -394,7 +414,9 @@ def _cotangents(spec: OpSpec, arrays: list[np.ndarray], device: str, seed: int) 
     with idrak.no_grad():
         outs = [o.numpy() for o in _run(spec, I, [idrak.tensor(a, device=device) for a in arrays])]
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(o.shape) if o.dtype.kind == "f" else np.zeros(o.shape) for o in outs]
+    return [
+        rng.standard_normal(o.shape) if o.dtype.kind == "f" else np.zeros(o.shape) for o in outs
+    ]
 
 
 @pytest.mark.parametrize("spec", _grad_cases(fd=True))

@@ -258,11 +258,17 @@ def _cmp(got: Any, ref: Any, what: str) -> None:
             _cmp(g, r, f"{what}[{k}]")
         return
     assert isinstance(got, idrak.Tensor), f"{what}: {type(got).__name__}, expected a Tensor"
-    np.testing.assert_allclose(got.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=what)
+    np.testing.assert_allclose(
+        got.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=what
+    )
 
 
 def test_jacobian_single_and_tuple() -> None:
-    _cmp(AF.jacobian(_f_single(idrak), idrak.tensor(X)), TAF.jacobian(_f_single(torch), torch.tensor(X)), "jac")
+    _cmp(
+        AF.jacobian(_f_single(idrak), idrak.tensor(X)),
+        TAF.jacobian(_f_single(torch), torch.tensor(X)),
+        "jac",
+    )
     ins_i = (idrak.tensor(X3), idrak.tensor(Y))
     ins_t = (torch.tensor(X3), torch.tensor(Y))
     _cmp(AF.jacobian(_f_multi(idrak), ins_i), TAF.jacobian(_f_multi(torch), ins_t), "jac tuple")

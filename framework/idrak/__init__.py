@@ -133,14 +133,14 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.compile.tracing import *
     from idrak.contract.dtypes import *
     from idrak.core import autograd, random
+    from idrak.core import autograd_functional as func
     from idrak.core.autograd import *
     from idrak.core.creation import *
     from idrak.core.dlpack import *
+    from idrak.core.functions import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *
-    from idrak.core.functions import *
-    from idrak.core import autograd_functional as func
     from idrak.engine import debug, fusion
     from idrak.errors import *
     from idrak.io.serialization import *

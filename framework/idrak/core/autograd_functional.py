@@ -39,9 +39,7 @@ def _as_tuple(x: Any, what: str, fn: str) -> tuple[tuple[Tensor, ...], bool]:
     return items, is_tuple
 
 
-def _grad_inputs(
-    xs: tuple[Tensor, ...], fn: str, create_graph: bool = False
-) -> tuple[Tensor, ...]:
+def _grad_inputs(xs: tuple[Tensor, ...], fn: str, create_graph: bool = False) -> tuple[Tensor, ...]:
     """Inputs to differentiate: fresh leaves, or (``create_graph`` and the input already
     requires grad) an alias in its graph, so the result can be differentiated back to it."""
     out = []
@@ -101,7 +99,9 @@ def _grads(
     return tuple(out)
 
 
-def _call(func: Callable[..., Any], xs: tuple[Tensor, ...], fn: str) -> tuple[tuple[Tensor, ...], bool]:
+def _call(
+    func: Callable[..., Any], xs: tuple[Tensor, ...], fn: str
+) -> tuple[tuple[Tensor, ...], bool]:
     with enable_grad():
         res = func(*xs)
     return _as_tuple(res, "the function's output", fn)
@@ -128,7 +128,9 @@ def vjp(
     outs, out_tuple = _call(func, xs, "vjp")
     if v is None:
         if len(outs) != 1 or outs[0].numel() != 1:
-            raise ValueError("vjp: v can be omitted only for a function with one single-element output")
+            raise ValueError(
+                "vjp: v can be omitted only for a function with one single-element output"
+            )
         vs: tuple[Tensor, ...] = (outs[0].detach().ones_like(),)
     else:
         vs = _check_v(v, outs, "v", "vjp")
@@ -146,7 +148,7 @@ def jvp(
 ) -> tuple[Any, Any]:
     """``(func(inputs), J v)``: the Jacobian-vector product (``torch.autograd.functional.jvp``),
     by the double-vjp trick. ``v`` matches the inputs (omit it for a single-element input)."""
-    xs, in_tuple = _as_tuple(inputs, "inputs", "jvp")
+    xs, _ = _as_tuple(inputs, "inputs", "jvp")
     xs = _grad_inputs(xs, "jvp", create_graph)
     if v is None:
         if len(xs) != 1 or xs[0].numel() != 1:
@@ -248,7 +250,14 @@ def hessian(
         out, _ = _as_tuple(func(*args), "the function's output", "hessian")
         if len(out) != 1 or out[0].numel() != 1:
             raise ValueError("hessian: the function must return a single-element Tensor")
-        return _grads((out[0].reshape(()),), args, (out[0].detach().ones_like().reshape(()),), True, strict, "hessian")
+        return _grads(
+            (out[0].reshape(()),),
+            args,
+            (out[0].detach().ones_like().reshape(()),),
+            True,
+            strict,
+            "hessian",
+        )
 
     h = jacobian(gradient, xs, create_graph, strict, vectorize, outer_jacobian_strategy)
     return h if in_tuple else h[0][0]

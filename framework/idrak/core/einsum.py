@@ -88,7 +88,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
             f"einsum {equation!r}: {len(terms)} operand terms but {len(ops)} operands given"
         )
     n_ell = max(_ell_dims(t, x.ndim) for t, x in zip(terms, ops))
-    labels = [_expand_ellipsis(t, x.ndim, n_ell, equation, k) for k, (t, x) in enumerate(zip(terms, ops))]
+    labels = [
+        _expand_ellipsis(t, x.ndim, n_ell, equation, k) for k, (t, x) in enumerate(zip(terms, ops))
+    ]
     ell = [f".{i}" for i in range(n_ell)]
     counts: dict[str, int] = {}
     for ls in labels:

@@ -34,9 +34,9 @@ from idrak.core.methods.activation_more import MoreActivationMixin
 from idrak.core.methods.conversion import ConvertMixin
 from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
+from idrak.core.methods.matrix import MatrixMixin
 from idrak.core.methods.movement import MovementMixin
 from idrak.core.methods.neural import NNOpsMixin
-from idrak.core.methods.matrix import MatrixMixin
 from idrak.core.methods.pairwise import PairwiseMixin
 from idrak.core.methods.reduce import ReduceMixin
 from idrak.core.methods.sampling import SamplingMixin

@@ -110,7 +110,7 @@ __all__ = [
 ]
 
 # the activation modules added by issue 12
-from idrak.nn.layers import (  # noqa: E402
+from idrak.nn.layers import (
     CELU,
     SELU,
     Hardsigmoid,

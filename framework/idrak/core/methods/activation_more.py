@@ -59,8 +59,10 @@ class MoreActivationMixin:
         if max_val < min_val:
             raise ValueError(f"hardtanh: max_val ({max_val}) must be >= min_val ({min_val})")
         x = self
-        return (x <= min_val)._select(min_val, (x >= max_val)._select(max_val, x)).cast(
-            x.dtype if x.dtype.kind == "f" else _promoted(x, min_val, max_val)
+        return (
+            (x <= min_val)
+            ._select(min_val, (x >= max_val)._select(max_val, x))
+            .cast(x.dtype if x.dtype.kind == "f" else _promoted(x, min_val, max_val))
         )
 
     def hardsigmoid(self: Tensor) -> Tensor:

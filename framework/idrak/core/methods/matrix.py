@@ -150,7 +150,9 @@ class MatrixMixin:
         src = [source] if isinstance(source, int) else list(source)
         dst = [destination] if isinstance(destination, int) else list(destination)
         if len(src) != len(dst):
-            raise ValueError(f"movedim: source {source!r} and destination {destination!r} differ in length")
+            raise ValueError(
+                f"movedim: source {source!r} and destination {destination!r} differ in length"
+            )
         s = [self._dim(i) for i in src]
         t = [self._dim(i) for i in dst]
         if len(set(s)) != len(s) or len(set(t)) != len(t):

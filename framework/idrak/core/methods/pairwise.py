@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from idrak.contract.dtypes import bool_
+from idrak.contract.ops import Op
 from idrak.core.methods.trig import signbit
 
 if TYPE_CHECKING:
@@ -101,6 +102,5 @@ class PairwiseMixin:
 def _check_nonzero(b: Tensor, op: str) -> None:
     if b.lazy.buf is not None and b.numel() and bool((b.numpy() == 0).any()):
         raise ZeroDivisionError(f"{op}: integer division by zero")
-    if b.lazy.buf is None and b.lazy.op.name == "FULL" and b.lazy.arg[1] == 0:
+    if b.lazy.buf is None and b.lazy.op is Op.FULL and b.lazy.arg[1] == 0:
         raise ZeroDivisionError(f"{op}: integer division by zero")
-

@@ -63,7 +63,9 @@ class SamplingMixin:
         if self.dtype.kind != "f":
             raise TypeError(f"multinomial: weights must be floating point, got {self.dtype}")
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise ValueError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+            raise ValueError(
+                f"multinomial: num_samples must be a positive int, got {num_samples!r}"
+            )
         n = self.shape[-1]
         if n == 0:
             raise ValueError("multinomial: weights have no categories (last dim is 0)")

@@ -110,7 +110,9 @@ class SortingMixin:
             vals, idx = vals.movedim(-1, d), idx.movedim(-1, d)
         return sort_result(vals, idx)
 
-    def argsort(self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    def argsort(
+        self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
+    ) -> Tensor:
         """The indices that sort ``dim`` (see :meth:`sort`), int64."""
         return self.sort(dim, descending, stable).indices
 
