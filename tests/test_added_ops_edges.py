@@ -339,3 +339,50 @@ def test_strict_and_independent_outputs() -> None:
         AF.jacobian(lambda z: z, idrak.tensor(X3), strategy="forward-mode")
     assert AF.jacobian(lambda z: z * 2.0, idrak.tensor(X3), vectorize=True).shape == (3, 3)
     assert idrak.func.hessian is AF.hessian
+
+
+@pytest.mark.parametrize("n", [2, 5, 8, 13, 40])
+def test_bitonic_sort_path_matches_torch(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from idrak.core.methods import sorting
+
+    monkeypatch.setitem(sorting._SORT, "rank_max", 1)  # force the network for every length
+    rng = np.random.default_rng(n)
+    a = rng.integers(-3, 3, (3, n)).astype(np.float64)
+    a[0, 0], a[1, -1] = math.nan, math.inf
+    w = rng.standard_normal((3, n))
+    for desc in (False, True):
+        x = idrak.tensor(a, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        v, i = x.sort(descending=desc)
+        tv, ti = t.sort(descending=desc, stable=True)
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+        np.testing.assert_array_equal(v.numpy(), tv.detach().numpy())
+        (v * idrak.tensor(w)).sum().backward()
+        (tv * torch.from_numpy(w)).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+        tk = torch.tensor(a).topk(min(3, n), largest=not desc).values
+        np.testing.assert_array_equal(
+            x.topk(min(3, n), largest=not desc).values.numpy(), tk.numpy()
+        )
+
+
+@pytest.mark.parametrize("replacement", [True, False])
+def test_multinomial_replays_under_jit_with_fresh_draws(replacement: bool) -> None:
+    """The draws come from the counter-based stream, so idrak.jit replays draw what the plain
+    calls would have drawn (as for rand)."""
+    import warnings
+
+    def g(w: idrak.Tensor) -> idrak.Tensor:
+        return w.multinomial(3, replacement)
+
+    f = idrak.jit(g)
+    w = idrak.tensor([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]] * 4)
+    idrak.manual_seed(11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback to plain calls
+        outs = [f(w).numpy() for _ in range(4)]
+    assert f.stats["replays"] >= 2
+    idrak.manual_seed(11)
+    plain = [g(w).numpy() for _ in range(4)]
+    np.testing.assert_array_equal(np.stack(outs), np.stack(plain))
+    assert not all(np.array_equal(outs[0], o) for o in outs[1:])
