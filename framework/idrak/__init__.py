@@ -33,6 +33,7 @@ _NAMESPACE = (
     "idrak.core.tensor",
     "idrak.core.creation",
     "idrak.core.toplevel",
+    "idrak.core.functions",
     "idrak.core.autograd",
     "idrak.core.random",
     "idrak.core.dlpack",
@@ -55,6 +56,7 @@ _MODULES = {
     "experiment": "idrak.experiment",
     "factories": "idrak.factories",
     "functional": "idrak.nn.functional",
+    "func": "idrak.core.autograd_functional",
     "fusion": "idrak.engine.fusion",
     "io": "idrak.io",
     "metrics": "idrak.metrics",
@@ -131,9 +133,11 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.compile.tracing import *
     from idrak.contract.dtypes import *
     from idrak.core import autograd, random
+    from idrak.core import autograd_functional as func
     from idrak.core.autograd import *
     from idrak.core.creation import *
     from idrak.core.dlpack import *
+    from idrak.core.functions import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *

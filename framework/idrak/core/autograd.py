@@ -411,3 +411,13 @@ def grad(
             )
         out.append(g if g is None or create_graph else g.detach())
     return tuple(out)
+
+
+def __getattr__(name: str) -> Any:
+    """``idrak.autograd.functional`` (torch's module path for jacobian/hessian/vjp/jvp/...),
+    imported on first use: it builds on this module."""
+    if name == "functional":
+        import importlib
+
+        return importlib.import_module("idrak.core.autograd_functional")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,12 +30,19 @@ from idrak.core import autograd as _ag
 from idrak.core.decompositions import DECOMPOSITIONS
 from idrak.core.layer_type import Module as Module  # the seeds' idrak.core.tensor.Module
 from idrak.core.methods.activation import ActivationMixin
+from idrak.core.methods.activation_more import MoreActivationMixin
 from idrak.core.methods.conversion import ConvertMixin
 from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
+from idrak.core.methods.matrix import MatrixMixin
 from idrak.core.methods.movement import MovementMixin
 from idrak.core.methods.neural import NNOpsMixin
+from idrak.core.methods.pairwise import PairwiseMixin
 from idrak.core.methods.reduce import ReduceMixin
+from idrak.core.methods.sampling import SamplingMixin
+from idrak.core.methods.scatter import ScatterMixin
+from idrak.core.methods.sorting import SortingMixin
+from idrak.core.methods.trig import TrigMixin
 from idrak.engine import fusion as _fusion
 from idrak.engine import lazy as _lazy
 from idrak.errors import DeviceError, IdrakError
@@ -83,8 +90,11 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class Tensor(
-    ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin
-):
+    ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin,
+    # the ops added by issue 12 (docs/ops.md, "Added ops")
+    TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin, ScatterMixin, SamplingMixin,
+    MoreActivationMixin,
+):  # fmt: skip
     """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
 
     Create tensors with :func:`idrak.tensor`, :func:`idrak.zeros`, ... rather than the class.

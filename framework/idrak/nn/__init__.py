@@ -108,3 +108,17 @@ __all__ = [
     "max_pool2d",
     "utils",
 ]
+
+# the activation modules added by issue 12
+from idrak.nn.layers import (
+    CELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Mish,
+    Softmin,
+    Softsign,
+)
+
+__all__ += ["CELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "Mish", "Softmin", "Softsign"]

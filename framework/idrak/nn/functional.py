@@ -368,3 +368,18 @@ def group_norm(
     if bias is not None:
         out = out + bias.reshape(cs)
     return out
+
+
+# the activations added by issue 12 live in their own module (re-exported here) -----------------
+from idrak.nn.functional_more import (  # noqa: E402
+    celu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    mish,
+    selu,
+    softmin,
+    softsign,
+)
+
+__all__ += ["celu", "hardsigmoid", "hardswish", "hardtanh", "mish", "selu", "softmin", "softsign"]

@@ -74,3 +74,17 @@ dropout = Dropout
 embedding = Embedding
 flatten = Flatten
 identity = Identity
+
+# the activation modules added by issue 12
+from idrak.nn.layers.activation import (  # noqa: E402
+    CELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Mish,
+    Softmin,
+    Softsign,
+)
+
+__all__ += ["CELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "Mish", "Softmin", "Softsign"]
