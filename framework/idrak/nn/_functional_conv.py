@@ -277,9 +277,11 @@ def _unpool(input: Tensor, indices: Tensor, out_hw: tuple[int, ...], fn: str) ->
         raise IndexError(f"{fn}: index {bad} is outside the output plane of size {plane}")
     x = input.reshape((*lead, -1))
     zeros = creation.zeros((*lead, plane), dtype=input.dtype, device=input.device)
-    out = zeros.scatter_add(-1, idx, x)
-    count = zeros.detach().scatter_add(-1, idx, creation.ones_like(x.detach()))
-    out = out / count.clamp(min=1.0)  # an index hit twice holds one value, not the sum
+    summed = zeros.scatter_add(-1, idx, x)
+    count = zeros.detach().scatter_add(-1, idx, creation.ones_like(x.detach())).clamp(min=1.0)
+    # an index hit k times holds the value once (sum / k), yet each entry's gradient is the
+    # full output gradient at its index, as torch's max_unpool backward (a gather) gives
+    out = summed + (summed / count - summed).detach()
     return out.reshape((*lead, *out_hw))
 
 
@@ -295,7 +297,8 @@ def max_unpool2d(
     plane, ``OH = (H - 1) * stride - 2 * padding + KH`` unless ``output_size`` is given.
 
     Where two windows picked the same input element (overlapping pools), that output holds the
-    value once (torch writes it once) and the gradient is split between the two entries.
+    value once (torch writes it once) and each entry's gradient is the output gradient at its
+    index (torch's backward is a gather).
 
     Raises:
         ValueError: indices not shaped like input, or an ``output_size`` of the wrong rank.
