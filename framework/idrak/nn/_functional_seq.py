@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from idrak.core import creation
-from idrak.core.tensor import Tensor
+from idrak.core.tensor import Tensor, broadcast_shapes
 
 __all__ = [
     "attention_weights",
@@ -139,6 +139,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     Raises:
         ValueError: shapes that do not broadcast (from the elementwise product).
     """
+    shape = broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    x1, x2 = x1.broadcast_to(shape), x2.broadcast_to(shape)  # norms of the broadcast inputs
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
