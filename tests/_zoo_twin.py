@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _gradcheck import assert_close
 
 import idrak
-from tests._gradcheck import assert_close
 
 Build = Callable[[Any], Any]  # lib (torch or idrak) -> module
 Call = Callable[[Any, list[Any], Any], Any]  # (module, inputs, lib) -> outputs

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _gradcheck import assert_close, idrak_numpy_fn, numerical_grad
 
 import idrak
 import idrak.runtime.plugins
 from idrak.nn import functional as F
-from tests._gradcheck import assert_close, idrak_numpy_fn, numerical_grad
 
 BACKENDS = idrak.runtime.plugins.available_backends()
 R = np.random.default_rng(11)
@@ -130,7 +130,12 @@ SPECS: list[tuple[str, str, list[np.ndarray], Kw]] = [
         [_x(2, 5), _x(1, 5)],
         lambda L, d: {"p": 1.0, "keepdim": True},
     ),
-    ("sdpa", "scaled_dot_product_attention", [_x(2, 3, 4), _x(2, 5, 4), _x(2, 5, 3)], lambda L, d: {}),
+    (
+        "sdpa",
+        "scaled_dot_product_attention",
+        [_x(2, 3, 4), _x(2, 5, 4), _x(2, 5, 3)],
+        lambda L, d: {},
+    ),
     (
         "sdpa_causal_scale",
         "scaled_dot_product_attention",

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _zoo_twin import check_twin
 
 import idrak
 import idrak.runtime.plugins
 from idrak import nn
-from tests._zoo_twin import check_twin
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 BACKENDS = idrak.runtime.plugins.available_backends()
@@ -73,7 +73,13 @@ SPECS: list[tuple[str, Any, list[np.ndarray], Any]] = [
     (
         "conv_transpose2d_all_args",
         lambda L: L.nn.ConvTranspose2d(
-            4, 6, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2,
+            4,
+            6,
+            (3, 2),
+            stride=(2, 1),
+            padding=(1, 0),
+            output_padding=(1, 0),
+            groups=2,
             dilation=(1, 2),
         ),
         [_x(2, 4, 5, 4)],

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _zoo_twin import check_twin
 
 import idrak
 import idrak.runtime.plugins
 from idrak import nn
-from tests._zoo_twin import check_twin
 
 pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
 BACKENDS = idrak.runtime.plugins.available_backends()
@@ -245,7 +245,9 @@ def test_state_dict_names_and_shapes_match_torch() -> None:
         ("ConvTranspose2d", (4, 6, 3), {"groups": 2}),
     ]
     for cls, args, kw in cases:
-        ti = {k: tuple(v.shape) for k, v in getattr(torch.nn, cls)(*args, **kw).state_dict().items()}
+        ti = {
+            k: tuple(v.shape) for k, v in getattr(torch.nn, cls)(*args, **kw).state_dict().items()
+        }
         ii = {k: tuple(v.shape) for k, v in getattr(nn, cls)(*args, **kw).state_dict().items()}
         assert list(ii) == list(ti), f"{cls}: names {list(ii)} != torch {list(ti)}"
         assert ii == ti, f"{cls}: shapes differ"
@@ -279,7 +281,7 @@ def test_mha_dropout_uses_framework_rng() -> None:
     idrak.manual_seed(4)
     a, wa = m(q, q, q)
     idrak.manual_seed(4)
-    b, wb = m(q, q, q)
+    b, _ = m(q, q, q)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     m.eval()
     _, we = m(q, q, q)

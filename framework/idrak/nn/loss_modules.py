@@ -1,12 +1,16 @@
 """Loss modules (``nn.CrossEntropyLoss`` ...): torch's constructor arguments, stored, and the
 matching function of :mod:`idrak.nn.losses` called in ``forward(input, target)``.
 
+The deprecated ``size_average`` / ``reduce`` arguments are accepted and mapped to a
+``reduction`` the way torch does (with a warning).
+
 A class weight (``weight``, ``pos_weight``) is registered as a buffer, as torch does, so it moves
 with ``.to()`` and appears in ``state_dict``.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from idrak.core.tensor import Tensor
@@ -32,9 +36,13 @@ def _legacy(size_average: bool | None, reduce: bool | None, reduction: str) -> s
     """torch's deprecated ``size_average``/``reduce`` pair mapped to a ``reduction``."""
     if size_average is None and reduce is None:
         return reduction
-    if reduce is False:
-        return "none"
-    return "sum" if size_average is False else "mean"
+    out = "none" if reduce is False else ("sum" if size_average is False else "mean")
+    warnings.warn(
+        f"size_average and reduce are deprecated (as in torch); use reduction={out!r}",
+        UserWarning,
+        stacklevel=4,
+    )
+    return out
 
 
 class _Loss(Module):
