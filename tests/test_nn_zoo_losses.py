@@ -15,7 +15,7 @@ import idrak
 from idrak import nn
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:size_average and reduce", "ignore:reduction: 'mean' divides"
+    "ignore:size_average and reduce", "ignore:reduction. 'mean' divides"
 )
 R = np.random.default_rng(5)
 X = R.standard_normal((6, 4))
