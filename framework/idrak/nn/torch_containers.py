@@ -118,7 +118,7 @@ class ModuleList(_Indexed):
     def pop(self, key: int = -1) -> Module:
         m = self[key]
         del self[key]
-        return m  # type: ignore[no-any-return]
+        return m
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward(); iterate over it")
@@ -212,7 +212,7 @@ class ParameterList(_Indexed):
             return ParameterList(self._values()[key])
         return self._values()[self._index(key)]
 
-    def __setitem__(self, key: int, value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         self._parameters[str(self._index(key))] = _as_param(value)
 
     def __iter__(self) -> Iterator[Any]:

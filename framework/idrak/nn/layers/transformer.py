@@ -47,7 +47,7 @@ class _LayerBase(Module):
 
     def _ff_block(self, x: Tensor) -> Tensor:
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout_last(x)  # type: ignore[no-any-return]
+        return self.dropout_last(x)
 
     def _set_activation(self, activation: Any) -> None:
         fn = _activation(activation)
@@ -100,13 +100,13 @@ class TransformerEncoderLayer(_LayerBase):
         self._set_activation(activation)
 
     def dropout_last(self, x: Tensor) -> Tensor:
-        return self.dropout2(x)  # type: ignore[no-any-return]
+        return self.dropout2(x)
 
     def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
         out = self.self_attn(
             x, x, x, attn_mask=mask, key_padding_mask=kpm, need_weights=False, is_causal=is_causal
         )[0]
-        return self.dropout1(out)  # type: ignore[no-any-return]
+        return self.dropout1(out)
 
     def forward(
         self,
@@ -120,7 +120,7 @@ class TransformerEncoderLayer(_LayerBase):
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))  # type: ignore[no-any-return]
+        return self.norm2(x + self._ff_block(x))
 
 
 class TransformerDecoderLayer(_LayerBase):
@@ -168,13 +168,13 @@ class TransformerDecoderLayer(_LayerBase):
         self._set_activation(activation)
 
     def dropout_last(self, x: Tensor) -> Tensor:
-        return self.dropout3(x)  # type: ignore[no-any-return]
+        return self.dropout3(x)
 
     def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
         out = self.self_attn(
             x, x, x, attn_mask=mask, key_padding_mask=kpm, need_weights=False, is_causal=is_causal
         )[0]
-        return self.dropout1(out)  # type: ignore[no-any-return]
+        return self.dropout1(out)
 
     def _mha_block(self, x: Tensor, mem: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
         out = self.multihead_attn(
@@ -186,7 +186,7 @@ class TransformerDecoderLayer(_LayerBase):
             need_weights=False,
             is_causal=is_causal,
         )[0]
-        return self.dropout2(out)  # type: ignore[no-any-return]
+        return self.dropout2(out)
 
     def forward(
         self,
@@ -210,7 +210,7 @@ class TransformerDecoderLayer(_LayerBase):
         x = self.norm2(
             x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal)
         )
-        return self.norm3(x + self._ff_block(x))  # type: ignore[no-any-return]
+        return self.norm3(x + self._ff_block(x))
 
 
 class TransformerEncoder(Module):
