@@ -5,13 +5,19 @@ order, so a torch ``state_dict`` loads and gives the same outputs.
 
 The step equations are in :mod:`idrak.nn.layers.rnn_cells`. Each layer projects the whole input
 sequence with one matmul, then runs the recurrence step by step (a Python loop over time).
-Packed sequences (``nn.utils.rnn.PackedSequence``) are not supported: pad the batch and mask.
+
+A :class:`~idrak.nn.utils.rnn.PackedSequence` input is unpacked, run with each sequence's state
+frozen after its last step (and, in the reverse direction, held at the initial state until its
+last step), and the output packed again, so ``h_n`` holds each sequence's own final state, as
+torch computes it.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from idrak.core import creation
 from idrak.core.methods.movement import cat, stack
@@ -21,6 +27,7 @@ from idrak.nn import init
 from idrak.nn.layers._util import check_positive, new_param
 from idrak.nn.layers.rnn_cells import GATES, cell_step
 from idrak.nn.module import Module
+from idrak.nn.utils.rnn import PackedSequence, _pack, pad_packed_sequence
 
 __all__ = ["GRU", "LSTM", "RNN", "RNNBase"]
 
@@ -33,7 +40,8 @@ class RNNBase(Module):
     (L, input_size); initial state h0 (and c0 for LSTM) (D*num_layers, N, hidden_size) or
     (D*num_layers, hidden_size) unbatched, zeros when omitted. Output (L, N, D*hidden_size)
     (batch_first: (N, L, ...)), final states (D*num_layers, N, hidden_size), layer-major
-    with the reverse direction after the forward one, as torch.
+    with the reverse direction after the forward one, as torch. A
+    :class:`~idrak.nn.utils.rnn.PackedSequence` input gives a PackedSequence output.
 
     Raises:
         ValueError: bad sizes, ``dropout`` outside [0, 1], ``proj_size`` other than 0; in
@@ -110,7 +118,26 @@ class RNNBase(Module):
             )
         return hh
 
-    def _run(self, input: Tensor, hx: Any) -> tuple[Tensor, Any]:
+    def _run(self, input: Any, hx: Any) -> tuple[Any, Any]:
+        if isinstance(input, PackedSequence):
+            return self._run_packed(input, hx)
+        return self._run_padded(input, hx, None)
+
+    def _run_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        padded, lengths = pad_packed_sequence(packed)  # original batch order
+        ln = lengths.numpy().astype(np.int64)
+        first, self.__dict__["batch_first"] = self.batch_first, False
+        try:
+            out, state = self._run_padded(padded, hx, ln)
+        finally:
+            self.__dict__["batch_first"] = first
+        order = None if packed.sorted_indices is None else packed.sorted_indices.numpy()
+        if order is not None:
+            out = out.index_select(1, packed.sorted_indices)  # type: ignore[arg-type]
+            ln = ln[order]
+        return _pack(out, ln, order), state
+
+    def _run_padded(self, input: Tensor, hx: Any, lengths: np.ndarray | None) -> tuple[Tensor, Any]:
         name = type(self).__name__
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
@@ -146,7 +173,16 @@ class RNNBase(Module):
                 steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
                 ys: list[Tensor] = []
                 for t in steps:
-                    y, state = cell_step(self.mode, xw[t], state, w_hh, b_hh)
+                    y, new = cell_step(self.mode, xw[t], state, w_hh, b_hh)
+                    if lengths is not None:  # packed: steps past a sequence's end change nothing
+                        alive = creation.tensor((lengths > t)[:, None], device=x.device)
+                        y = alive._select(y, 0.0)
+                        new = (
+                            tuple(alive._select(a, b) for a, b in zip(new, state))
+                            if lstm
+                            else alive._select(new, state)
+                        )
+                    state = new
                     ys.append(y)
                 if d:
                     ys.reverse()
@@ -219,7 +255,9 @@ class RNN(RNNBase):
         )
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, input: Tensor | PackedSequence, hx: Tensor | None = None
+    ) -> tuple[Any, Tensor]:
         out, hn = self._run(input, hx)
         return out, hn
 
@@ -257,8 +295,8 @@ class LSTM(RNNBase):
         )
 
     def forward(
-        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:
         out, state = self._run(input, hx)
         return out, state
 
@@ -293,6 +331,8 @@ class GRU(RNNBase):
             dtype,
         )
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, input: Tensor | PackedSequence, hx: Tensor | None = None
+    ) -> tuple[Any, Tensor]:
         out, hn = self._run(input, hx)
         return out, hn
