@@ -1,7 +1,7 @@
 """Padded and packed batches of variable-length sequences (``torch.nn.utils.rnn`` names).
 
 A :class:`PackedSequence` stores the time steps of a batch sorted by decreasing length, step by
-step: ``data`` (sum of lengths, *) holds, for each step t, the rows of the ``batch_sizes[t]``
+step: ``data`` (sum of lengths, ...) holds, for each step t, the rows of the ``batch_sizes[t]``
 sequences still running. RNN, LSTM and GRU accept one and return one (their final states are
 taken at each sequence's own last step). Packing and unpacking are INDEX_SELECTs with
 host-computed indices, so gradients flow through them.
@@ -30,7 +30,7 @@ __all__ = [
 
 
 class PackedSequence(NamedTuple):
-    """``data`` (sum(lengths), *), ``batch_sizes`` int64 (T,), ``sorted_indices`` (the batch
+    """``data`` (sum(lengths), ...), ``batch_sizes`` int64 (T,), ``sorted_indices`` (the batch
     order used for packing, None when the input was already sorted) and ``unsorted_indices``
     (its inverse)."""
 
@@ -65,7 +65,7 @@ def _index(x: Tensor, dim: int, idx: np.ndarray) -> Tensor:
 def pack_padded_sequence(
     input: Tensor, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True
 ) -> PackedSequence:
-    """Pack a padded batch (T, N, *) (``batch_first``: (N, T, *)) of sequences of ``lengths``
+    """Pack a padded batch (T, N, ...) (``batch_first``: (N, T, ...)) of sequences of ``lengths``
     (a list or a 1-D CPU tensor). With ``enforce_sorted`` the lengths must be decreasing;
     otherwise the batch is sorted first and ``sorted_indices`` records how.
 
@@ -75,7 +75,7 @@ def pack_padded_sequence(
     """
     x = input.transpose(0, 1) if batch_first else input
     if x.ndim < 2:
-        raise ValueError(f"pack_padded_sequence expects (T, N, *), got {tuple(input.shape)}")
+        raise ValueError(f"pack_padded_sequence expects (T, N, ...), got {tuple(input.shape)}")
     t, n = x.shape[0], x.shape[1]
     ln = _lengths(lengths, n)
     if n and ln.max() > t:
@@ -95,7 +95,7 @@ def pack_padded_sequence(
 
 
 def _pack(x: Tensor, ln_sorted: np.ndarray, order: np.ndarray | None) -> PackedSequence:
-    """Pack (T, N, *) already in sorted batch order."""
+    """Pack (T, N, ...) already in sorted batch order."""
     t, n = x.shape[0], x.shape[1]
     bs, rows = _packed_rows(ln_sorted, n)
     data = _index(x.reshape((t * n, *x.shape[2:])), 0, rows)
@@ -123,8 +123,8 @@ def pad_packed_sequence(
     padding_value: float = 0.0,
     total_length: int | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """The inverse of :func:`pack_padded_sequence`: (T, N, *) padded with ``padding_value``
-    (``batch_first``: (N, T, *)) in the original batch order, and the lengths (int64).
+    """The inverse of :func:`pack_padded_sequence`: (T, N, ...) padded with ``padding_value``
+    (``batch_first``: (N, T, ...)) in the original batch order, and the lengths (int64).
 
     Raises:
         ValueError: ``total_length`` shorter than the longest sequence.
@@ -160,7 +160,7 @@ def pad_sequence(
     padding_value: float = 0.0,
     padding_side: str = "right",
 ) -> Tensor:
-    """Stack sequences (L_i, *) into (max L, N, *) (``batch_first``: (N, max L, *)), padded
+    """Stack sequences (L_i, ...) into (max L, N, ...) (``batch_first``: (N, max L, ...)), padded
     with ``padding_value`` on the ``padding_side`` ("right" or "left").
 
     Raises:
@@ -188,13 +188,13 @@ def pad_sequence(
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a list of sequences (L_i, *) (``pad_sequence`` then ``pack_padded_sequence``)."""
+    """Pack a list of sequences (L_i, ...) (``pad_sequence`` then ``pack_padded_sequence``)."""
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
 def unpad_sequence(padded: Tensor, lengths: Any, batch_first: bool = False) -> list[Tensor]:
-    """The sequences of a padded batch, each cut to its length: a list of (L_i, *)."""
+    """The sequences of a padded batch, each cut to its length: a list of (L_i, ...)."""
     x = padded if batch_first else padded.transpose(0, 1)
     ln = _lengths(lengths, x.shape[0])
     return [x[i, : int(n)] for i, n in enumerate(ln)]
