@@ -122,3 +122,44 @@ from idrak.nn.layers import (
 )
 
 __all__ += ["CELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "Mish", "Softmin", "Softsign"]
+# the PyTorch module zoo (issue 16): layers, torch's list/dict containers, loss modules
+from idrak.nn.layers import (
+    GRU,
+    LSTM,
+    RNN,
+    AvgPool1d,
+    Conv1d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    CosineSimilarity,
+    GRUCell,
+    LSTMCell,
+    MaxPool1d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MultiheadAttention,
+    PairwiseDistance,
+    RNNBase,
+    RNNCell,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    Upsample,
+)
+from idrak.nn.layers import ZOO as _ZOO
+from idrak.nn.loss_modules import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from idrak.nn.loss_modules import __all__ as _LOSSES
+from idrak.nn.torch_containers import ModuleDict, ModuleList, ParameterDict, ParameterList
+
+__all__ += [*_ZOO, *_LOSSES, "ModuleDict", "ModuleList", "ParameterDict", "ParameterList"]

@@ -8,7 +8,7 @@ methods (so from idrak's primitive ops); gradients come from autograd. The losse
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from idrak.core import creation
 from idrak.core.autograd import no_grad
@@ -86,6 +86,37 @@ def conv2d(
     return input.conv2d(weight, bias, stride, padding, dilation, groups)
 
 
+@overload
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = ...,
+    padding: Any = ...,
+    dilation: Any = ...,
+    ceil_mode: bool = ...,
+    return_indices: Literal[False] = ...,
+) -> Tensor: ...
+@overload
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = ...,
+    padding: Any = ...,
+    dilation: Any = ...,
+    ceil_mode: bool = ...,
+    *,
+    return_indices: Literal[True],
+) -> tuple[Tensor, Tensor]: ...
+@overload
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = ...,
+    padding: Any = ...,
+    dilation: Any = ...,
+    ceil_mode: bool = ...,
+    return_indices: bool = ...,
+) -> Tensor | tuple[Tensor, Tensor]: ...
 def max_pool2d(
     input: Tensor,
     kernel_size: Any,
@@ -94,14 +125,14 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
-) -> Tensor:
+) -> Tensor | tuple[Tensor, Tensor]:
     """Max over sliding windows of (N, C, H, W) or (C, H, W). ``stride`` defaults to the kernel.
 
-    Raises:
-        NotImplementedError: ``return_indices=True``.
+    With ``return_indices`` also returns each maximum's flat index into the input's (H, W)
+    plane (int64), for :func:`max_unpool2d`; see :func:`max_pool2d_with_indices`.
     """
     if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
     return input.max_pool2d(kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -134,11 +165,16 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad (before, after) pairs starting from the LAST dimension; negative widths crop.
+    """Pad (before, after) pairs starting from the LAST dimension.
+
+    ``mode="constant"`` fills with ``value`` (negative widths crop); ``"reflect"``,
+    ``"replicate"`` and ``"circular"`` are described in :func:`pad_nonconstant`.
 
     Raises:
-        NotImplementedError: a mode other than ``"constant"``.
+        ValueError: bad widths for the mode or shape, an unknown mode.
     """
+    if mode != "constant":
+        return pad_nonconstant(input, pad, mode)
     return input.pad(pad, mode, value)
 
 
@@ -383,3 +419,36 @@ from idrak.nn.functional_more import (  # noqa: E402
 )
 
 __all__ += ["celu", "hardsigmoid", "hardswish", "hardtanh", "mish", "selu", "softmin", "softsign"]
+# 1-D, transposed and sequence ops (split into their own modules) --------------------------------
+from idrak.nn._functional_conv import (  # noqa: E402
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d_with_indices,
+    max_unpool1d,
+    max_unpool2d,
+)
+from idrak.nn._functional_resample import interpolate, pad_nonconstant  # noqa: E402
+from idrak.nn._functional_seq import (  # noqa: E402
+    cosine_similarity,
+    pairwise_distance,
+    scaled_dot_product_attention,
+)
+
+__all__ += [
+    "avg_pool1d",
+    "conv1d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "cosine_similarity",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "pad_nonconstant",
+    "pairwise_distance",
+    "scaled_dot_product_attention",
+]

@@ -88,3 +88,43 @@ from idrak.nn.layers.activation import (  # noqa: E402
 )
 
 __all__ += ["CELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "Mish", "Softmin", "Softsign"]
+# the PyTorch module zoo (issue 16): 1-D / transposed convolution, pooling, resampling,
+# recurrent, attention and transformer layers
+from idrak.nn.layers.attention import MultiheadAttention  # noqa: E402
+from idrak.nn.layers.conv_more import Conv1d, ConvTranspose1d, ConvTranspose2d  # noqa: E402
+from idrak.nn.layers.pooling1d import AvgPool1d, MaxPool1d, MaxUnpool1d, MaxUnpool2d  # noqa: E402
+from idrak.nn.layers.rnn import GRU, LSTM, RNN, RNNBase  # noqa: E402
+from idrak.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
+from idrak.nn.layers.transformer import (  # noqa: E402
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from idrak.nn.layers.upsampling import CosineSimilarity, PairwiseDistance, Upsample  # noqa: E402
+
+ZOO = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "AvgPool1d",
+    "Conv1d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "CosineSimilarity",
+    "GRUCell",
+    "LSTMCell",
+    "MaxPool1d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MultiheadAttention",
+    "PairwiseDistance",
+    "RNNBase",
+    "RNNCell",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "Upsample",
+]
+__all__ += ZOO

@@ -14,7 +14,8 @@ __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
 class MaxPool2d(Module):
     """Max over sliding windows of (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel.
 
-    Padding counts as -inf; ``ceil_mode`` keeps a last partial window.
+    Padding counts as -inf; ``ceil_mode`` keeps a last partial window; ``return_indices``
+    also returns each maximum's flat index (for MaxUnpool2d).
     """
 
     def __init__(
@@ -27,14 +28,19 @@ class MaxPool2d(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        if return_indices:
-            raise NotImplementedError("MaxPool2d(return_indices=True) is not supported")
+        self.return_indices = return_indices
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Any:
         return F.max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
         )
 
     def extra_repr(self) -> str:

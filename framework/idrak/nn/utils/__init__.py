@@ -107,3 +107,8 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor] | Mapping[str
             n = p.numel()
             p.assign(vec.narrow(0, start, n).reshape(p.shape))
             start += n
+
+
+from idrak.nn.utils import rnn  # noqa: E402 - torch.nn.utils.rnn: padded and packed batches
+
+__all__ += ["rnn"]
