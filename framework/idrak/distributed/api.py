@@ -270,11 +270,11 @@ def _from_array(like: Any, arr: Any, native: bool) -> Any:
     if native:
         shape = tuple(int(s) for s in arr.shape)
         return Tensor._from_lazy(LazyBuffer(None, (), None, shape, like.dtype, like.device, arr))
-    import idrak
+    from idrak.core.methods.conversion import tensor
 
     if like.dtype.name == "bool":
         arr = np.asarray(arr) != 0
-    out = idrak.tensor(np.asarray(arr), device=like.device)
+    out = tensor(np.asarray(arr), device=like.device)
     return out if out.dtype == like.dtype else out.cast(like.dtype)
 
 
@@ -456,7 +456,7 @@ def reduce_scatter(
                 f"reduce_scatter: input_list[{i}] has shape {tuple(t.shape)}, output "
                 f"{tuple(output.shape)}"
             )
-    import idrak
+    from idrak.core.methods.movement import stack
 
-    stacked = idrak.stack([t.detach() for t in input_list])
+    stacked = stack([t.detach() for t in input_list])
     return reduce_scatter_tensor(output, stacked, op, None, async_op)

@@ -8,13 +8,15 @@ world of one rank. Buffers are NumPy arrays (the host path of every idrak device
 Each collective is MPI's non-blocking form (``Iallreduce``, ``Ibcast``, ``Iallgather``,
 ``Ireduce_scatter_block``, ``Ibarrier``) polled until done, so a rank that stops answering
 makes the others raise :class:`~idrak.distributed.DistributedTimeoutError` after the process
-group's timeout instead of hanging; the failing process then exits, and ``mpirun`` stops the
-rest of the job. (A rank that *exits* is noticed by ``mpirun`` itself, which ends the job at
+group's timeout instead of hanging; when the failing process exits it calls ``MPI_Abort``
+(MPI_Finalize would wait for the missing rank forever), and ``mpirun`` stops the rest of the
+job. (A rank that *exits* is noticed by ``mpirun`` itself, which ends the job at
 once.) mpi4py is imported only when the backend is first used.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from typing import Any
@@ -52,6 +54,7 @@ class MPIBackend(CommBackend):
     host = True
     native_avg = False
     _MPI: Any = None
+    _aborting = False
 
     def __init__(self, rank: int, world_size: int, timeout: float, init_method: str | None) -> None:
         MPI = self._MPI
@@ -73,6 +76,7 @@ class MPIBackend(CommBackend):
         pause = 0.0
         while not request.Test():
             if time.monotonic() > deadline:
+                self._abort_at_exit()
                 raise DistributedTimeoutError(
                     f"{what} on rank {self.rank} of {self.world_size} did not complete within "
                     f"{self.timeout:g} s: another rank died or stopped calling collectives "
@@ -80,6 +84,14 @@ class MPIBackend(CommBackend):
                 )
             time.sleep(pause)
             pause = min(pause * 2 or 1e-5, 1e-3)
+
+    def _abort_at_exit(self) -> None:
+        """After a timeout the job cannot finish cleanly (MPI_Finalize would wait for the
+        missing rank forever): end it with MPI_Abort when this process exits, which makes
+        mpirun stop every rank. Registered after mpi4py's own finalizer, so it runs first."""
+        if not MPIBackend._aborting:
+            MPIBackend._aborting = True
+            atexit.register(self._MPI.COMM_WORLD.Abort, 1)
 
     def all_reduce(self, array: Any, op: str) -> Any:
         out = np.empty_like(array)

@@ -149,11 +149,11 @@ class DistributedDataParallel(Module):
         return on_grad
 
     def _reduce(self, bucket: _Bucket) -> None:
-        import idrak
+        from idrak.core.methods.movement import cat
 
         world = dist.get_world_size()
         grads = [p.grad.detach().reshape(-1) for p in bucket.params]
-        flat = idrak.cat(grads) if len(grads) > 1 else grads[0]
+        flat = cat(grads) if len(grads) > 1 else grads[0]
         dist.all_reduce(flat, dist.ReduceOp.SUM)
         if world > 1:
             flat = (flat / float(world)).cast(flat.dtype)
