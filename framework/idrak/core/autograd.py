@@ -370,7 +370,7 @@ def register_post_accumulate_grad_hook(
     key = id(tensor)
     entry = _POST_ACCUMULATE.get(key)
     if entry is None or entry[0]() is not tensor:
-        entry = (weakref.ref(tensor, lambda _r, k=key: _POST_ACCUMULATE.pop(k, None)), {})
+        entry = (weakref.ref(tensor, lambda _r, k=key, d=_POST_ACCUMULATE: d.pop(k, None)), {})
         _POST_ACCUMULATE[key] = entry
     hook_id = next(_HOOK_IDS)
     entry[1][hook_id] = hook

@@ -7,7 +7,8 @@ plugin's hook, and later each factory, runs in its own ``try``: a failing plugin
 
 idrak's own ``mpi`` and ``nccl`` plugins are entry points of the ``idrak`` distribution; an
 install made before they existed (an old editable install) lacks those entry points, so they
-are added here when discovery did not find them.
+are added here when discovery did not find them. Their names are reserved: a third-party
+plugin that registers ``mpi`` or ``nccl`` is recorded as failed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = ["CommEntry", "comm_backends", "comm_failures", "get_comm_backend", "r
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: idrak's own plugins, by module
 BUILTIN = ("idrak.distributed.mpi", "idrak.distributed.nccl")
+#: names only idrak's own modules may register (a third-party plugin cannot take over "mpi")
+RESERVED = {"mpi": "idrak.distributed.mpi", "nccl": "idrak.distributed.nccl"}
 
 
 @dataclass
@@ -59,7 +62,7 @@ def _discover() -> dict[str, CommEntry]:
     for mod in BUILTIN:
         if mod not in seen:
             impls.append((mod.rsplit(".", 1)[1], importlib.import_module(mod).register, mod))
-    for plugin, fn, _ in impls:
+    for plugin, fn, module in impls:
         staged: list[CommEntry] = []
 
         def register(
@@ -70,11 +73,17 @@ def _discover() -> dict[str, CommEntry]:
             description: str = "",
             _plugin: str = plugin,
             _staged: list[CommEntry] = staged,
+            _module: str | None = module,
         ) -> None:
             if not isinstance(name, str) or not _NAME_RE.match(name):
                 raise DistributedError(f"comm backend name {name!r} must match {_NAME_RE.pattern}")
             if not callable(factory):
                 raise DistributedError(f"factory for comm backend {name!r} is not callable")
+            if name in RESERVED and _module != RESERVED[name]:
+                raise DistributedError(
+                    f"comm backend name {name!r} is reserved for idrak's own {RESERVED[name]} "
+                    f"(plugin {_plugin!r}, module {_module!r}): pick another name"
+                )
             if name in entries or any(e.name == name for e in _staged):
                 raise DistributedError(f"comm backend {name!r} is already registered")
             _staged.append(CommEntry(name, factory, _plugin, tuple(devices), description))

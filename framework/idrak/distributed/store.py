@@ -85,6 +85,10 @@ class _Server:
 
     def close(self) -> None:
         self.closed = True
+        try:  # wakes the thread blocked in accept() (close alone does not, on Linux)
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 

@@ -2,15 +2,15 @@
 
 See ``docs/distributed.md``. The wrapper (1) broadcasts rank 0's parameters and buffers at
 construction, so every replica starts equal; (2) groups the parameters into *buckets* of about
-``bucket_cap_mb`` megabytes (same dtype and device, in reverse registration order: the order
-backward finishes them); (3) registers a post-accumulate-grad hook on every parameter
-(:meth:`idrak.Tensor.register_post_accumulate_grad_hook`): when backward has accumulated the
-gradient of every parameter of a bucket, the bucket is flattened into one tensor, summed over
-the ranks with one :func:`~idrak.distributed.all_reduce` and divided by the world size, and each
-``.grad`` becomes its slice. Buckets therefore go out while backward is still handing out the
-other gradients. (idrak's backward computes all gradients first and then accumulates them, and
-its collectives are synchronous, so communication does not overlap computation as in torch;
-fewer, larger messages still save the per-message latency.)
+``bucket_cap_mb`` megabytes (same dtype and device, in reverse registration order: torch's guess
+of the order backward finishes them); (3) registers a post-accumulate-grad hook on every
+parameter (:meth:`idrak.Tensor.register_post_accumulate_grad_hook`): when backward has
+accumulated the gradient of every parameter of a bucket, the bucket is flattened into one
+tensor, summed over the ranks with one :func:`~idrak.distributed.all_reduce` and divided by the
+world size, and each ``.grad`` becomes its slice. Buckets therefore go out while backward is
+still handing out the other gradients. (idrak's backward computes all gradients first and then
+accumulates them, and its collectives are synchronous, so communication does not overlap
+computation as in torch; fewer, larger messages still save the per-message latency.)
 """
 
 from __future__ import annotations
