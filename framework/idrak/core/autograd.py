@@ -343,6 +343,16 @@ class RemovableHandle:
                 _POST_ACCUMULATE.pop(self.leaf_id, None)
 
 
+def _forget_hooks(key: int) -> Callable[[Any], None]:
+    """The weakref callback that drops a dead leaf's hooks (binds the dict: safe at exit)."""
+    table = _POST_ACCUMULATE
+
+    def forget(_ref: Any) -> None:
+        table.pop(key, None)
+
+    return forget
+
+
 def register_post_accumulate_grad_hook(
     tensor: Tensor, hook: Callable[[Tensor], None]
 ) -> RemovableHandle:
@@ -370,7 +380,7 @@ def register_post_accumulate_grad_hook(
     key = id(tensor)
     entry = _POST_ACCUMULATE.get(key)
     if entry is None or entry[0]() is not tensor:
-        entry = (weakref.ref(tensor, lambda _r, k=key, d=_POST_ACCUMULATE: d.pop(k, None)), {})
+        entry = (weakref.ref(tensor, _forget_hooks(key)), {})
         _POST_ACCUMULATE[key] = entry
     hook_id = next(_HOOK_IDS)
     entry[1][hook_id] = hook

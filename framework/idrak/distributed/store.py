@@ -14,6 +14,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 from idrak.distributed.comm import DistributedError, DistributedTimeoutError
 
@@ -75,13 +76,16 @@ class _Server:
                     elif op == b"G":
                         wait = float(value.decode())
                         with self.cond:
-                            found = self.cond.wait_for(lambda k=key: k in self.data, timeout=wait)
+                            found = self.cond.wait_for(self._has(key), timeout=wait)
                             got = self.data.get(key, b"")
                         conn.sendall((b"\0" if found else b"\1") + _blob(got))
                     else:
                         return
             except (OSError, ConnectionError, ValueError):
                 return
+
+    def _has(self, key: str) -> Callable[[], bool]:
+        return lambda: key in self.data
 
     def close(self) -> None:
         self.closed = True
