@@ -6,11 +6,11 @@ through the environment) on this file with ``--child``. Every child trains the M
 784-256-128-10 with Adam on synthetic data through ``DistributedDataParallel`` at a fixed
 *global* batch (``--batch``, split across the ranks), so 1 and 2 ranks do the same work per
 step, and reports the median step time, the median time inside DDP's gradient all-reduce (the
-gradients computed first: flatten, all-reduce, divide, slice; waiting for a slower rank
-counts here), and the all-reduce time of one buffer of the model's gradient size (bandwidth and latency on
-this machine). Nothing is asserted; compare with the step-time model of docs/distributed.md.
-On a machine with fewer free cores than ranks (the 2-core CI box, shared) the ranks compete
-for the CPU and 2 ranks are slower than 1: the numbers show the overheads, not a speedup.
+gradients computed first: flatten, all-reduce, divide, slice; waiting for a slower rank counts
+here), and the all-reduce time of one buffer of the model's gradient size (bandwidth and latency
+on this machine). Nothing is asserted; compare with the step-time model of docs/distributed.md.
+On a machine with fewer free cores than ranks (the 2-core CI box, shared) the ranks compete for
+the CPU and 2 ranks are slower than 1: the numbers show the overheads, not a speedup.
 
 Run: ``python benchmarks/distributed.py [--ranks 1 2] [--steps 40] [--batch 128]``.
 """
@@ -111,8 +111,9 @@ def main() -> None:
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     rows = []
     for n in args.ranks:
-        cmd = [mpirun, "-np", str(n), "--oversubscribe", "--bind-to", "none", sys.executable,
-               __file__, "--child", "--steps", str(args.steps), "--batch", str(args.batch)]  # fmt: skip
+        opts = ["--child", "--steps", str(args.steps), "--batch", str(args.batch)]
+        cmd = [mpirun, "-np", str(n), "--oversubscribe", "--bind-to", "none", sys.executable]
+        cmd += [__file__, *opts]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             sys.exit(f"mpirun -np {n} failed:\n{out.stderr[-2000:]}")
@@ -125,8 +126,8 @@ def main() -> None:
     for r in rows:
         w, nbytes = r["world"], 4 * r["params"]
         bus = 2 * (w - 1) / w * nbytes / r["allreduce"] / 1e9 if w > 1 else float("nan")
-        print(f"{w:>5} {1e3 * r['step']:>9.2f} {1e3 * r['comm']:>9.2f} {base / r['step']:>7.2f}x "
-              f"{1e3 * r['allreduce']:>19.3f} {bus:>11.2f} {1e6 * r['latency']:>22.1f}")  # fmt: skip
+        ms = f"{w:>5} {1e3 * r['step']:>9.2f} {1e3 * r['comm']:>9.2f} {base / r['step']:>7.2f}x"
+        print(f"{ms} {1e3 * r['allreduce']:>19.3f} {bus:>11.2f} {1e6 * r['latency']:>22.1f}")
 
 
 if __name__ == "__main__":
