@@ -120,7 +120,9 @@ class NCCLBackend(CommBackend):
             store.close()
 
     def _dtype(self, array: Any) -> Any:
-        name = {"bool": "bool"}.get(array.dtype.name, array.dtype.name)
+        name = array.dtype.name
+        if name == "int16":  # broadcast and all_gather move bytes: any 2-byte type will do
+            name = "float16"
         if name not in _DTYPES:
             raise DistributedError(
                 f"the 'nccl' backend has no NCCL type for {array.dtype.name} (types: "
@@ -131,7 +133,19 @@ class NCCLBackend(CommBackend):
     def _stream(self) -> int:
         return int(self._cupy.cuda.get_current_stream().ptr)
 
+    def _widened(self, array: Any, fn: Any, op: str) -> Any | None:
+        """Reduce bool as uint8 (read back ``!= 0``) and int16 as int32 (NCCL has neither)."""
+        cp = self._cupy
+        if array.dtype == cp.bool_:
+            return fn(array.astype(cp.uint8), op) != 0
+        if array.dtype == cp.int16:
+            return fn(array.astype(cp.int32), op).astype(cp.int16)
+        return None
+
     def all_reduce(self, array: Any, op: str) -> Any:
+        wide = self._widened(array, self.all_reduce, op)
+        if wide is not None:
+            return wide
         array = self._cupy.ascontiguousarray(array)
         out = self._cupy.empty_like(array)
         self.comm.allReduce(
@@ -154,6 +168,9 @@ class NCCLBackend(CommBackend):
         return out
 
     def reduce_scatter(self, array: Any, op: str) -> Any:
+        wide = self._widened(array, self.reduce_scatter, op)
+        if wide is not None:
+            return wide
         array = self._cupy.ascontiguousarray(array)
         out = self._cupy.empty(array.shape[1:], dtype=array.dtype)
         self.comm.reduceScatter(

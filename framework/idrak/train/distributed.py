@@ -9,8 +9,10 @@
   names are those of a single-process run and either kind of run can resume the other's;
 * a training Dataset is read through a :class:`~idrak.data.DistributedSampler` (seed: the
   config's ``seed``, else 0, the same on every rank): ``batch_size`` is per rank, the global
-  batch ``world_size`` times it. Evaluation is not sharded: every rank evaluates the whole
-  eval set (so every rank's History holds the same eval values);
+  batch ``world_size`` times it. A DataLoader (or an iterable of batches) you pass is used as
+  it is: give it a ``sampler=DistributedSampler(...)`` yourself, or every rank reads all of
+  it. Evaluation is not sharded: every rank evaluates the whole eval set (so every rank's
+  History holds the same eval values);
 * ranks other than 0 print nothing, log to no experiment and write no checkpoint
   (:meth:`Runner.save_checkpoint` returns the path without writing); every rank resumes from
   the one file rank 0 wrote (``resume_from=``). ``train_*`` values are rank 0's shard's;
