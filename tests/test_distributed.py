@@ -327,3 +327,84 @@ def test_launch_stops_the_others_when_a_rank_fails(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "rank 1 (local rank 1) exited with status 3" in result.stderr
     assert time.monotonic() - t0 < 30  # rank 0 was stopped, not waited for (60 s)
+
+
+# --- the NCCL backend's rendezvous, with a stand-in for CuPy (no GPU here) ---------------------
+class _FakeCommunicator:
+    made: ClassVar[list[tuple[int, tuple[int, ...], int]]] = []
+
+    def __init__(self, world: int, uid: tuple[int, ...], rank: int) -> None:
+        _FakeCommunicator.made.append((world, uid, rank))
+
+    def destroy(self) -> None:
+        pass
+
+
+#: NCCL's unique id is 128 signed chars
+_UID = tuple(range(-128, 0))
+
+
+@pytest.fixture
+def fake_cupy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from idrak.distributed import nccl
+
+    fake_nccl = types.SimpleNamespace(
+        get_unique_id=lambda: _UID, NcclCommunicator=_FakeCommunicator
+    )
+    device = types.SimpleNamespace(use=lambda: None)
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(Device=lambda i: device))
+    monkeypatch.setattr(nccl.NCCLBackend, "_cupy", fake)
+    monkeypatch.setattr(nccl.NCCLBackend, "_nccl", fake_nccl)
+    monkeypatch.setattr(nccl, "_backend_class", lambda: nccl.NCCLBackend)
+    _FakeCommunicator.made = []
+    registry.reset()
+    yield
+    registry.reset()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_nccl_rendezvous_passes_the_unique_id_through_the_tcp_store(fake_cupy: None) -> None:
+    from idrak.distributed.nccl import NCCLBackend
+
+    url = f"tcp://127.0.0.1:{_free_port()}"
+    errors: list[BaseException] = []
+
+    def rank(r: int) -> None:
+        try:
+            NCCLBackend(r, 3, 10.0, url).close()
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in (2, 1, 0)]  # rank 0 last
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not errors, errors
+    assert sorted(_FakeCommunicator.made, key=lambda m: m[2]) == [(3, _UID, r) for r in range(3)]
+
+
+def test_nccl_refuses_host_tensors(fake_cupy: None) -> None:
+    dist.init_process_group(
+        "nccl", init_method=f"tcp://127.0.0.1:{_free_port()}", world_size=1, rank=0, timeout=10
+    )
+    try:
+        with pytest.raises(dist.DistributedError, match=r"cannot reduce tensors on numpy.*cuda"):
+            dist.all_reduce(idrak.ones(2))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_nccl_needs_its_rank_from_the_launcher(
+    fake_cupy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.raises(dist.DistributedError, match="needs RANK"):
+        dist.init_process_group("nccl")
