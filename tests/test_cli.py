@@ -87,7 +87,8 @@ def test_ci_runs_exactly_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     setup = _setup_block(readme)
-    assert setup[0] == "python3 -m venv .venv" and "python -m pip install -e '.[test]'" in setup
+    assert setup[0] == "python3 -m venv .venv"
+    assert "python -m pip install -e '.[test,distributed]'" in setup  # mpi4py for the MPI tests
     assert "<!-- setup -->" in ci and 'eval "$setup"' in ci
     assert "```bash\npython -m pytest -n 2 -q\n```" in readme
     assert ci.rstrip().endswith("python -m pytest -n 2 -q")
@@ -96,6 +97,9 @@ def test_ci_runs_exactly_the_readme() -> None:
     assert apt in readme
     assert "apt-get update\napt-get install -y git python3-venv dataset-fashion-mnist" in ci
     assert "sudo apt-get" not in readme  # root containers have no sudo
+    # OpenMPI, for the distributed extra's mpi4py, in both
+    assert "dataset-fashion-mnist \\\n    openmpi-bin libopenmpi-dev\n" in readme
+    assert "dataset-fashion-mnist openmpi-bin libopenmpi-dev\n" in ci
     # what .ci/run extracts is what this test read
     extract = subprocess.run(
         ["bash", "-c", ci.split("setup=", 1)[1].split("\n", 1)[0].join(["echo ", ""])],

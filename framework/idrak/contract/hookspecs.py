@@ -40,3 +40,18 @@ def idrak_register_backends(register: Callable[..., Any]) -> None:
     imports (CuPy)
     belong inside it, never at module import.
     """
+
+
+@hookspec
+def idrak_register_comm_backends(register: Callable[..., Any]) -> None:
+    """Register the plugin's communication backends (for :mod:`idrak.distributed`).
+
+    Call ``register(name, factory, *, devices=("*",), description="")`` once per backend.
+    ``name`` is what ``idrak.distributed.init_process_group(backend=name)`` takes (``"mpi"``,
+    ``"nccl"``); ``factory`` is a zero-argument callable that returns a
+    :class:`idrak.distributed.CommBackend` *class* (its import of ``mpi4py``, CuPy... happens
+    inside the factory, never at module import). ``devices`` names the idrak device types whose
+    buffers the backend reduces natively (``("cuda",)`` for NCCL); ``"*"`` means every device
+    through host copies (``to_numpy``/``from_numpy``). A plugin may implement this hook, the
+    backends hook, or both.
+    """

@@ -323,6 +323,70 @@ def _run_backward(
     return result
 
 
+# leaf id -> (weak reference to the leaf, {handle id: hook}); see register_post_accumulate_grad_hook
+_POST_ACCUMULATE: dict[int, tuple[Any, dict[int, Callable[[Tensor], None]]]] = {}
+_HOOK_IDS = iter(range(1, 1 << 62))
+
+
+class RemovableHandle:
+    """What :func:`register_post_accumulate_grad_hook` returns: ``remove()`` drops the hook."""
+
+    def __init__(self, leaf_id: int, hook_id: int) -> None:
+        self.leaf_id, self.id = leaf_id, hook_id
+
+    def remove(self) -> None:
+        """Unregister the hook (a no-op when it is gone already)."""
+        entry = _POST_ACCUMULATE.get(self.leaf_id)
+        if entry is not None:
+            entry[1].pop(self.id, None)
+            if not entry[1]:
+                _POST_ACCUMULATE.pop(self.leaf_id, None)
+
+
+def _forget_hooks(key: int) -> Callable[[Any], None]:
+    """The weakref callback that drops a dead leaf's hooks (binds the dict: safe at exit)."""
+    table = _POST_ACCUMULATE
+
+    def forget(_ref: Any) -> None:
+        table.pop(key, None)
+
+    return forget
+
+
+def register_post_accumulate_grad_hook(
+    tensor: Tensor, hook: Callable[[Tensor], None]
+) -> RemovableHandle:
+    """Call ``hook(tensor)`` each time :func:`backward` has accumulated a gradient into the
+    leaf ``tensor``'s ``.grad`` (as ``torch.Tensor.register_post_accumulate_grad_hook``).
+
+    Leaves get their gradients in the order backward finishes them (reverse topological
+    order: the last layers first). :func:`grad` does not touch ``.grad`` and calls no hook.
+    DistributedDataParallel all-reduces its gradient buckets from these hooks.
+
+    Raises:
+        IdrakError: ``tensor`` is not a leaf that requires grad, or ``hook`` is not callable.
+    """
+    import weakref
+
+    from idrak.errors import IdrakError
+
+    if not callable(hook):
+        raise IdrakError(f"hook must be callable(tensor), got {type(hook).__name__}")
+    if tensor._ctx is not None or not tensor.requires_grad:
+        raise IdrakError(
+            "register_post_accumulate_grad_hook needs a leaf that requires grad, got a "
+            + ("non-leaf" if tensor._ctx is not None else "tensor with requires_grad=False")
+        )
+    key = id(tensor)
+    entry = _POST_ACCUMULATE.get(key)
+    if entry is None or entry[0]() is not tensor:
+        entry = (weakref.ref(tensor, _forget_hooks(key)), {})
+        _POST_ACCUMULATE[key] = entry
+    hook_id = next(_HOOK_IDS)
+    entry[1][hook_id] = hook
+    return RemovableHandle(key, hook_id)
+
+
 def backward(
     tensor: Tensor,
     gradient: Tensor | None = None,
@@ -359,6 +423,10 @@ def backward(
             if leaf.grad is None
             else (leaf.grad + g if create_graph else (leaf.grad + g).detach())
         )
+        hooks = _POST_ACCUMULATE.get(id(leaf))
+        if hooks is not None and hooks[0]() is leaf:
+            for hook in list(hooks[1].values()):
+                hook(leaf)
 
 
 def grad(

@@ -324,6 +324,12 @@ class Tensor(
         """
         _ag.backward(self, gradient, retain_graph, create_graph)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` after each backward accumulates into this leaf's ``.grad``;
+        returns a handle whose ``remove()`` drops it. See
+        :func:`idrak.core.autograd.register_post_accumulate_grad_hook`."""
+        return _ag.register_post_accumulate_grad_hook(self, hook)
+
     def detach(self) -> Tensor:
         """The same value, cut from the graph (shares the lazy buffer; no copy)."""
         return Tensor._from_lazy(self.lazy)

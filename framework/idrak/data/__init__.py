@@ -18,6 +18,7 @@ from idrak.data.download import (
 from idrak.data.idx import IdxFormatError, read_idx, write_idx
 from idrak.data.loader import DataLoader
 from idrak.data.names import names_file
+from idrak.data.sampler import DistributedSampler
 from idrak.data.text import CharDataset, names_dataset
 from idrak.data.vision import ImageDataset, fashion_mnist, mnist
 
@@ -28,6 +29,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DatasetNotFoundError",
+    "DistributedSampler",
     "IdxFormatError",
     "ImageDataset",
     "Subset",

@@ -63,6 +63,10 @@ class DataLoader:
             used. Tensors are still made on the consuming thread (the backends' device state is
             per thread).
         to_tensor: ``False`` yields the NumPy batches of the default collate instead of Tensors.
+        sampler: an iterable of dataset indices with ``len`` (e.g.
+            :class:`~idrak.data.DistributedSampler`) that gives each epoch's order instead of
+            ``shuffle`` (the two are exclusive, as in torch); :meth:`set_epoch` is passed on to
+            it.
 
     A :class:`~idrak.data.TensorDataset` (or a :class:`~idrak.data.Subset` of one) is batched by
     fancy-indexing its arrays with all of a batch's indices at once: no per-sample Python loop.
@@ -82,6 +86,7 @@ class DataLoader:
         device: Any = None,
         prefetch: bool = True,
         to_tensor: bool = True,
+        sampler: Any = None,
     ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
@@ -104,6 +109,12 @@ class DataLoader:
             isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
         ):
             raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler is mutually exclusive with shuffle=True")
+        if sampler is not None and not (
+            hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")
+        ):
+            raise TypeError(f"sampler must be an iterable with len, got {type(sampler).__name__}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
         self.dataset: Dataset = dataset
@@ -116,9 +127,10 @@ class DataLoader:
         self.prefetch: bool = prefetch
         self.to_tensor: bool = to_tensor
         self.epoch: int = 0  # the next epoch's number; __iter__ increments it
+        self.sampler: Any = sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -126,8 +138,12 @@ class DataLoader:
         if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
         self.epoch = int(epoch)
+        if self.sampler is not None and hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(self.epoch)
 
     def _order(self, epoch: int) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if self.shuffle:
             return np.random.default_rng([self.seed, epoch]).permutation(n)

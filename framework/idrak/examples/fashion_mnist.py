@@ -9,6 +9,9 @@ Run with ``python -m idrak.examples.fashion_mnist`` (the README's main job). Opt
     --out DIR           experiments are written to DIR/fashion-mnist-<model>-<id>/ (default runs)
     --limit N           train on the first N training samples only (quick checks, tests)
     --quiet             print only the final summary
+    --distributed       data-parallel over the ranks of mpirun (see docs/distributed.md):
+                        mpirun -np 2 python -m idrak.examples.fashion_mnist --distributed;
+                        --batch-size stays the global batch (each rank takes its share)
 
 Each epoch prints the training and test loss, accuracy and macro F1. The run directory holds the
 config (``artifacts/config.toml``), the final checkpoint (``artifacts/checkpoint.safetensors``),
@@ -109,10 +112,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="train on the first N training samples only (quick checks)",
     )
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over the ranks of mpirun (MPI) or idrak.distributed.launch",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
 
     config = make_config(args)
+    rank, world = 0, 1
+    if args.distributed:
+        import idrak.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group()
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if args.batch_size % world:
+            raise ValueError(
+                f"--batch-size {args.batch_size} must be a multiple of the {world} ranks "
+                "(it is the global batch; each rank takes batch_size / ranks samples)"
+            )
+        config.batch_size = args.batch_size // world
+        config.distributed = True
     train = fashion_mnist("train", normalize=True)
     test = fashion_mnist("test", normalize=True)
     train_data: Any = train
@@ -124,7 +146,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = build_net(config)
 
     # Step 4: let the Runner execute, and the Experiment remember.
-    experiment = Experiment(name=f"fashion-mnist-{args.model}", root=args.out)
+    experiment = (
+        Experiment(name=f"fashion-mnist-{args.model}", root=args.out) if rank == 0 else None
+    )
     runner = Runner(
         config=config, model=model, device=args.device, experiment=experiment, quiet=args.quiet
     )
@@ -135,6 +159,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metrics=[Accuracy(), F1Score(num_classes=10)],
     )
 
+    seconds = time.perf_counter() - t0
+    acc = history["eval_accuracy"][-1]
+    if experiment is None:  # a rank other than 0 of a distributed run: rank 0 reports
+        return {"history": history, "test_accuracy": acc, "path": None, "seconds": seconds}
     experiment.log_artifact("config.toml", config.to_toml())
     plots: list[Any] = []
     try:
@@ -143,9 +171,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pass
     experiment.close()
     seconds = time.perf_counter() - t0
-    acc = history["eval_accuracy"][-1]
+    ranks = "" if world == 1 else f"{world} ranks x {config.batch_size} samples per step: "
     print(
-        f"{args.model}: test accuracy {100 * acc:.2f}%  macro F1 {history['eval_f1'][-1]:.4f}  "
+        f"{ranks}{args.model}: test accuracy {100 * acc:.2f}%  "
+        f"macro F1 {history['eval_f1'][-1]:.4f}  "
         f"after {runner.epoch} epochs on {len(train_data)} samples ({seconds:.1f}s)\n"
         f"run saved in {experiment.path} (checkpoint, config, metrics"
         f"{', dashboard ' + str(plots[0]) if plots else ''})"

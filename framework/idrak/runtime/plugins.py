@@ -39,6 +39,7 @@ __all__ = [
     "PluginFailure",
     "available_backends",
     "backend_entries",
+    "comm_hookimpls",
     "get_backend",
     "plugin_failures",
     "register_plugin",
@@ -129,8 +130,10 @@ class _Registry:
         impls = pm.hook.idrak_register_backends.get_hookimpls()
         for impl in impls:
             self._call(impl.plugin_name, impl.function)
-        # a plugin with no hook implementation would otherwise vanish without a word
-        quiet = {impl.plugin_name for impl in impls} | {f.plugin for f in self.failures}
+        # a plugin with no hook implementation would otherwise vanish without a word (one that
+        # registers only communication backends is read by idrak.distributed)
+        comm = pm.hook.idrak_register_comm_backends.get_hookimpls()
+        quiet = {impl.plugin_name for impl in [*impls, *comm]} | {f.plugin for f in self.failures}
         for name, _ in pm.list_name_plugin():
             if name not in quiet:
                 self._fail(
@@ -138,8 +141,9 @@ class _Registry:
                     "register",
                     PluginError(
                         name,
-                        "defines no @hookimpl idrak_register_backends(register); it "
-                        "registered no backend (was its module imported from the wrong place?)",
+                        "defines no @hookimpl idrak_register_backends(register) (nor "
+                        "idrak_register_comm_backends); it registered no backend (was its "
+                        "module imported from the wrong place?)",
                     ),
                 )
 
@@ -279,6 +283,24 @@ def generation() -> int:
     """A counter that changes whenever discovery is re-run (device caches key on it)."""
     _REG.ensure()
     return _REG.generation
+
+
+def comm_hookimpls() -> list[tuple[str, Callable[..., Any], str | None, str | None]]:
+    """``(plugin, function, distribution, module)`` for every ``idrak_register_comm_backends``
+    implementation of the discovered plugins (read by :mod:`idrak.distributed`)."""
+    _REG.ensure()
+    with _REG.lock:
+        assert _REG.pm is not None
+        impls = _REG.pm.hook.idrak_register_comm_backends.get_hookimpls()
+        return [
+            (
+                i.plugin_name,
+                i.function,
+                _REG.dists.get(i.plugin_name, (None, None))[0],
+                _REG.modules.get(i.plugin_name),
+            )
+            for i in impls
+        ]
 
 
 def register_plugin(plugin: Any, name: str) -> None:

@@ -45,6 +45,9 @@ KNOWN_KEYS: dict[str, Check] = {
     "seed": ("an int or None", lambda v: v is None or _int(v)),
     "drop_last": BOOL,
     "jit": BOOL,
+    "distributed": BOOL,
+    "distributed_backend": ("a backend name or None", lambda v: v is None or isinstance(v, str)),
+    "bucket_cap_mb": ("a number > 0 (finite) or None", lambda v: v is None or POSITIVE[1](v)),
     "grad_clip_norm": ("a number > 0 (finite) or None", lambda v: v is None or POSITIVE[1](v)),
     # the optimizer
     "optimizer": ("an optimizer name", lambda v: isinstance(v, str | type)),

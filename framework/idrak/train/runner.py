@@ -82,6 +82,10 @@ class Runner:
             key, else True (``IDRAK_JIT=0`` turns the default off). Metrics, ``.item()``
             reads, the scheduler and callbacks stay outside; evaluation is not jitted. See
             ``docs/training.md``.
+        distributed: data-parallel training over the processes of ``mpirun`` (or of
+            ``idrak.distributed.launch``): DDP, a DistributedSampler, output and checkpoints on
+            rank 0 only, jit off. Default: the config's ``distributed`` key (False). See
+            :mod:`idrak.train.distributed` and ``docs/distributed.md``.
         extra: the config keys of your own (names, or ``{name: type}``): every other key must
             be one the Runner, the optimizer or the built-in blocks read
             (:data:`idrak.train.config_check.KNOWN_KEYS`), so a typo is an error.
@@ -109,6 +113,7 @@ class Runner:
         lr_scheduler: Any = None,
         jit: bool | None = None,
         extra: Iterable[str] | Mapping[str, Any] | None = None,
+        distributed: bool | None = None,
     ) -> None:
         from idrak.train.config_check import check_training_config
 
@@ -146,6 +151,9 @@ class Runner:
         # the jitted training step and what it was made for: (step fn, optimizer, clip)
         self._jitted: tuple[tuple[Any, ...], Any] | None = None
         self._jit_state: RunnerState | None = None  # the state the jitted step passes on
+        from idrak.train import distributed as _distributed
+
+        self.distributed = _distributed.setup(self, distributed)  # None: one process
 
     @property
     def net(self) -> Any:
@@ -311,7 +319,7 @@ class Runner:
         if hasattr(self.model, "train"):
             self.model.train(training)
         state = RunnerState(
-            self.model,
+            self.model if self.distributed is None else self.distributed.ddp,
             self.config,
             self.device,
             self.optimizer,
@@ -467,6 +475,8 @@ class Runner:
         """
         import idrak.core.random
 
+        if self.distributed is not None and not self.distributed.is_main:
+            return Path(path)  # rank 0 writes the one checkpoint every rank resumes from
         payload: dict[str, Any] = {
             "format": 1,
             "epoch": self.epoch,
@@ -549,6 +559,12 @@ class Runner:
             bs = self.config.get("batch_size", 32)
             if not train:
                 bs = self.config.get("eval_batch_size", bs)
+            if train and self.distributed is not None:
+                from idrak.train.distributed import sampler_for
+
+                return DataLoader(
+                    dataset, batch_size=bs, sampler=sampler_for(self, dataset), device=self.device
+                )
             return DataLoader(
                 dataset,
                 batch_size=bs,
