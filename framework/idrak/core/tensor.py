@@ -35,6 +35,7 @@ from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
 from idrak.core.methods.inplace import InplaceMixin
 from idrak.core.methods.inplace import sync_view as _sync_view
+from idrak.core.methods.inplace import synced_lazy as _synced_lazy
 from idrak.core.methods.inplace import version_of as _version_of
 from idrak.core.methods.movement import MovementMixin
 from idrak.core.methods.neural import NNOpsMixin
@@ -50,6 +51,7 @@ Scalar = bool | int | float
 _grad_state = _ag._grad_state
 _lazy_state = _lazy._state
 _max_depth = _lazy._max_depth
+_bound = _lazy._bound
 _NONDIFF = NONDIFF
 # enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
 _CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
@@ -161,10 +163,7 @@ class Tensor(
         (see :mod:`idrak.core.methods.inplace`); the recorded autograd context saves each
         input's version; a node deeper than :func:`idrak.engine.lazy.max_depth` is realized.
         """
-        for s in srcs:
-            if s._base is not None:
-                _sync_view(s)
-        lazies = [s.lazy for s in srcs]
+        lazies = [s.lazy if s._base is None else _synced_lazy(s) for s in srcs]
         dev = lazies[0].device
         depth = 0
         for lz in lazies:
@@ -179,14 +178,14 @@ class Tensor(
         lb.depth = depth = depth + 1
         t = Tensor.__new__(Tensor)
         t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = lb, None, None, False, None, 0
-        if _grad_state.enabled and dtype.kind == "f":
+        if dtype.kind == "f":
             for s in srcs:
                 if s.requires_grad:
-                    if op not in _NONDIFF:
+                    if _grad_state.enabled and op not in _NONDIFF:
                         vers = tuple([x._vers if x._base is None else _version_of(x) for x in srcs])
                         t.requires_grad, t._ctx = True, (op, srcs, arg, vers, 0)
                     break
-        if _lazy_state.eager or depth > _max_depth[0] > 0:
+        if depth > _bound[0] and (_lazy_state.eager or depth > _max_depth[0] > 0):
             _lazy.realize(lb)
         return t
 
@@ -194,7 +193,7 @@ class Tensor(
     def _create(op: Op, arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device) -> Tensor:
         lb = _lazy.LazyBuffer(op, (), arg, shape, dtype, dev)
         lb.depth = 1
-        if _lazy_state.eager:
+        if not _bound[0] and _lazy_state.eager:
             _lazy.realize(lb)
         return Tensor._from_lazy(lb)
 
@@ -206,7 +205,7 @@ class Tensor(
         dtype = lz.dtype if dtype is None else dtype
         lb = _lazy.LazyBuffer(_FULL, (), (shape, value, dtype), shape, dtype, lz.device)
         lb.depth = 1
-        if _lazy_state.eager:
+        if not _bound[0] and _lazy_state.eager:
             _lazy.realize(lb)
         t = Tensor.__new__(Tensor)
         t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = lb, None, None, False, None, 0

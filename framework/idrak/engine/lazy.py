@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -55,10 +56,15 @@ class _LazyState(threading.local):
         return bool(getattr(self, key))
 
     def __setitem__(self, key: str, value: bool) -> None:
-        setattr(self, key, value)
+        if key == "eager":
+            _set_eager(bool(value))
+        else:
+            setattr(self, key, value)
 
 
 _state = _LazyState()
+#: how many threads have eager mode switched on by :func:`eager` (beyond the default)
+_eager_users = [0]
 
 #: the default bound on the depth of an unrealized chain (see benchmarks/lazy_depth.py: at 256
 #: the forced realizations cost nothing measurable on a 10,000-op chain, while the depth, and the
@@ -83,6 +89,26 @@ def _depth_from_env() -> int:
 
 #: the bound (process-wide): a list so the frontend reads ``_max_depth[0]`` without a call
 _max_depth = [_depth_from_env()]
+#: the depth past which the frontend looks further (``_bound[0]``): 0 while any thread may be
+#: eager, else the bound (or "never"). One list read per op instead of a thread-local read.
+_bound = [0]
+
+
+def _refresh_bound() -> None:
+    eager_somewhere = _EAGER_DEFAULT or _eager_users[0] > 0
+    _bound[0] = 0 if eager_somewhere else (_max_depth[0] or sys.maxsize)
+
+
+def _set_eager(enabled: bool) -> bool:
+    """Set the calling thread's eager switch; returns the previous one."""
+    prev = _state.eager
+    _state.eager = enabled
+    _eager_users[0] += int(enabled) - int(prev)
+    _refresh_bound()
+    return prev
+
+
+_refresh_bound()
 
 
 def max_depth() -> int:
@@ -100,6 +126,7 @@ def set_max_depth(depth: int) -> int:
         raise ValueError(f"set_max_depth: depth must be a non-negative integer, got {depth!r}")
     prev = _max_depth[0]
     _max_depth[0] = depth
+    _refresh_bound()
     return prev
 
 #: hooks the scheduler calls with the list of nodes about to run (used by fusion/debugging)
@@ -254,9 +281,8 @@ def is_eager() -> bool:
 @contextlib.contextmanager
 def eager(enabled: bool = True) -> Iterator[None]:
     """Context manager: realize every op as soon as it is created (for debugging). Per thread."""
-    prev = _state.eager
-    _state.eager = enabled
+    prev = _set_eager(bool(enabled))
     try:
         yield
     finally:
-        _state.eager = prev
+        _set_eager(prev)

@@ -51,9 +51,9 @@ from idrak.errors import IdrakError
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
 
-__all__ = ["InplaceMixin", "live_base", "mark_view", "version_of"]
+__all__ = ["InplaceMixin", "live_base", "mark_view", "sync_view", "synced_lazy", "version_of"]
 
-_RESHAPE, _PERMUTE, _SHRINK, _EXPAND = Op.RESHAPE, Op.PERMUTE, Op.SHRINK, Op.EXPAND
+_RESHAPE, _PERMUTE, _SHRINK, _EXPAND, _PAD = Op.RESHAPE, Op.PERMUTE, Op.SHRINK, Op.EXPAND, Op.PAD
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 
@@ -97,6 +97,14 @@ def version_of(t: Tensor) -> int:
     return t._vers if b is None else b._vers
 
 
+def synced_lazy(t: Tensor) -> Any:
+    """``t.lazy`` after :func:`sync_view` (the frontend's per-op hook for views)."""
+    b = live_base(t)
+    if b is not None and t._bver != b._vers:
+        t._sync()
+    return t.lazy
+
+
 def sync_view(t: Tensor) -> None:
     """Bring the view ``t`` up to date if its base was modified in place (called by the
     frontend before ``t`` is used; a no-op when it is current)."""
@@ -131,6 +139,16 @@ def _replay(steps: tuple[Any, ...], base: Tensor) -> Tensor:
     return t
 
 
+def _check_no_overlap(steps: tuple[Any, ...], name: str) -> None:
+    for op, _, in_shape, out_shape in steps:
+        if op is _EXPAND and any(i != o for i, o in zip(in_shape, out_shape)):
+            raise IdrakError(
+                f"{name}: unsupported operation: more than one element of the written-to "
+                f"tensor (expanded from {in_shape} to {out_shape}) refers to a single memory "
+                "location. Please clone() the tensor before performing the operation."
+            )
+
+
 def _write_back(steps: tuple[Any, ...], value: Tensor, base: Tensor, name: str) -> Tensor:
     """The new value of ``base`` once the view ``steps`` of it is set to ``value``."""
     val, mask = value, None
@@ -150,14 +168,14 @@ def _write_back(steps: tuple[Any, ...], value: Tensor, base: Tensor, name: str) 
             if mask is None:
                 mask = val._full_like_shape(True, out_shape, bool_)
             mask = mask._pad(widths, False)
+        elif op is _PAD:  # only strided slicing records a PAD (see IndexingMixin._slice_dim)
+            widths, _ = arg
+            keep = tuple((lo, lo + s) for (lo, _), s in zip(widths, in_shape))
+            val = val._shrink(keep)
+            mask = None if mask is None else mask._shrink(keep)
         elif op is _EXPAND:
-            if any(i != o for i, o in zip(in_shape, out_shape)):
-                raise IdrakError(
-                    f"{name}: unsupported operation: more than one element of the written-to "
-                    f"tensor (expanded from {in_shape} to {out_shape}) refers to a single memory "
-                    "location. Please clone() the tensor before performing the operation."
-                )
-        else:  # pragma: no cover - mark_view records only the four ops above
+            _check_no_overlap(((op, arg, in_shape, out_shape),), name)
+        else:  # pragma: no cover - only the ops above are recorded as view steps
             raise AssertionError(op)
     return val if mask is None else mask._select(val, base)
 
@@ -201,6 +219,48 @@ def _rebind(t: Tensor, new: Tensor) -> None:
         t._ctx = (ctx[0], ctx[1], ctx[2], ctx[3], t._vers) if len(ctx) > 3 else ctx
     # else: a leaf stays a leaf; a non-leaf modified without recording keeps its history, whose
     # output version no longer matches (backward raises where the VJP reads that output)
+
+
+def _redirect(new: Tensor, root: Tensor, mapping: dict[int, Tensor]) -> None:
+    """Point the recorded graph of ``new`` at the snapshots in ``mapping`` (id of a tensor about
+    to be rebound -> a tensor holding its old value and history) wherever it uses those tensors,
+    and at a snapshot of every other view of ``root`` (the storage about to change) it uses.
+
+    ``x[0] = x[0] * 3`` or ``v.add_(v * 2)`` compute the new value from the tensor being
+    modified; after the rebinding those uses must still mean the old value, as the memory torch
+    saved for backward does. A snapshot carries the version the tensor has now, so a use that
+    was already stale still raises at backward. Walks the graph of ``new`` once (not into the
+    old history behind the snapshots).
+    """
+    seen = {id(t) for t in mapping.values()}
+    keep: list[Tensor] = []  # replaced tensors stay alive while ids name them
+    stack = [new]
+    while stack:
+        t = stack.pop()
+        ctx = t._ctx
+        if ctx is None or ctx[1] is None:
+            continue
+        srcs = ctx[1]
+        changed = False
+        out = []
+        for x in srcs:
+            rep = mapping.get(id(x))
+            if rep is None and x._base is not None and live_base(x) is root:
+                rep = mapping[id(x)] = _snapshot(x)
+                keep.append(x)
+                rep._vers = root._vers
+                stack.append(rep)  # its own history still reads the root: redirect it too
+            if rep is not None:
+                changed = True
+                x = rep
+            out.append(x)
+        if changed:
+            srcs = tuple(out)
+            t._ctx = (ctx[0], srcs, *ctx[2:])
+        for x in srcs:
+            if x.requires_grad and id(x) not in seen:
+                seen.add(id(x))
+                stack.append(x)
 
 
 class InplaceMixin:
@@ -305,18 +365,30 @@ class InplaceMixin:
             self._check_inplace(name)
         b = live_base(self)
         if b is None:
-            new = _fit(fn(_snapshot(self)), self, name, check_dtype)
-            _rebind(self, new if record else _plain(new))
+            steps = getattr(self, "_steps", None)  # set on a view whose base was freed
+            if steps:
+                _check_no_overlap(steps, name)
+            old = _snapshot(self)
+            new = _fit(fn(old), self, name, check_dtype)
+            if not record:
+                new = _plain(new)
+            elif new._ctx is not None:
+                _redirect(new, self, {id(self): old})
+            _rebind(self, new)
             root = self
         else:
             old_base = _snapshot(b)
             det = self._vdet or not record
             view = _replay(self._steps, _plain(old_base) if det else old_base)
+            view._vers = b._vers
             new = _fit(fn(view), self, name, check_dtype)
             if det:
                 new = _plain(new)
                 old_base = _plain(old_base)
-            _rebind(b, _write_back(self._steps, new, old_base, name))
+            new_base = _write_back(self._steps, new, old_base, name)
+            if new_base._ctx is not None:
+                _redirect(new_base, b, {id(b): old_base, id(self): view})
+            _rebind(b, new_base)
             self._sync()
             root = b
         if root.requires_grad and root._ctx is None and not _grad_state.enabled:
@@ -327,8 +399,9 @@ class InplaceMixin:
         from idrak.core.methods.indexing import IndexingMixin
 
         def put(old: Tensor) -> Tensor:
-            IndexingMixin.__setitem__(old, key, value)  # rebinds ``old`` to the new value
-            return old
+            tmp = _snapshot(old)  # ``old`` must keep the old value: IndexingMixin rebinds tmp
+            IndexingMixin.__setitem__(tmp, key, value)
+            return tmp
 
         self._apply("__setitem__", put, check_dtype=False)
 
