@@ -171,7 +171,7 @@ class set_grad_enabled(_GradModeContext):
         self._prev: bool | None = _grad_state.enabled
         _grad_state.enabled = mode
 
-    def __call__(self, func: Callable[..., Any]) -> Any:  # type: ignore[override]
+    def __call__(self, func: Callable[..., Any]) -> Any:
         # as a decorator the construction must not change the mode: restore it
         if self._prev is not None:
             _grad_state.enabled = self._prev
@@ -387,13 +387,11 @@ def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
 
 
 #: ops whose VJP reads the forward output ``out``: modifying it in place afterwards is an error
-_USES_OUT = frozenset(
-    {Op.EXP, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.REDUCE_MAX}
-)
+_USES_OUT = frozenset({Op.EXP, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.REDUCE_MAX})
 
 
 def version_of(t: Tensor) -> int:
-    """The version counter of ``t``'s storage (see :func:`idrak.core.methods.inplace.version_of`)."""
+    """The version counter of ``t``'s storage (:func:`idrak.core.methods.inplace.version_of`)."""
     from idrak.core.methods.inplace import version_of as _version_of
 
     return _version_of(t)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,11 @@ class Tensor(
     )
     lazy: _lazy.LazyBuffer
     grad: Tensor | None
+    _base: weakref.ref[Tensor] | None  # a view's root storage (see core/methods/inplace.py)
+    _steps: tuple[Any, ...]
+    _bver: int
+    _vdet: bool
+    _vers: int
     _ctx: tuple[Any, ...] | None
     requires_grad: bool
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
@@ -409,7 +415,9 @@ class Tensor(
             value = self._full_like_shape(value)
         if value.device != self.device:
             raise DeviceError(f"assign: value is on {value.device}, tensor on {self.device}")
-        return self._apply("assign", lambda o: value, check_leaf=False, check_dtype=False, record=False)
+        return self._apply(
+            "assign", lambda o: value, check_leaf=False, check_dtype=False, record=False
+        )
 
     # conversion ----------------------------------------------------------------------------
     def cast(self, dtype: DType | str) -> Tensor:

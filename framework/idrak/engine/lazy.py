@@ -129,6 +129,7 @@ def set_max_depth(depth: int) -> int:
     _refresh_bound()
     return prev
 
+
 #: hooks the scheduler calls with the list of nodes about to run (used by fusion/debugging)
 schedule_hooks: list[Any] = []
 

@@ -113,6 +113,14 @@ def sync_view(t: Tensor) -> None:
         t._sync()
 
 
+def _own_storage(t: Tensor) -> None:
+    t._base = None
+
+
+def _set_bver(t: Tensor, version: int) -> None:
+    t._bver = version
+
+
 def _plain(t: Tensor) -> Tensor:
     """``t``'s current value as a new tensor with no history and no storage link."""
     from idrak.core.tensor import Tensor
@@ -294,7 +302,7 @@ class InplaceMixin:
             with _grad_mode(True):
                 r = _replay(steps, b)
             self.lazy, self._ctx, self.requires_grad = r.lazy, r._ctx, r.requires_grad
-        self._bver = b._vers
+        _set_bver(self, b._vers)
 
     def _detached_view(self: Tensor) -> Tensor:
         b = live_base(self) if self._base is not None else None
@@ -327,7 +335,7 @@ class InplaceMixin:
             if value.shape == self.shape and value.dtype == self.dtype:
                 self._apply("data", lambda old: _plain(value), check_leaf=False, record=False)
                 return
-            self._base = None  # torch: the tensor now has its own storage
+            _own_storage(self)  # torch: the tensor now has its own storage
         value.realize()
         self._vers += 1
         self.lazy = value.lazy
@@ -516,7 +524,8 @@ class InplaceMixin:
                 f"{value.ndim} dimensions"
             )
         return self._apply(
-            "fill_", lambda o: value if isinstance(value, Tensor) else o._full_like_shape(value),
+            "fill_",
+            lambda o: value if isinstance(value, Tensor) else o._full_like_shape(value),
             check_dtype=False,
         )
 

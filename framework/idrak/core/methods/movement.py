@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from idrak.contract.ops import Op
-
 from idrak.core.methods.inplace import mark_view
 
 if TYPE_CHECKING:
