@@ -388,10 +388,13 @@ def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
 
 #: ops whose VJP reads the forward output ``out``: modifying it in place afterwards is an error
 _USES_OUT = frozenset({Op.EXP, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.REDUCE_MAX})
+_USES_OUT_IDS = frozenset(id(op) for op in _USES_OUT)  # Enum.__hash__ is Python-level: slow
 
 
 def version_of(t: Tensor) -> int:
     """The version counter of ``t``'s storage (:func:`idrak.core.methods.inplace.version_of`)."""
+    if t._base is None:
+        return t._vers
     from idrak.core.methods.inplace import version_of as _version_of
 
     return _version_of(t)
@@ -408,22 +411,27 @@ def _check_versions(t: Tensor, ctx: tuple[Any, ...]) -> None:
     rebound by an in-place op would also redirect the gradient), and the output where the
     node's VJP reads it (:data:`_USES_OUT`).
     """
+    op, inputs, vers = ctx[0], ctx[1], ctx[3]
+    for i, (p, expected) in enumerate(zip(inputs, vers)):
+        now = p._vers if p._base is None else version_of(p)
+        if now != expected:
+            raise _version_error(op, p, f"input {i}", now, expected)
+    if len(ctx) > 4 and id(op) in _USES_OUT_IDS:
+        now = version_of(t)
+        if now != ctx[4]:
+            raise _version_error(op, t, "output 0", now, ctx[4])
+
+
+def _version_error(op: Op, p: Tensor, which: str, now: int, expected: int) -> Exception:
     from idrak.errors import IdrakError
 
-    op, inputs, _, vers = ctx[0], ctx[1], ctx[2], ctx[3]
-    checks = [(p, v, f"input {i}") for i, (p, v) in enumerate(zip(inputs, vers))]
-    if len(ctx) > 4 and op in _USES_OUT:
-        checks.append((t, ctx[4], "output 0"))
-    for p, expected, which in checks:
-        now = version_of(p)
-        if now != expected:
-            raise IdrakError(
-                "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: [{p.dtype.name} tensor of shape {tuple(p.shape)}], "
-                f"which is {which} of {_backward_name(op)}, is at version {now}; expected "
-                f"version {expected} instead. Hint: compute the value again (or .clone() it) "
-                "instead of modifying it in place before backward()"
-            )
+    return IdrakError(
+        "one of the variables needed for gradient computation has been modified by "
+        f"an inplace operation: [{p.dtype.name} tensor of shape {tuple(p.shape)}], "
+        f"which is {which} of {_backward_name(op)}, is at version {now}; expected "
+        f"version {expected} instead. Hint: compute the value again (or .clone() it) "
+        "instead of modifying it in place before backward()"
+    )
 
 
 def _freed_error(op: Op) -> Exception:
