@@ -399,7 +399,7 @@ def test_setitem_grad(device: str) -> None:
     y[1] = v * 3
     (y * y).sum().backward()
     assert x.grad.tolist() == [2.0, 0.0, 6.0] and v.grad.item() == 90.0
-    with pytest.raises(IdrakError, match="leaf that requires grad"):
+    with pytest.raises(IdrakError, match="leaf Variable that requires grad"):
         x[0] = 1.0
     with idrak.no_grad():
         x[0] = 10.0

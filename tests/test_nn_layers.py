@@ -180,7 +180,7 @@ def _directional_check(
     (f() * r).sum().backward()
     for i, t in enumerate(tensors):
         v = rng.standard_normal(t.shape)
-        base = t.detach()
+        base = t.detach().clone()  # detach() shares storage (as in torch); clone copies
         vals = []
         for s in (eps, -eps):
             with idrak.no_grad():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,61 +20,189 @@ from idrak.contract.ops import Op
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
 
-__all__ = ["enable_grad", "grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+__all__ = [
+    "enable_grad",
+    "grad",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]
 
-_grad_state = {"enabled": True}
+
+class _GradState(threading.local):
+    """Per-thread grad mode (as torch's): each thread starts with recording on.
+
+    ``enabled`` is read on every recorded op (an attribute of a ``threading.local``). ``stack``
+    holds the modes that the open ``with`` blocks of this thread restore on exit, so nested and
+    recursive uses of one context-manager instance restore correctly.
+    """
+
+    enabled = True
+    inference = False
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[bool, bool]] = []
+
+    # the dict interface of the former process-global ``{"enabled": ...}``
+    def __getitem__(self, key: str) -> bool:
+        return bool(getattr(self, key))
+
+    def __setitem__(self, key: str, value: bool) -> None:
+        setattr(self, key, value)
+
+
+_grad_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    """Whether new ops are recorded for autograd."""
-    return _grad_state["enabled"]
+    """Whether new ops are recorded for autograd in the calling thread."""
+    return _grad_state.enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Context manager / decorator that turns recording on or off."""
+def is_inference_mode_enabled() -> bool:
+    """Whether the calling thread is inside :class:`inference_mode` (``torch`` name)."""
+    return _grad_state.inference
+
+
+class _GradModeContext(contextlib.ContextDecorator):
+    """Base of the grad-mode context managers / decorators.
+
+    Entering pushes the calling thread's current mode on a per-thread stack and sets
+    :meth:`_mode`; leaving pops it. Each decorated call gets its own instance
+    (``_recreate_cm``), so recursion and calls from several threads restore correctly, and one
+    instance can be nested in itself (``with ng: with ng: ...``).
+    """
+
+    def _mode(self) -> tuple[bool, bool]:
+        raise NotImplementedError
+
+    def _recreate_cm(self) -> _GradModeContext:
+        return self._clone()
+
+    def _clone(self) -> _GradModeContext:
+        return type(self)()
+
+    def __enter__(self) -> None:
+        st = _grad_state
+        st.stack.append((st.enabled, st.inference))
+        st.enabled, st.inference = self._mode()
+
+    def __exit__(self, *exc: object) -> None:
+        st = _grad_state
+        st.enabled, st.inference = st.stack.pop()
+
+
+class _NoParam(_GradModeContext):
+    """Also usable as a bare decorator, ``@no_grad`` (as torch allows)."""
+
+    def __new__(cls, orig_func: Callable[..., Any] | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(
+                f"{cls.__name__}() takes no positional argument except a function to "
+                f"decorate, got {orig_func!r}"
+            )
+        return cls()(orig_func)
+
+
+class no_grad(_NoParam):
+    """Context manager / decorator: ops inside are not recorded (``torch.no_grad``).
+
+    Per thread and re-entrant: ``with no_grad():`` in one thread leaves recording on in the
+    others; nesting and recursive decorated calls restore the mode that was current on entry.
+    Usable as ``with no_grad():``, ``@no_grad()`` and ``@no_grad``.
+    """
+
+    def _mode(self) -> tuple[bool, bool]:
+        return False, _grad_state.inference
+
+
+class enable_grad(_NoParam):
+    """Context manager / decorator: ops inside are recorded even within :class:`no_grad`
+    (``torch.enable_grad``; per thread, re-entrant)."""
+
+    def _mode(self) -> tuple[bool, bool]:
+        return True, _grad_state.inference
+
+
+class inference_mode(_GradModeContext):
+    """``torch.inference_mode(mode=True)``: in idrak the same as :class:`no_grad` (``mode=True``)
+    or :class:`enable_grad` (``mode=False``), as torch sets grad mode to ``not mode``.
+
+    torch's inference mode also skips version counting and view tracking for speed and makes
+    the tensors created inside unusable in autograd later; idrak has no such fast path, so
+    tensors created inside are ordinary tensors that do not require grad. Usable as a context
+    manager and as a decorator, with or without parentheses.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # bare @inference_mode
+            return cls(True)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be a bool, got {mode!r}")
+        self.mode = mode
+
+    def _clone(self) -> _GradModeContext:
+        return inference_mode(self.mode)
+
+    def _mode(self) -> tuple[bool, bool]:
+        return not self.mode, self.mode
+
+
+class set_grad_enabled(_GradModeContext):
+    """``torch.set_grad_enabled(mode)``: sets the calling thread's grad mode on construction (so
+    the plain call ``set_grad_enabled(False)`` works); as a context manager it restores the mode
+    that was current before construction; as a decorator it sets ``mode`` for each call only.
+
+    Raises:
+        TypeError: ``mode`` is not a bool.
+    """
 
     def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
         self.mode = mode
-        self.prev = _grad_state["enabled"]
-        _grad_state["enabled"] = mode
+        self._prev: bool | None = _grad_state.enabled
+        _grad_state.enabled = mode
+
+    def __call__(self, func: Callable[..., Any]) -> Any:
+        # as a decorator the construction must not change the mode: restore it
+        if self._prev is not None:
+            _grad_state.enabled = self._prev
+            self._prev = None
+        return super().__call__(func)
+
+    def _clone(self) -> _GradModeContext:
+        new = set_grad_enabled.__new__(set_grad_enabled)
+        new.mode, new._prev = self.mode, None
+        return new
 
     def __enter__(self) -> None:
-        pass
+        st = _grad_state
+        prev = st.enabled if self._prev is None else self._prev
+        self._prev = None  # a second entry of the same instance saves the then-current mode
+        st.stack.append((prev, st.inference))
+        st.enabled = self.mode
 
-    def __exit__(self, *exc: object) -> None:
-        _grad_state["enabled"] = self.prev
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Context manager / decorator: ops inside are not recorded (like ``torch.no_grad``)."""
-
-    def __enter__(self) -> None:
-        self.prev = _grad_state["enabled"]
-        _grad_state["enabled"] = False
-
-    def __exit__(self, *exc: object) -> None:
-        _grad_state["enabled"] = self.prev
-
-
-class enable_grad(contextlib.ContextDecorator):
-    """Context manager / decorator: ops inside are recorded even within :class:`no_grad`."""
-
-    def __enter__(self) -> None:
-        self.prev = _grad_state["enabled"]
-        _grad_state["enabled"] = True
-
-    def __exit__(self, *exc: object) -> None:
-        _grad_state["enabled"] = self.prev
+    def _mode(self) -> tuple[bool, bool]:
+        return self.mode, _grad_state.inference
 
 
 @contextlib.contextmanager
 def _grad_mode(enabled: bool) -> Iterator[None]:
-    prev = _grad_state["enabled"]
-    _grad_state["enabled"] = enabled
+    st = _grad_state
+    prev = st.enabled
+    st.enabled = enabled
     try:
         yield
     finally:
-        _grad_state["enabled"] = prev
+        st.enabled = prev
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,6 +386,54 @@ def _toposort(roots: Sequence[Tensor]) -> list[Tensor]:
     return order
 
 
+#: ops whose VJP reads the forward output ``out``: modifying it in place afterwards is an error
+_USES_OUT = frozenset({Op.EXP, Op.SQRT, Op.RECIPROCAL, Op.TANH, Op.EXP2, Op.REDUCE_MAX})
+_USES_OUT_IDS = frozenset(id(op) for op in _USES_OUT)  # Enum.__hash__ is Python-level: slow
+
+
+def version_of(t: Tensor) -> int:
+    """The version counter of ``t``'s storage (:func:`idrak.core.methods.inplace.version_of`)."""
+    if t._base is None:
+        return t._vers
+    from idrak.core.methods.inplace import version_of as _version_of
+
+    return _version_of(t)
+
+
+def _backward_name(op: Op) -> str:
+    return "".join(w.capitalize() for w in op.name.split("_")) + "Backward0"
+
+
+def _check_versions(t: Tensor, ctx: tuple[Any, ...]) -> None:
+    """Raise torch's error when a tensor saved by the node ``t`` was modified in place since.
+
+    Every input is checked (idrak's graph edges are the tensor objects themselves, so an input
+    rebound by an in-place op would also redirect the gradient), and the output where the
+    node's VJP reads it (:data:`_USES_OUT`).
+    """
+    op, inputs, vers = ctx[0], ctx[1], ctx[3]
+    for i, (p, expected) in enumerate(zip(inputs, vers)):
+        now = p._vers if p._base is None else version_of(p)
+        if now != expected:
+            raise _version_error(op, p, f"input {i}", now, expected)
+    if len(ctx) > 4 and id(op) in _USES_OUT_IDS:
+        now = version_of(t)
+        if now != ctx[4]:
+            raise _version_error(op, t, "output 0", now, ctx[4])
+
+
+def _version_error(op: Op, p: Tensor, which: str, now: int, expected: int) -> Exception:
+    from idrak.errors import IdrakError
+
+    return IdrakError(
+        "one of the variables needed for gradient computation has been modified by "
+        f"an inplace operation: [{p.dtype.name} tensor of shape {tuple(p.shape)}], "
+        f"which is {which} of {_backward_name(op)}, is at version {now}; expected "
+        f"version {expected} instead. Hint: compute the value again (or .clone() it) "
+        "instead of modifying it in place before backward()"
+    )
+
+
 def _freed_error(op: Op) -> Exception:
     from idrak.errors import IdrakError
 
@@ -306,9 +483,11 @@ def _run_backward(
                 if targets is None:
                     result[id(t)] = (t, g)
                 continue
-            op, inputs, arg = ctx
+            op, inputs, arg = ctx[0], ctx[1], ctx[2]
             if not any(id(p) in needed for p in inputs):
                 continue  # a target whose own history no other target needs
+            if len(ctx) > 3:
+                _check_versions(t, ctx)
             in_grads = _VJPS[op](g, t, inputs, arg)
             for inp, gi in zip(inputs, in_grads):
                 if gi is None or not inp.requires_grad or id(inp) not in needed:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,10 @@ from idrak.core.methods.activation_more import MoreActivationMixin
 from idrak.core.methods.conversion import ConvertMixin
 from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
+from idrak.core.methods.inplace import InplaceMixin
+from idrak.core.methods.inplace import sync_view as _sync_view
+from idrak.core.methods.inplace import synced_lazy as _synced_lazy
+from idrak.core.methods.inplace import version_of as _version_of
 from idrak.core.methods.matrix import MatrixMixin
 from idrak.core.methods.movement import MovementMixin
 from idrak.core.methods.neural import NNOpsMixin
@@ -53,6 +58,8 @@ __all__ = ["Tensor"]
 Scalar = bool | int | float
 _grad_state = _ag._grad_state
 _lazy_state = _lazy._state
+_max_depth = _lazy._max_depth
+_bound = _lazy._bound
 _NONDIFF = NONDIFF
 # enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
 _CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
@@ -90,10 +97,9 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class Tensor(
-    ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin, IndexingMixin, NNOpsMixin,
-    # the ops added by issue 12 (docs/ops.md, "Added ops")
-    TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin, ScatterMixin, SamplingMixin,
-    MoreActivationMixin,
+    InplaceMixin, ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin,
+    IndexingMixin, NNOpsMixin, TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin, ScatterMixin,
+    SamplingMixin, MoreActivationMixin,
 ):  # fmt: skip
     """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
 
@@ -102,11 +108,30 @@ class Tensor(
     Attributes:
         grad: accumulated gradient (a Tensor) after :meth:`backward`, else ``None``.
         requires_grad: whether ops on this tensor are recorded.
+
+    In-place ops and views (``_base``, ``_steps``, ``_bver``, ``_vdet``, ``_vers``) are described
+    in :mod:`idrak.core.methods.inplace`.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "grad", "lazy", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_bver",
+        "_ctx",
+        "_steps",
+        "_vdet",
+        "_vers",
+        "grad",
+        "lazy",
+        "requires_grad",
+    )
     lazy: _lazy.LazyBuffer
     grad: Tensor | None
+    _base: weakref.ref[Tensor] | None  # a view's root storage (see core/methods/inplace.py)
+    _steps: tuple[Any, ...]
+    _bver: int
+    _vdet: bool
+    _vers: int
     _ctx: tuple[Any, ...] | None
     requires_grad: bool
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
@@ -120,44 +145,63 @@ class Tensor(
     ) -> None:
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self.lazy, self.grad, self._ctx, self.requires_grad = t.lazy, None, None, requires_grad
+        self._base, self._vers = None, 0
 
     # construction --------------------------------------------------------------------------
     @staticmethod
     def _from_lazy(lb: _lazy.LazyBuffer, requires_grad: bool = False) -> Tensor:
         t = Tensor.__new__(Tensor)
-        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, requires_grad
+        t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = (
+            lb,
+            None,
+            None,
+            requires_grad,
+            None,
+            0,
+        )
         return t
 
     @staticmethod
     def _prim(
         op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...], dtype: DType
     ) -> Tensor:
-        """Record one primitive op (inputs already broadcast and promoted)."""
-        lazies = [s.lazy for s in srcs]
+        """Record one primitive op (inputs already broadcast and promoted).
+
+        A view whose base was modified in place since it was taken is brought up to date first
+        (see :mod:`idrak.core.methods.inplace`); the recorded autograd context saves each
+        input's version; a node deeper than :func:`idrak.engine.lazy.max_depth` is realized.
+        """
+        lazies = [s.lazy if s._base is None else _synced_lazy(s) for s in srcs]
         dev = lazies[0].device
+        depth = 0
         for lz in lazies:
             if lz.device is not dev and lz.device != dev:
                 raise DeviceError(
                     f"{op.name}: tensors are on different devices, {dev} and "
                     f"{lz.device}; move one with .to(device)"
                 )
+            if lz.buf is None and lz.depth > depth:
+                depth = lz.depth
         lb = _lazy.LazyBuffer(op, tuple(lazies), arg, shape, dtype, dev)
+        lb.depth = depth = depth + 1
         t = Tensor.__new__(Tensor)
-        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
-        if _grad_state["enabled"] and dtype.kind == "f":
+        t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = lb, None, None, False, None, 0
+        if dtype.kind == "f":
             for s in srcs:
                 if s.requires_grad:
-                    if op not in _NONDIFF:
-                        t.requires_grad, t._ctx = True, (op, srcs, arg)
+                    if _grad_state.enabled and op not in _NONDIFF:
+                        vers = tuple([x._vers if x._base is None else _version_of(x) for x in srcs])
+                        t.requires_grad, t._ctx = True, (op, srcs, arg, vers, 0)
                     break
-        if _lazy_state["eager"]:
+        if depth > _bound[0] and (_lazy_state.eager or depth > _max_depth[0] > 0):
             _lazy.realize(lb)
         return t
 
     @staticmethod
     def _create(op: Op, arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device) -> Tensor:
         lb = _lazy.LazyBuffer(op, (), arg, shape, dtype, dev)
-        if _lazy_state["eager"]:
+        lb.depth = 1
+        if not _bound[0] and _lazy_state.eager:
             _lazy.realize(lb)
         return Tensor._from_lazy(lb)
 
@@ -168,10 +212,11 @@ class Tensor(
         shape = lz.shape if shape is None else shape
         dtype = lz.dtype if dtype is None else dtype
         lb = _lazy.LazyBuffer(_FULL, (), (shape, value, dtype), shape, dtype, lz.device)
-        if _lazy_state["eager"]:
+        lb.depth = 1
+        if not _bound[0] and _lazy_state.eager:
             _lazy.realize(lb)
         t = Tensor.__new__(Tensor)
-        t.lazy, t.grad, t._ctx, t.requires_grad = lb, None, None, False
+        t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = lb, None, None, False, None, 0
         return t
 
     def _supports(self, op: Op, dtype: DType | None = None) -> bool:
@@ -227,6 +272,8 @@ class Tensor(
     # values --------------------------------------------------------------------------------
     def realize(self) -> Tensor:
         """Compute this tensor's value now. Returns ``self``."""
+        if self._base is not None:
+            _sync_view(self)
         if self.lazy.buf is None:
             _lazy.realize(self.lazy)
         return self
@@ -331,8 +378,10 @@ class Tensor(
         return _ag.register_post_accumulate_grad_hook(self, hook)
 
     def detach(self) -> Tensor:
-        """The same value, cut from the graph (shares the lazy buffer; no copy)."""
-        return Tensor._from_lazy(self.lazy)
+        """The same value, cut from the graph, sharing this tensor's storage as torch's does: an
+        in-place op on the result changes ``self`` too (and bumps the shared version counter).
+        See :mod:`idrak.core.methods.inplace`."""
+        return self._detached_view()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         """A leaf with the same value (buffers are immutable, so sharing one is a copy)."""
@@ -340,6 +389,7 @@ class Tensor(
 
         out = type(self).__new__(type(self))
         out.lazy, out._ctx, out.requires_grad = self.lazy, None, self.requires_grad
+        out._base, out._vers = None, 0
         out.grad = copy.deepcopy(self.grad, memo) if self.grad is not None else None
         memo[id(self)] = out
         return out
@@ -357,40 +407,25 @@ class Tensor(
         self.requires_grad = requires_grad
         return self
 
-    def zero_(self) -> Tensor:
-        """Set every element to zero (replaces the value; the graph is not recorded)."""
-        return self.assign(self._full_like_shape(0))
-
     def assign(self, value: Tensor | Scalar) -> Tensor:
-        """Replace this tensor's value with ``value`` (same shape; cast to this dtype).
+        """Replace this tensor's value with ``value`` (broadcast to this shape; cast to this dtype),
+        without recording it for autograd; the tensor keeps its leaf status and ``requires_grad``.
 
-        The tensor stays a leaf; used by optimizers for parameter updates. Returns ``self``.
+        Counts as an in-place op (bumps the version; a view writes through to its base) but is
+        allowed on a leaf that requires grad in any grad mode: used by optimizers and
+        ``nn.init``. Returns ``self``.
+
+        Raises:
+            DeviceError: ``value`` is on another device.
+            IdrakError: ``value``'s shape does not broadcast to this tensor's.
         """
         if not isinstance(value, Tensor):
             value = self._full_like_shape(value)
-        if value.shape != self.shape:
-            value = value.expand(self.shape)
-        if value.dtype != self.dtype:
-            value = value.cast(self.dtype)
         if value.device != self.device:
             raise DeviceError(f"assign: value is on {value.device}, tensor on {self.device}")
-        self.lazy = value.lazy
-        return self
-
-    @property
-    def data(self) -> Tensor:
-        """A detached tensor sharing this value; assigning to it replaces the value."""
-        return self.detach()
-
-    @data.setter
-    def data(self, value: Tensor) -> None:
-        self.assign(value.detach())
-
-    def copy_(self, src: Tensor) -> Tensor:
-        return self.assign(src.detach())
-
-    def fill_(self, value: Scalar) -> Tensor:
-        return self.assign(value)
+        return self._apply(
+            "assign", lambda o: value, check_leaf=False, check_dtype=False, record=False
+        )
 
     # conversion ----------------------------------------------------------------------------
     def cast(self, dtype: DType | str) -> Tensor:

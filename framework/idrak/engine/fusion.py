@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -56,21 +57,35 @@ _FRESH = ELEMENTWISE | {Op.MATMUL, Op.FUSED}
 
 # ---------------------------------------------------------------------------------------------
 # switches
-_state = {
-    "enabled": os.environ.get("IDRAK_DISABLE_FUSION", "") in ("", "0"),
-    "any_size": False,  # any_size(): ignore every backend's FusionSupport.min_numel
-}
+_ENABLED_DEFAULT = os.environ.get("IDRAK_DISABLE_FUSION", "") in ("", "0")
+
+
+class _FusionState(threading.local):
+    """The switches, per thread (as torch's grad mode): ``enabled`` (:func:`set_enabled`) and
+    ``any_size`` (:func:`any_size`: ignore every backend's ``FusionSupport.min_numel``)."""
+
+    enabled = _ENABLED_DEFAULT
+    any_size = False
+
+    def __getitem__(self, key: str) -> bool:
+        return bool(getattr(self, key))
+
+    def __setitem__(self, key: str, value: bool) -> None:
+        setattr(self, key, value)
+
+
+_state = _FusionState()
 
 
 def enabled() -> bool:
     """Whether the fusion pass runs (off with ``IDRAK_DISABLE_FUSION=1``)."""
-    return _state["enabled"]
+    return _state.enabled
 
 
 def set_enabled(on: bool) -> bool:
-    """Turn the fusion pass on or off; returns the previous setting."""
-    prev = _state["enabled"]
-    _state["enabled"] = bool(on)
+    """Turn the fusion pass on or off in the calling thread; returns the previous setting."""
+    prev = _state.enabled
+    _state.enabled = bool(on)
     return prev
 
 
@@ -78,16 +93,16 @@ def set_enabled(on: bool) -> bool:
 def any_size() -> Iterator[None]:
     """Inside, groups of any size fuse (every backend's ``FusionSupport.min_numel`` is ignored):
     for checks and tests that use small arrays."""
-    prev = _state["any_size"]
-    _state["any_size"] = True
+    prev = _state.any_size
+    _state.any_size = True
     try:
         yield
     finally:
-        _state["any_size"] = prev
+        _state.any_size = prev
 
 
 def _min_numel(sup: FusionSupport) -> int:
-    return 0 if _state["any_size"] else sup.min_numel
+    return 0 if _state.any_size else sup.min_numel
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,9 +419,9 @@ def _schedule_hook(order: list[LazyBuffer]) -> list[LazyBuffer]:
     """The scheduler hook: fuse, then report the schedule when ``idrak.engine.debug`` asks for
     it."""
     if not _debug.is_enabled("schedule"):
-        return fuse(order) if _state["enabled"] else order
+        return fuse(order) if _state.enabled else order
     before = _debug.summarize(order)
-    if _state["enabled"]:
+    if _state.enabled:
         order = fuse(order)
     _debug.report_schedule(order, before)
     return order

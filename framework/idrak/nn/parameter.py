@@ -33,6 +33,7 @@ class Parameter(Tensor):
         src = data if isinstance(data, Tensor) else tensor([] if data is None else data)
         p = Tensor.__new__(cls)
         p.lazy, p.grad, p._ctx, p.requires_grad = src.lazy, None, None, False
+        p._base, p._vers = None, 0
         if requires_grad:
             p.requires_grad_(True)
         return p

@@ -18,6 +18,7 @@ import numpy as np
 
 from idrak.contract.dtypes import bool_, int64
 from idrak.contract.ops import Op
+from idrak.core.methods.inplace import mark_view
 from idrak.errors import IdrakError
 
 if TYPE_CHECKING:
@@ -68,8 +69,12 @@ class IndexingMixin:
         x = x._shrink(bounds)
         if step > 1 and m > 1:
             # pad to m*step, fold into (m, step), keep column 0
-            x = x._pad(
-                tuple((0, m * step - x.shape[d]) if i == d else (0, 0) for i in range(x.ndim)), 0
+            x = mark_view(  # a view: x[::2] = ... and x[::2].add_() write through
+                x,
+                x._pad(
+                    tuple((0, m * step - x.shape[d]) if i == d else (0, 0) for i in range(x.ndim)),
+                    0,
+                ),
             )
             x = x.reshape(x.shape[:d] + (m, step) + x.shape[d + 1 :])
             x = x._shrink(tuple((0, 1) if i == d + 1 else (0, sz) for i, sz in enumerate(x.shape)))

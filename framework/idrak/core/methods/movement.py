@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from idrak.contract.ops import Op
+from idrak.core.methods.inplace import mark_view
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
@@ -51,7 +52,7 @@ class MovementMixin:
             )
         if new == self.shape:
             return self
-        return Tensor._prim(Op.RESHAPE, (self,), new, new, self.dtype)
+        return mark_view(self, Tensor._prim(Op.RESHAPE, (self,), new, new, self.dtype))
 
     view = reshape
 
@@ -73,8 +74,11 @@ class MovementMixin:
             )
         if order == tuple(range(self.ndim)):
             return self
-        return Tensor._prim(
-            Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
+        return mark_view(
+            self,
+            Tensor._prim(
+                Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
+            ),
         )
 
     def expand(self: Tensor, *shape: Any) -> Tensor:
@@ -93,7 +97,7 @@ class MovementMixin:
                 raise ValueError(f"expand: cannot expand shape {self.shape} to {new}")
         if new == x.shape:
             return x
-        return Tensor._prim(Op.EXPAND, (x,), new, new, x.dtype)
+        return mark_view(x, Tensor._prim(Op.EXPAND, (x,), new, new, x.dtype))
 
     def broadcast_to(self: Tensor, *shape: Any) -> Tensor:
         return self.expand(*shape)
@@ -115,7 +119,7 @@ class MovementMixin:
         if all(a == 0 and b == s for (a, b), s in zip(bounds, self.shape)):
             return self
         shape = tuple(b - a for a, b in bounds)
-        return Tensor._prim(Op.SHRINK, (self,), bounds, shape, self.dtype)
+        return mark_view(self, Tensor._prim(Op.SHRINK, (self,), bounds, shape, self.dtype))
 
     def flip(self: Tensor, *dims: Any) -> Tensor:
         from idrak.core.tensor import Tensor
