@@ -28,11 +28,14 @@ __version__ = "0.1.0"
 _NAMESPACE = (
     "idrak.errors",
     "idrak.contract.dtypes",
+    "idrak.contract.dtype_aliases",
     "idrak.runtime.devices",
     "idrak.runtime.threads",
     "idrak.core.tensor",
     "idrak.core.creation",
     "idrak.core.toplevel",
+    "idrak.core.blas",
+    "idrak.core.inference",
     "idrak.core.autograd",
     "idrak.core.random",
     "idrak.core.dlpack",
@@ -129,11 +132,14 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
         train,
     )
     from idrak.compile.tracing import *
+    from idrak.contract.dtype_aliases import *
     from idrak.contract.dtypes import *
     from idrak.core import autograd, random
     from idrak.core.autograd import *
+    from idrak.core.blas import *
     from idrak.core.creation import *
     from idrak.core.dlpack import *
+    from idrak.core.inference import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *
