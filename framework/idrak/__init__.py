@@ -45,11 +45,14 @@ _NAMESPACE = (
 #: names that are modules: subpackages, and the public modules spelled as PyTorch users expect
 #: (``idrak.functional`` is ``idrak.nn.functional``, as the seeds write ``nw.functional``)
 _MODULES = {
+    "accelerator": "idrak.accelerator",
     "autograd": "idrak.core.autograd",
+    "backends": "idrak.backends",
     "cli": "idrak.cli",
     "compile": "idrak.compile",
     "contract": "idrak.contract",
     "core": "idrak.core",
+    "cuda": "idrak.cuda",
     "data": "idrak.data",
     "debug": "idrak.engine.debug",
     "engine": "idrak.engine",
@@ -67,6 +70,7 @@ _MODULES = {
     "runtime": "idrak.runtime",
     "testing": "idrak.testing",
     "train": "idrak.train",
+    "utils": "idrak.utils",
 }
 #: the training workflow's classes, at the top as the seeds use them (``nw.Runner``)
 _TRAIN = ("Config", "Experiment", "History", "Runner")
@@ -113,10 +117,13 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak import (
+        accelerator,
+        backends,
         cli,
         compile,
         contract,
         core,
+        cuda,
         data,
         engine,
         errors,
@@ -130,6 +137,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
         runtime,
         testing,
         train,
+        utils,
     )
     from idrak.compile.tracing import *
     from idrak.contract.dtype_aliases import *
