@@ -275,3 +275,19 @@ def test_backends_flags() -> None:
         cudnn.determinstic = True
     with pytest.raises(TypeError, match="must be a bool, got 1"):
         cudnn.benchmark = 1
+
+
+def test_interop_helpers() -> None:
+    a = np.arange(6, dtype=np.int32).reshape(2, 3)
+    t = idrak.from_numpy(a)
+    assert t.dtype == idrak.int32 and t.numpy().tolist() == a.tolist()
+    a[0, 0] = 99  # a copy, unlike torch.from_numpy (documented)
+    assert t.numpy()[0, 0] == 0
+    assert idrak.as_tensor(t) is t
+    assert idrak.as_tensor([1.0, 2.0], dtype=idrak.float64).dtype == idrak.float64
+    assert idrak.is_tensor(t) and not idrak.is_tensor(a)
+    assert idrak.numel(t) == 6 and not idrak.is_floating_point(t)
+    with pytest.raises(TypeError, match="from_numpy expects a numpy.ndarray, got list"):
+        idrak.from_numpy([1, 2])
+    with pytest.raises(TypeError, match="numel expects a Tensor, got int"):
+        idrak.numel(3)

@@ -36,6 +36,7 @@ _NAMESPACE = (
     "idrak.core.toplevel",
     "idrak.core.blas",
     "idrak.core.inference",
+    "idrak.core.interop",
     "idrak.core.autograd",
     "idrak.core.random",
     "idrak.core.dlpack",
@@ -148,6 +149,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.core.creation import *
     from idrak.core.dlpack import *
     from idrak.core.inference import *
+    from idrak.core.interop import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *
