@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 
+_CHUNK = 4096  # indices drawn at a time with replacement
+
+
 def host_rng(generator: Any = None) -> np.random.Generator:
     """A NumPy generator for one host-side draw, seeded from ``generator``.
 
@@ -122,10 +125,17 @@ class RandomSampler(Sampler):
         rng = host_rng(self.generator)
         if n == 0:
             return iter(())
-        if self.replacement:
-            return iter(rng.integers(0, n, size=k).tolist())
-        reps = [rng.permutation(n) for _ in range(-(-k // n))]
-        return iter(np.concatenate(reps)[:k].tolist())
+        return self._draw(rng, n, k)
+
+    def _draw(self, rng: np.random.Generator, n: int, k: int) -> Iterator[int]:
+        """Lazily, a chunk at a time: ``num_samples`` may be huge (makemore asks for 1e10)."""
+        left = k
+        while left > 0:
+            chunk = rng.integers(0, n, size=min(left, _CHUNK)) if self.replacement else None
+            if chunk is None:
+                chunk = rng.permutation(n)[: min(left, n)]
+            left -= len(chunk)
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
