@@ -77,7 +77,9 @@ def test_mnist_port_matches_torch() -> None:
     got = _program("mnist_port", "idrak")(args)
     _close(got["losses"], want["losses"], 1e-4, "training losses")
     assert [c for _, c in got["tests"]] == [c for _, c in want["tests"]]
-    _close([loss for loss, _ in got["tests"]], [loss for loss, _ in want["tests"]], 1e-4, "test loss")
+    _close(
+        [loss for loss, _ in got["tests"]], [loss for loss, _ in want["tests"]], 1e-4, "test loss"
+    )
     assert got["before"][1] == want["before"][1]
     _close(got["lrs"], want["lrs"], 1e-12, "StepLR")
     assert got["tests"][-1][1] > got["before"][1]  # it learned

@@ -46,7 +46,7 @@ def test_update_page_rewrites_only_the_section(tmp_path: Path) -> None:
     assert "- **has**: `zeros`" in text and "- **lacks**: `nope`" in text
     assert not update_page(page, names)  # already current
     (tmp_path / "bad.md").write_text("no markers")
-    with pytest.raises(ValueError, match="no .* section"):
+    with pytest.raises(ValueError, match=r"no .* section"):
         update_page(tmp_path / "bad.md", names)
     names.write_text("[1]")
     with pytest.raises(ValueError, match="expected"):

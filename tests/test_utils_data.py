@@ -199,5 +199,5 @@ def test_random_split_with_generator_and_fractions() -> None:
         len(s) for s in tdata.random_split(ds, [0.34, 0.33, 0.33])
     ]
     assert sorted(x for s in a for x in s) == ds
-    with pytest.raises(TypeError, match="generator must be an idrak.Generator"):
+    with pytest.raises(TypeError, match=r"generator must be an idrak\.Generator"):
         data.random_split(ds, [5, 5], generator=3)

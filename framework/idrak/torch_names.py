@@ -4,8 +4,9 @@ The list of PyTorch names is data kept in the repository (``docs/torch-names.jso
 names), not read from an installed torch, so the page builds without torch and changes only
 when idrak (or that list) does. Each ``torch.<path>.<name>`` is looked up as
 ``idrak.<path>.<name>`` (``torch.Tensor.<name>`` as an ``idrak.Tensor`` attribute);
-:func:`markdown` renders the result and ``python -m idrak.torch_names [docs/coming-from-pytorch.md]``
-rewrites the page between its ``torch-names`` markers. A test keeps the page current.
+:func:`markdown` renders the result, and ``python -m idrak.torch_names [PAGE]`` (default
+``docs/coming-from-pytorch.md``) rewrites the page between its ``torch-names`` markers. A test
+keeps the page current.
 """
 
 from __future__ import annotations

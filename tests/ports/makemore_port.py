@@ -13,7 +13,6 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-
 import torch
 
 WORDS = """emma olivia ava isabella sophia charlotte mia amelia harper evelyn abigail emily
@@ -38,7 +37,11 @@ class ModelConfig:
 
 class NewGELU(torch.nn.Module):
     def forward(self, x):
-        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+        return (
+            0.5
+            * x
+            * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+        )
 
 
 class CausalSelfAttention(torch.nn.Module):
@@ -222,7 +225,9 @@ def create_datasets(words):
     rp = np.random.default_rng(3).permutation(len(words)).tolist()
     train_words = [words[i] for i in rp[:-test_set_size]]
     test_words = [words[i] for i in rp[-test_set_size:]]
-    return CharDataset(train_words, chars, max_word_length), CharDataset(test_words, chars, max_word_length)
+    return CharDataset(train_words, chars, max_word_length), CharDataset(
+        test_words, chars, max_word_length
+    )
 
 
 class InfiniteDataLoader:
@@ -230,7 +235,9 @@ class InfiniteDataLoader:
         if sequential:
             sampler = torch.utils.data.SequentialSampler(dataset)
         else:
-            sampler = torch.utils.data.RandomSampler(dataset, replacement=True, num_samples=int(1e10))
+            sampler = torch.utils.data.RandomSampler(
+                dataset, replacement=True, num_samples=int(1e10)
+            )
         self.train_loader = torch.utils.data.DataLoader(dataset, sampler=sampler, **kwargs)
         self.data_iter = iter(self.train_loader)
 
@@ -246,7 +253,9 @@ class InfiniteDataLoader:
 @torch.inference_mode()
 def evaluate(model, dataset, batch_size=50, max_batches=None):
     model.eval()
-    loader = torch.utils.data.DataLoader(dataset, shuffle=False, batch_size=batch_size, num_workers=0)
+    loader = torch.utils.data.DataLoader(
+        dataset, shuffle=False, batch_size=batch_size, num_workers=0
+    )
     losses = []
     for i, batch in enumerate(loader):
         X, Y = batch
@@ -268,7 +277,11 @@ def set_weights(model, seed):
             state[name] = value
             continue
         w = rng.standard_normal(shape) * (0.2 if len(shape) > 1 else 0.05)
-        if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
+        if (
+            name.endswith("ln_1.weight")
+            or name.endswith("ln_2.weight")
+            or name.endswith("ln_f.weight")
+        ):
             w = 1.0 + w
         state[name] = torch.from_numpy(w.astype(np.float32))
     model.load_state_dict(state)
@@ -283,7 +296,9 @@ def main(argv=None):
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--top-k", type=int, default=-1)
     parser.add_argument("--num-workers", type=int, default=0)
-    parser.add_argument("--sequential", action="store_true", help="fixed batch order (to compare runs)")
+    parser.add_argument(
+        "--sequential", action="store_true", help="fixed batch order (to compare runs)"
+    )
     parser.add_argument("--seed", type=int, default=3407)
     args = parser.parse_args(argv)
 
@@ -292,15 +307,25 @@ def main(argv=None):
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
     train_dataset, test_dataset = create_datasets(WORDS)
-    config = ModelConfig(vocab_size=train_dataset.get_vocab_size(), block_size=train_dataset.get_output_length())
+    config = ModelConfig(
+        vocab_size=train_dataset.get_vocab_size(), block_size=train_dataset.get_output_length()
+    )
     model = Transformer(config) if args.type == "transformer" else MLP(config)
     set_weights(model, args.seed)
     model.to(device)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay, betas=(0.9, 0.99), eps=1e-8
+        model.parameters(),
+        lr=args.learning_rate,
+        weight_decay=args.weight_decay,
+        betas=(0.9, 0.99),
+        eps=1e-8,
     )
     batch_loader = InfiniteDataLoader(
-        train_dataset, sequential=args.sequential, batch_size=args.batch_size, pin_memory=True, num_workers=args.num_workers
+        train_dataset,
+        sequential=args.sequential,
+        batch_size=args.batch_size,
+        pin_memory=True,
+        num_workers=args.num_workers,
     )
     losses = []
     for step in range(args.max_steps):

@@ -9,7 +9,6 @@ import argparse
 import zlib
 
 import numpy as np
-
 import torch
 
 

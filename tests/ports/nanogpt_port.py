@@ -15,14 +15,14 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-
 import torch
 
 TEXT = (
     "First Citizen: Before we proceed any further, hear me speak. All: Speak, speak. "
     "First Citizen: You are all resolved rather to die than to famish? All: Resolved. resolved. "
     "First Citizen: First, you know Caius Marcius is chief enemy to the people. "
-    "All: We know't, we know't. First Citizen: Let us kill him, and we'll have corn at our own price. "
+    "All: We know't, we know't. First Citizen: Let us kill him, "
+    "and we'll have corn at our own price. "
 )
 
 
@@ -35,7 +35,9 @@ class LayerNorm(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros(ndim)) if bias else None
 
     def forward(self, input):
-        return torch.nn.functional.layer_norm(input, self.weight.shape, self.weight, self.bias, 1e-5)
+        return torch.nn.functional.layer_norm(
+            input, self.weight.shape, self.weight, self.bias, 1e-5
+        )
 
 
 class CausalSelfAttention(torch.nn.Module):
@@ -66,7 +68,12 @@ class CausalSelfAttention(torch.nn.Module):
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
         if self.flash:
             y = torch.nn.functional.scaled_dot_product_attention(
-                q, k, v, attn_mask=None, dropout_p=self.dropout if self.training else 0, is_causal=True
+                q,
+                k,
+                v,
+                attn_mask=None,
+                dropout_p=self.dropout if self.training else 0,
+                is_causal=True,
             )
         else:
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
@@ -185,7 +192,9 @@ class GPT(torch.nn.Module):
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
         for _ in range(max_new_tokens):
-            idx_cond = idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size :]
+            idx_cond = (
+                idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size :]
+            )
             logits, _ = self(idx_cond)
             logits = logits[:, -1, :] / temperature
             if top_k is not None:
@@ -209,7 +218,11 @@ def set_weights(model, seed):
             state[name] = value
             continue
         w = rng.standard_normal(shape) * (0.1 if len(shape) > 1 else 0.02)
-        if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
+        if (
+            name.endswith("ln_1.weight")
+            or name.endswith("ln_2.weight")
+            or name.endswith("ln_f.weight")
+        ):
             w = 1.0 + w
         state[name] = torch.from_numpy(w.astype(np.float32))
     state["lm_head.weight"] = state["transformer.wte.weight"]
@@ -224,7 +237,9 @@ def main(argv=None):
     parser.add_argument("--warmup-iters", type=int, default=3)
     parser.add_argument("--weight-decay", type=float, default=1e-1)
     parser.add_argument("--grad-clip", type=float, default=1.0)
-    parser.add_argument("--fixed-batches", action="store_true", help="deterministic batches (to compare runs)")
+    parser.add_argument(
+        "--fixed-batches", action="store_true", help="deterministic batches (to compare runs)"
+    )
     parser.add_argument("--seed", type=int, default=1337)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -246,13 +261,17 @@ def main(argv=None):
         else:
             ix = torch.randint(len(d) - block_size, (args.batch_size,)).tolist()
         x = torch.stack([torch.from_numpy((d[i : i + block_size]).astype(np.int64)) for i in ix])
-        y = torch.stack([torch.from_numpy((d[i + 1 : i + 1 + block_size]).astype(np.int64)) for i in ix])
+        y = torch.stack(
+            [torch.from_numpy((d[i + 1 : i + 1 + block_size]).astype(np.int64)) for i in ix]
+        )
         return x.to(device), y.to(device)
 
     model = GPT(config)
     set_weights(model, args.seed)
     model.to(device)
-    optimizer = model.configure_optimizers(args.weight_decay, args.learning_rate, (0.9, 0.95), device_type)
+    optimizer = model.configure_optimizers(
+        args.weight_decay, args.learning_rate, (0.9, 0.95), device_type
+    )
 
     def get_lr(it):
         if it < args.warmup_iters:
@@ -292,8 +311,14 @@ def main(argv=None):
     est = estimate_loss()
     start = torch.zeros((2, 1), dtype=torch.long, device=device)
     sample = model.generate(start, 8, temperature=0.8, top_k=5)[:, 1:].tolist()
-    return {"losses": losses, "lrs": lrs, "estimate": est, "sample": sample, "vocab_size": len(chars),
-            "num_params": model.get_num_params()}
+    return {
+        "losses": losses,
+        "lrs": lrs,
+        "estimate": est,
+        "sample": sample,
+        "vocab_size": len(chars),
+        "num_params": model.get_num_params(),
+    }
 
 
 if __name__ == "__main__":

@@ -25,11 +25,11 @@ from idrak.contract.dtypes import DType, bool_, float16, float32, float64, int16
 
 __all__ = ["bool", "double", "dtype", "float", "half", "int", "long", "short"]
 
-float = float32  # noqa: A001
+float = float32
 double = float64
 half = float16
-int = int32  # noqa: A001
+int = int32
 long = int64
 short = int16
-bool = bool_  # noqa: A001
+bool = bool_
 dtype = DType

@@ -151,7 +151,9 @@ class DataLoader:
             )
         if batch_size is not None:
             if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-                raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
+                raise TypeError(
+                    f"batch_size must be an int or None, got {type(batch_size).__name__}"
+                )
             if batch_size < 1:
                 raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         shuffle = bool(shuffle) if shuffle is None else shuffle
@@ -181,7 +183,8 @@ class DataLoader:
         if iterable and (shuffle or sampler is not None or batch_sampler is not None):
             raise ValueError(
                 "DataLoader with an IterableDataset: shuffle, sampler and batch_sampler must be "
-                f"unset, got shuffle={shuffle}, sampler={sampler!r}, batch_sampler={batch_sampler!r}"
+                f"unset, got shuffle={shuffle}, sampler={sampler!r}, "
+                f"batch_sampler={batch_sampler!r}"
             )
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
@@ -194,18 +197,25 @@ class DataLoader:
                 f"sampler={sampler!r}, drop_last={drop_last})"
             )
         if batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually "
+                "exclusive with drop_last"
+            )
         self.dataset: Any = dataset
         self.seed: int = int(seed) if seed is not None else int(np.random.SeedSequence().entropy)
         self.shuffle: bool = shuffle
         self.drop_last: bool = drop_last
         self.generator = generator
-        self.num_workers, self.pin_memory, self.timeout = int(num_workers), pin_memory, timeout
-        self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context, self.prefetch_factor = multiprocessing_context, prefetch_factor
-        self.persistent_workers, self.pin_memory_device = persistent_workers, pin_memory_device
-        self.in_order = in_order
+        # PyTorch's worker / memory options: kept for inspection (see the class docstring)
+        self.num_workers: int = int(num_workers)
+        self.pin_memory: bool = pin_memory
+        self.timeout: float = timeout
+        self.worker_init_fn: Callable[[int], Any] | None = worker_init_fn
+        self.multiprocessing_context: Any = multiprocessing_context
+        self.prefetch_factor: int | None = prefetch_factor
+        self.persistent_workers: bool = persistent_workers
+        self.pin_memory_device: str = pin_memory_device
+        self.in_order: bool = in_order
         self.collate_fn: Callable[[list[Any]], Any] | None = collate_fn
         self.device: Any = device
         self.prefetch: bool = prefetch

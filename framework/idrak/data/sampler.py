@@ -113,7 +113,9 @@ class RandomSampler(Sampler):
             raise TypeError(f"replacement must be a bool, got {replacement!r}")
         self.data_source = data_source
         self.replacement = replacement
-        self._num_samples = None if num_samples is None else _positive_int(num_samples, "num_samples")
+        self._num_samples = (
+            None if num_samples is None else _positive_int(num_samples, "num_samples")
+        )
         self.generator = generator
 
     @property

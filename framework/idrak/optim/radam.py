@@ -86,7 +86,9 @@ class RAdam(Optimizer):
         bc1, bc2 = bias_correction(t, b1), bias_correction(t, b2)
         rho_inf = 2.0 / (1.0 - b2) - 1.0
         rho_t = rho_inf - 2.0 * t.cast("float64") * (b2 ** t.cast("float64")) / bc2
-        ratio = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+        ratio = (
+            (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+        )
         rectify = rho_t > 5.0
         rect = ratio.clamp(min=0.0).sqrt().cast(p.dtype)
         adaptive = bc2.sqrt().cast(p.dtype) / (v.sqrt() + eps) * rect

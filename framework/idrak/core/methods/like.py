@@ -19,7 +19,8 @@ __all__ = ["LikeMixin"]
 
 
 class LikeMixin:
-    """``t.new_zeros(2, 3)``, ``t.new_full((2,), 7.0)``, ``t.new_tensor([1, 2])``, ``a.type_as(b)``."""
+    """``t.new_zeros(2, 3)``, ``t.new_full((2,), 7.0)``, ``t.new_tensor([1, 2])``,
+    ``a.type_as(b)``."""
 
     def new_full(
         self: Tensor,
