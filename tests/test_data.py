@@ -145,8 +145,8 @@ def test_loader_generic_dataset_and_collate_fn() -> None:
     ("kwargs", "error", "match"),
     [
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
-        ({"batch_size": 2.5}, TypeError, "batch_size must be an int, got float"),
-        ({"batch_size": True}, TypeError, "batch_size must be an int, got bool"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an int or None, got float"),
+        ({"batch_size": True}, TypeError, "batch_size must be an int or None, got bool"),
         ({"shuffle": 1}, TypeError, "shuffle must be a bool, got 1"),
         ({"seed": -1}, ValueError, "seed must be a non-negative int or None, got -1"),
         ({"collate_fn": 3}, TypeError, "collate_fn must be callable, got int"),

@@ -121,6 +121,40 @@ OPTIMIZERS: list[tuple[str, str, dict[str, Any], bool]] = [
     ),
     ("adagrad", "Adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}, False),
     ("adagrad_wd_groups", "Adagrad", {"lr": 0.1, "weight_decay": 0.05}, True),
+    ("adadelta", "Adadelta", {}, False),
+    (
+        "adadelta_wd_maximize_groups",
+        "Adadelta",
+        {"lr": 0.5, "rho": 0.8, "eps": 1e-5, "weight_decay": 0.1, "maximize": True},
+        True,
+    ),
+    ("adamax", "Adamax", {}, False),
+    ("adamax_wd_groups", "Adamax", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1}, True),
+    ("nadam", "NAdam", {"lr": 0.01}, False),
+    ("nadam_l2_groups", "NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}, True),
+    (
+        "nadam_decoupled_maximize",
+        "NAdam",
+        {"lr": 0.02, "weight_decay": 0.2, "decoupled_weight_decay": True, "maximize": True},
+        False,
+    ),
+    # betas[1] = 0.9 makes rho_t cross 5 at step 6: both branches of the rectification run
+    ("radam", "RAdam", {"lr": 0.01, "betas": (0.9, 0.9)}, False),
+    ("radam_default_l2_groups", "RAdam", {"lr": 0.01, "weight_decay": 0.1}, True),
+    (
+        "radam_decoupled_maximize",
+        "RAdam",
+        {
+            "lr": 0.02,
+            "betas": (0.8, 0.95),
+            "weight_decay": 0.2,
+            "decoupled_weight_decay": True,
+            "maximize": True,
+        },
+        False,
+    ),
+    ("adam_torch_flags", "Adam", {"lr": 0.01, "foreach": False, "capturable": False}, False),
+    ("sgd_torch_flags", "SGD", {"lr": 0.1, "momentum": 0.9, "foreach": True}, False),
 ]
 
 

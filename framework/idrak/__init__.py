@@ -28,12 +28,15 @@ __version__ = "0.1.0"
 _NAMESPACE = (
     "idrak.errors",
     "idrak.contract.dtypes",
+    "idrak.contract.dtype_aliases",
     "idrak.runtime.devices",
     "idrak.runtime.threads",
     "idrak.core.tensor",
     "idrak.core.creation",
     "idrak.core.toplevel",
     "idrak.core.functions",
+    "idrak.core.blas",
+    "idrak.core.interop",
     "idrak.core.autograd",
     "idrak.core.random",
     "idrak.core.dlpack",
@@ -43,11 +46,14 @@ _NAMESPACE = (
 #: names that are modules: subpackages, and the public modules spelled as PyTorch users expect
 #: (``idrak.functional`` is ``idrak.nn.functional``, as the seeds write ``nw.functional``)
 _MODULES = {
+    "accelerator": "idrak.accelerator",
     "autograd": "idrak.core.autograd",
+    "backends": "idrak.backends",
     "cli": "idrak.cli",
     "compile": "idrak.compile",
     "contract": "idrak.contract",
     "core": "idrak.core",
+    "cuda": "idrak.cuda",
     "data": "idrak.data",
     "debug": "idrak.engine.debug",
     "distributed": "idrak.distributed",
@@ -67,6 +73,7 @@ _MODULES = {
     "runtime": "idrak.runtime",
     "testing": "idrak.testing",
     "train": "idrak.train",
+    "utils": "idrak.utils",
 }
 #: the training workflow's classes, at the top as the seeds use them (``nw.Runner``)
 _TRAIN = ("Config", "Experiment", "History", "Runner")
@@ -113,10 +120,13 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak import (
+        accelerator,
+        backends,
         cli,
         compile,
         contract,
         core,
+        cuda,
         data,
         distributed,
         engine,
@@ -131,15 +141,19 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
         runtime,
         testing,
         train,
+        utils,
     )
     from idrak.compile.tracing import *
+    from idrak.contract.dtype_aliases import *
     from idrak.contract.dtypes import *
     from idrak.core import autograd, random
     from idrak.core import autograd_functional as func
     from idrak.core.autograd import *
+    from idrak.core.blas import *
     from idrak.core.creation import *
     from idrak.core.dlpack import *
     from idrak.core.functions import *
+    from idrak.core.interop import *
     from idrak.core.random import *
     from idrak.core.tensor import *
     from idrak.core.toplevel import *

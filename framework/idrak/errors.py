@@ -1,4 +1,10 @@
-"""The exceptions idrak raises. Every message names the offending values."""
+"""The exceptions idrak raises. Every message names the offending values.
+
+PyTorch raises ``RuntimeError`` for shape mismatches and most argument errors, so every idrak
+error is a ``RuntimeError`` too (``except RuntimeError`` ports unchanged), while the errors that
+were ``ValueError`` / ``TypeError`` / ``NotImplementedError`` keep those bases (multiple
+inheritance): both kinds of ``except`` catch them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,19 @@ __all__ = [
     "IdrakError",
     "NotSupportedError",
     "PluginError",
+    "ShapeError",
 ]
 
 
-class IdrakError(Exception):
-    """Base class of idrak's own errors."""
+class IdrakError(RuntimeError):
+    """Base class of idrak's own errors; a ``RuntimeError``, as PyTorch's errors are."""
+
+
+class ShapeError(IdrakError, ValueError):
+    """Shapes that do not fit an op (broadcasting, matmul, reshape, cat, ...).
+
+    Both a ``RuntimeError`` (what PyTorch raises) and a ``ValueError`` (what idrak raised before).
+    """
 
 
 class NotSupportedError(IdrakError, NotImplementedError):

@@ -40,6 +40,7 @@ from idrak.core.methods.inplace import sync_view as _sync_view
 from idrak.core.methods.inplace import synced_lazy as _synced_lazy
 from idrak.core.methods.inplace import version_of as _version_of
 from idrak.core.methods.matrix import MatrixMixin
+from idrak.core.methods.like import LikeMixin
 from idrak.core.methods.movement import MovementMixin
 from idrak.core.methods.neural import NNOpsMixin
 from idrak.core.methods.pairwise import PairwiseMixin
@@ -50,7 +51,7 @@ from idrak.core.methods.sorting import SortingMixin
 from idrak.core.methods.trig import TrigMixin
 from idrak.engine import fusion as _fusion
 from idrak.engine import lazy as _lazy
-from idrak.errors import DeviceError, IdrakError
+from idrak.errors import DeviceError, IdrakError, ShapeError
 from idrak.runtime.devices import Device, DeviceLike
 
 __all__ = ["Tensor"]
@@ -78,7 +79,8 @@ def _shape_of(shape: Any) -> tuple[int, ...]:
 
 
 def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises ``ValueError`` naming them."""
+    """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises :class:`~idrak.errors.ShapeError`
+    (a ``ValueError`` and ``RuntimeError``) naming them."""
     nd = max(len(s) for s in shapes)
     out = []
     for i in range(nd):
@@ -87,7 +89,7 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
             d = s[i - nd + len(s)] if i - nd + len(s) >= 0 else 1
             if d != 1:
                 if size != 1 and d != size:
-                    raise ValueError(
+                    raise ShapeError(
                         f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
                         f"cannot be broadcast together (dim {i}: {size} vs {d})"
                     )
@@ -98,8 +100,8 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 class Tensor(
     InplaceMixin, ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin,
-    IndexingMixin, NNOpsMixin, TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin, ScatterMixin,
-    SamplingMixin, MoreActivationMixin,
+    IndexingMixin, NNOpsMixin, LikeMixin, TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin,
+    ScatterMixin, SamplingMixin, MoreActivationMixin,
 ):  # fmt: skip
     """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
 
@@ -287,7 +289,7 @@ class Tensor(
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ShapeError(f"item() needs a tensor with one element, got shape {self.shape}")
         value: Scalar = self.numpy().reshape(()).item()
         return value
 
@@ -296,7 +298,7 @@ class Tensor(
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise ValueError(
+            raise ShapeError(
                 f"the truth value of a tensor with {self.numel()} elements "
                 f"(shape {self.shape}) is ambiguous; use .any() or .all()"
             )

@@ -1,18 +1,28 @@
-"""Datasets: the protocol, an in-memory dataset over arrays, subsets and random splits."""
+"""Datasets: the protocol, an in-memory dataset over arrays, iterable and concatenated datasets,
+subsets and random splits."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from idrak.data._convert import to_numpy
+from idrak.data.sampler import host_rng
 
-__all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
+__all__ = [
+    "ConcatDataset",
+    "Dataset",
+    "IterableDataset",
+    "Subset",
+    "TensorDataset",
+    "random_split",
+]
 
 
 @runtime_checkable
@@ -20,7 +30,8 @@ class Dataset(Protocol):
     """Anything with a length and integer indexing is a dataset.
 
     ``dataset[i]`` for ``0 <= i < len(dataset)`` returns one sample: an array, a number, or a
-    tuple / dict of those. No base class is needed; a list of samples is a dataset.
+    tuple / dict of those. No base class is needed; a list of samples is a dataset. Subclassing
+    it, as PyTorch code does (``class Names(Dataset): ...``), works too.
     """
 
     def __len__(self) -> int: ...
@@ -120,8 +131,60 @@ class Subset:
         return f"Subset({self.dataset!r}, {len(self)} samples)"
 
 
+class IterableDataset:
+    """Base class of datasets that are streams: ``iter(dataset)`` yields samples; no indexing.
+
+    A :class:`~idrak.data.DataLoader` batches the stream in order (``shuffle`` and samplers do
+    not apply). With ``num_workers > 0`` PyTorch runs one copy per worker process; idrak runs
+    the one stream in-process, so nothing is duplicated and no worker sharding is needed.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+
+class ConcatDataset:
+    """The samples of several datasets, one after the other.
+
+    Args:
+        datasets: a non-empty iterable of indexable datasets (not :class:`IterableDataset`).
+
+    Attributes:
+        datasets: the list of datasets. cumulative_sizes: running totals of their lengths.
+
+    Raises:
+        ValueError: no datasets. TypeError: an :class:`IterableDataset` among them.
+        IndexError: an index outside ``[-len, len)``.
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset needs at least one dataset")
+        for k, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"ConcatDataset does not support IterableDataset (dataset {k})")
+        self.cumulative_sizes: list[int] = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        i = _check_index(index, len(self), "ConcatDataset")
+        k = bisect.bisect_right(self.cumulative_sizes, i)
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][i - start]
+
+    def __repr__(self) -> str:
+        return f"ConcatDataset({len(self.datasets)} datasets, {len(self)} samples)"
+
+
 def random_split(
-    dataset: Dataset, lengths: Sequence[int | float], seed: int | None = None
+    dataset: Dataset,
+    lengths: Sequence[int | float],
+    generator: Any = None,
+    *,
+    seed: int | None = None,
 ) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random :class:`Subset` s.
 
@@ -130,7 +193,9 @@ def random_split(
         lengths: sizes that sum to ``len(dataset)``, or fractions that sum to 1 (each fraction's
             size is rounded down and the remainder goes round-robin to the first subsets, as in
             PyTorch).
-        seed: seed of the ``numpy.random.Generator`` that draws the permutation; the same seed
+        generator: an idrak ``Generator`` to draw the permutation from (PyTorch's argument);
+            ``None``: idrak's global generator, so :func:`idrak.manual_seed` fixes the split.
+        seed: instead of ``generator``, the seed of a ``numpy.random.Generator``; the same seed
             gives the same split.
 
     Raises:
@@ -157,6 +222,10 @@ def random_split(
         raise ValueError(
             f"random_split lengths {sizes} sum to {sum(sizes)}, but len(dataset) is {n}"
         )
-    perm = np.random.default_rng(seed).permutation(n)
+    if seed is not None:
+        rng = np.random.default_rng(seed)
+    else:
+        rng = host_rng(generator)
+    perm = rng.permutation(n)
     bounds = np.cumsum([0, *sizes])
     return [Subset(dataset, perm[a:b]) for a, b in itertools.pairwise(bounds)]

@@ -21,7 +21,9 @@ checked and their structure validated, but their header is not covered by a dige
 
 Files are written to a temporary name in the same directory, flushed, fsynced and renamed over
 the target (``os.replace``), so an interrupted save leaves the previous checkpoint intact.
-A plain safetensors file (from another tool) loads as a flat ``{name: Tensor}`` dict.
+A plain safetensors file (from another tool, e.g. PyTorch's ``safetensors.torch.save_file``)
+loads as a flat ``{name: Tensor}`` dict, ready for ``model.load_state_dict``; its ``BF16``
+tensors are widened exactly to float32 (idrak tensors are not made in bfloat16 from host data).
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ import numpy as np
 from idrak.core.tensor import Tensor, tensor
 from idrak.errors import IdrakError
 from idrak.io.atomic import atomic_path
-from idrak.io.stfile import DIGEST_KEY, StFileError, read_file, st_dtype, write_file
+from idrak.io.stfile import (
+    DIGEST_KEY,
+    StFileError,
+    bf16_to_float32,
+    read_file,
+    st_dtype,
+    write_file,
+)
 from idrak.runtime.devices import DeviceLike
 
 __all__ = ["CheckpointError", "load", "save"]
@@ -328,9 +337,14 @@ def load(
     except (IsADirectoryError, PermissionError) as e:
         raise CheckpointError(p, f"cannot be read: {e.strerror}") from None
     meta, arrays = st.metadata, st.arrays
-    if not _IDRAK_KEYS & set(meta):  # a foreign safetensors file: a flat dict
+    # a foreign safetensors file (a flat dict): no idrak key but perhaps a "format" that is not
+    # idrak's (PyTorch / Hugging Face files say {"format": "pt"})
+    own_keys = (_IDRAK_KEYS - {"format"}) & set(meta)
+    if not own_keys and meta.get("format") != FORMAT:
         flat = {}
         for ent in st.entries:
+            if ent.dtype == "BF16":  # PyTorch's bfloat16 weights: widened exactly to float32
+                arrays[ent.name] = bf16_to_float32(arrays[ent.name])
             a = arrays[ent.name]
             if a.dtype.kind == "u" and a.dtype.itemsize > 1:
                 raise CheckpointError(

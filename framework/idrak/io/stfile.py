@@ -30,6 +30,7 @@ __all__ = [
     "DIGEST_KEY",
     "HeaderEntry",
     "StFile",
+    "bf16_to_float32",
     "read_file",
     "st_dtype",
     "write_file",
@@ -57,6 +58,19 @@ _ST_TO_NP = {
     "F64": np.dtype("<f8"),
 }
 _NP_TO_ST = {v.newbyteorder("<") if v.itemsize > 1 else v: k for k, v in _ST_TO_NP.items()}
+#: codes that are read (as their raw bits, entry dtype kept) but never written: PyTorch's
+#: bfloat16 weights; :func:`bf16_to_float32` widens them exactly
+_READ_ONLY = {"BF16": np.dtype("<u2")}
+
+
+def _np_of(code: str) -> np.dtype[Any]:
+    return _ST_TO_NP.get(code) or _READ_ONLY[code]
+
+
+def bf16_to_float32(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 values held as their uint16 bit patterns, widened exactly to float32 (a
+    bfloat16 is the top half of a float32)."""
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 class StFileError(ValueError):
@@ -168,7 +182,7 @@ def _entries(header: dict[str, Any], data_len: int) -> list[HeaderEntry]:
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             raise StFileError(f"malformed header entry {name!r}: {str(info)[:80]}")
         code, shape, offs = info["dtype"], info["shape"], info["data_offsets"]
-        if code not in _ST_TO_NP:
+        if code not in _ST_TO_NP and code not in _READ_ONLY:
             raise StFileError(f"tensor {name!r}: unsupported dtype {str(code)[:20]!r}")
         ok_ints = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in [*shape])
         if not isinstance(shape, list) or not ok_ints or len(shape) > 64:
@@ -179,7 +193,7 @@ def _entries(header: dict[str, Any], data_len: int) -> list[HeaderEntry]:
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in offs)
         ):
             raise StFileError(f"tensor {name!r}: malformed data_offsets {str(offs)[:80]}")
-        nbytes = int(np.prod(shape, dtype=np.float64)) * _ST_TO_NP[code].itemsize
+        nbytes = int(np.prod(shape, dtype=np.float64)) * _np_of(code).itemsize
         if offs[1] - offs[0] != nbytes or offs[0] < 0:
             raise StFileError(
                 f"tensor {name!r}: data_offsets {offs} do not hold {code} of shape {shape}"
@@ -255,7 +269,7 @@ def read_file(path: str) -> StFile:
         arrays: dict[str, np.ndarray] = {}
         os.lseek(fd, 8 + n, os.SEEK_SET)
         for ent in entries:
-            arr = np.empty(ent.shape, dtype=_ST_TO_NP[ent.dtype])
+            arr = np.empty(ent.shape, dtype=_np_of(ent.dtype))
             _readinto(fd, arr.reshape(-1).view(np.uint8).data, h)
             arrays[ent.name] = arr
         digest_ok = (h.hexdigest().encode() == stored) if has_digest else None

@@ -8,20 +8,28 @@ dict or parameter-group dicts, and realizes all new parameters and state in one 
 from __future__ import annotations
 
 from idrak.optim import lr_scheduler
+from idrak.optim.adadelta import Adadelta
 from idrak.optim.adagrad import Adagrad
 from idrak.optim.adam import Adam, AdamW, WAdam
+from idrak.optim.adamax import Adamax
 from idrak.optim.lion import Lion
+from idrak.optim.nadam import NAdam
 from idrak.optim.optimizer import Optimizer
+from idrak.optim.radam import RAdam
 from idrak.optim.rmsprop import RMSprop
 from idrak.optim.sgd import SGD
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
     "Lion",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "WAdam",
     "lr_scheduler",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, next_step
 
 __all__ = ["Adagrad"]
 
@@ -21,6 +21,9 @@ class Adagrad(Optimizer):
         s = s + g^2                          (s starts at initial_accumulator_value)
         p = p - clr * g / (sqrt(s) + eps)
 
+    Arguments as ``torch.optim.Adagrad``; foreach, fused, capturable, differentiable are
+    PyTorch's flags, see :func:`~idrak.optim.optimizer.check_torch_flags`.
+
     State per parameter: ``step`` (a 0-d float32 Tensor) and ``sum``.
     """
 
@@ -33,7 +36,13 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
         maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        check_torch_flags(type(self).__name__, foreach, fused, capturable, differentiable)
         super().__init__(
             params,
             {

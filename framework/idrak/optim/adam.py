@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, check_torch_flags, next_step
 
 __all__ = ["Adam", "AdamW", "WAdam"]
 
@@ -25,7 +25,9 @@ class Adam(Optimizer):
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate. betas: (b1, b2) in [0, 1). eps: added to the denominator.
         weight_decay: L2 penalty added to the gradient. amsgrad: keep the maximum of v.
-        maximize: ascend instead of descend.
+        maximize: ascend instead of descend. decoupled_weight_decay: decay ``p`` directly,
+        which makes this AdamW (PyTorch >= 2.6). foreach, fused, capturable, differentiable:
+        PyTorch's flags, see :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` (a 0-d float32 Tensor), ``exp_avg``, ``exp_avg_sq`` and,
     with amsgrad, ``max_exp_avg_sq``.
@@ -42,7 +44,15 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        decoupled_weight_decay: bool = False,
     ) -> None:
+        check_torch_flags(type(self).__name__, foreach, fused, capturable, differentiable)
+        self._decoupled = self._decoupled or bool(decoupled_weight_decay)
         super().__init__(
             params,
             {
@@ -106,8 +116,26 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
         maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+        check_torch_flags(type(self).__name__, foreach, fused, capturable, differentiable)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize,
+            foreach=foreach,
+            fused=fused,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
 
 
 #: AdamW under the name the abdou_torch seed gives it ("WAdam": Adam with decoupled weight decay);

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags
 
 __all__ = ["Lion"]
 
@@ -27,6 +27,8 @@ class Lion(Optimizer):
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate. betas: (b1, b2) in [0, 1). weight_decay: decoupled decay.
         maximize: ascend instead of descend.
+        foreach, fused, capturable, differentiable: PyTorch's flags, see
+        :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``exp_avg``.
     """
@@ -38,7 +40,13 @@ class Lion(Optimizer):
         betas: tuple[float, float] = (0.9, 0.99),
         weight_decay: float = 0.0,
         maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        check_torch_flags(type(self).__name__, foreach, fused, capturable, differentiable)
         super().__init__(
             params,
             {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay, "maximize": maximize},

@@ -22,7 +22,7 @@ from idrak.core.creation import full
 from idrak.core.tensor import Tensor
 from idrak.core.toplevel import realize
 
-__all__ = ["Optimizer", "ParamsT"]
+__all__ = ["Optimizer", "ParamsT", "check_torch_flags"]
 
 #: the dtype of per-parameter step counters (as PyTorch: exact up to 2**24 steps)
 STEP_DTYPE = "float32"
@@ -61,6 +61,46 @@ def bias_correction(t: Tensor, beta: float) -> Tensor:
     """``1 - beta**t`` for a step counter ``t``, computed in float64 (as PyTorch computes it
     with Python floats), as a 0-d float64 Tensor."""
     return 1.0 - beta ** t.cast("float64")
+
+
+def check_torch_flags(
+    name: str,
+    foreach: bool | None = None,
+    fused: bool | None = None,
+    capturable: bool = False,
+    differentiable: bool = False,
+) -> None:
+    """Accept PyTorch's implementation-choice flags, refusing the one idrak cannot honour.
+
+    - ``foreach`` and ``fused`` (``None``, ``True`` or ``False``) pick among PyTorch's kernels
+      for the same math; idrak always computes every parameter's update in one realization
+      per step, so each value is accepted and changes nothing.
+    - ``capturable`` (CUDA-graph capture): idrak's step counters are already device tensors
+      and ``idrak.jit`` replays steps, so both values are accepted.
+    - ``differentiable=True`` (gradients through ``step()``) is refused: steps run under
+      ``no_grad``.
+
+    Raises:
+        TypeError: a flag that is not a bool (or ``None`` for foreach / fused), named.
+        NotSupportedError: ``differentiable=True``.
+    """
+    from idrak.errors import NotSupportedError
+
+    for flag, value, nullable in (
+        ("foreach", foreach, True),
+        ("fused", fused, True),
+        ("capturable", capturable, False),
+        ("differentiable", differentiable, False),
+    ):
+        if not (isinstance(value, bool) or (nullable and value is None)):
+            allowed = "True, False or None" if nullable else "True or False"
+            raise TypeError(f"{name}: {flag} must be {allowed}, got {value!r}")
+    if differentiable:
+        raise NotSupportedError(
+            "idrak.optim",
+            f"{name}(differentiable=True)",
+            detail="optimizer steps run under no_grad; use differentiable=False",
+        )
 
 
 def _tensor_list(params: Any, where: str) -> list[Tensor]:

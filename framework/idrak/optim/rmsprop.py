@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, next_step
 
 __all__ = ["RMSprop"]
 
@@ -28,6 +28,8 @@ class RMSprop(Optimizer):
         lr: learning rate. alpha: smoothing constant in [0, 1]. eps: added to the denominator.
         weight_decay: L2 penalty. momentum: momentum factor. centered: normalise by the
         variance estimate. maximize: ascend instead of descend.
+        foreach, fused, capturable, differentiable: PyTorch's flags, see
+        :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` (a 0-d float32 Tensor), ``square_avg``, and ``grad_avg`` /
     ``momentum_buffer`` when used.
@@ -43,7 +45,13 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
         maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        check_torch_flags(type(self).__name__, foreach, fused, capturable, differentiable)
         super().__init__(
             params,
             {

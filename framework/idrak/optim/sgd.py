@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags
 
 __all__ = ["SGD"]
 
@@ -28,6 +28,8 @@ class SGD(Optimizer):
         lr: learning rate. momentum: factor in [0, inf). dampening: for momentum.
         weight_decay: L2 penalty added to the gradient. nesterov: Nesterov momentum (needs
         momentum > 0 and dampening 0). maximize: ascend instead of descend.
+        foreach, fused, capturable, differentiable: PyTorch's flags, see
+        :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``momentum_buffer`` (when momentum > 0).
 
@@ -45,7 +47,13 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
         maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        check_torch_flags(type(self).__name__, foreach, fused, capturable, differentiable)
         super().__init__(
             params,
             {

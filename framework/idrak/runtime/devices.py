@@ -64,14 +64,22 @@ _cache: dict[str, object] = {}
 _default: str | None = None
 
 
-def device(spec: DeviceLike | None = None) -> Device:
+def device(spec: DeviceLike | None = None, index: int | None = None) -> Device:
     """Resolve a device string (or ``None`` for the default) to a :class:`Device`.
 
+    ``index`` is PyTorch's two-argument form: ``device("cuda", 1)`` is ``device("cuda:1")``.
+
     Raises:
-        DeviceError: malformed string, unknown backend (the message lists the known ones), or an
-            index beyond the backend's device count.
+        DeviceError: malformed string, unknown backend (the message lists the known ones), an
+            index beyond the backend's device count, or an ``index`` given twice.
         BackendUnavailableError: the backend exists but cannot run here (with the reason).
     """
+    if index is not None:
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise DeviceError(f"device index must be a non-negative int, got {index!r}")
+        if not isinstance(spec, str) or ":" in spec:
+            raise DeviceError(f"device({spec!r}, {index}): give the index once")
+        spec = f"{spec}:{index}"
     if isinstance(spec, Device):
         return spec
     if spec is None:

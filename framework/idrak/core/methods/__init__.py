@@ -8,6 +8,7 @@ from idrak.core.methods.activation import ActivationMixin
 from idrak.core.methods.conversion import ConvertMixin
 from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
+from idrak.core.methods.like import LikeMixin
 from idrak.core.methods.movement import MovementMixin
 from idrak.core.methods.neural import NNOpsMixin
 from idrak.core.methods.reduce import ReduceMixin
@@ -16,6 +17,7 @@ __all__ = [
     "ActivationMixin",
     "ConvertMixin",
     "IndexingMixin",
+    "LikeMixin",
     "MathMixin",
     "MovementMixin",
     "NNOpsMixin",

@@ -20,6 +20,7 @@ from idrak.contract.dtypes import bool_, int64
 from idrak.contract.ops import Op
 from idrak.core.methods.inplace import mark_view
 from idrak.errors import IdrakError
+from idrak.errors import IdrakError, ShapeError
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
@@ -245,13 +246,13 @@ class IndexingMixin:
         if self.ndim == 0 and index.ndim == 0:
             return self.reshape(1).gather(0, index.reshape(1)).reshape(())
         if index.ndim != self.ndim:
-            raise ValueError(
+            raise ShapeError(
                 f"gather: index has {index.ndim} dims, input {self.ndim} "
                 f"(shapes {index.shape} and {self.shape})"
             )
         for i, (a, b) in enumerate(zip(index.shape, self.shape)):
             if i != d and a > b:
-                raise ValueError(
+                raise ShapeError(
                     f"gather: index shape {index.shape} exceeds input shape {self.shape} at dim {i}"
                 )
         _check_bounds(index, self.shape[d], "gather", negative=False)

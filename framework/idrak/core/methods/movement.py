@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from idrak.contract.ops import Op
 from idrak.core.methods.inplace import mark_view
+from idrak.errors import ShapeError
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
@@ -42,12 +43,12 @@ class MovementMixin:
         if -1 in new:
             rest = math.prod(s for s in new if s != -1)
             if rest == 0 or n % rest:
-                raise ValueError(
+                raise ShapeError(
                     f"cannot reshape tensor of shape {self.shape} ({n} elements) into {new}"
                 )
             new = tuple(n // rest if s == -1 else s for s in new)
         if math.prod(new) != n or any(s < 0 for s in new):
-            raise ValueError(
+            raise ShapeError(
                 f"cannot reshape tensor of shape {self.shape} ({n} elements) into {new}"
             )
         if new == self.shape:
@@ -68,7 +69,7 @@ class MovementMixin:
 
         order = tuple(self._dim(d) for d in _shape_arg(dims))
         if sorted(order) != list(range(self.ndim)):
-            raise ValueError(
+            raise ShapeError(
                 f"permute: {dims} is not a permutation of the {self.ndim} dims of "
                 f"shape {self.shape}"
             )
@@ -87,14 +88,14 @@ class MovementMixin:
 
         new = _shape_arg(shape)
         if len(new) < self.ndim:
-            raise ValueError(f"expand: target {new} has fewer dims than shape {self.shape}")
+            raise ShapeError(f"expand: target {new} has fewer dims than shape {self.shape}")
         x = self
         if len(new) > x.ndim:
             x = x.reshape((1,) * (len(new) - x.ndim) + x.shape)
         new = tuple(s if n == -1 else n for s, n in zip(x.shape, new))
         for s, n in zip(x.shape, new):
             if s != n and s != 1:
-                raise ValueError(f"expand: cannot expand shape {self.shape} to {new}")
+                raise ShapeError(f"expand: cannot expand shape {self.shape} to {new}")
         if new == x.shape:
             return x
         return mark_view(x, Tensor._prim(Op.EXPAND, (x,), new, new, x.dtype))
@@ -190,7 +191,7 @@ class MovementMixin:
             rest = math.prod(s for s in sizes if s != -1)
             sizes = tuple(self.shape[d] // rest if s == -1 else s for s in sizes)
         if math.prod(sizes) != self.shape[d]:
-            raise ValueError(
+            raise ShapeError(
                 f"unflatten: sizes {sizes} do not multiply to dim {d} of size {self.shape[d]}"
             )
         return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
@@ -214,7 +215,7 @@ class MovementMixin:
         """Tile the whole tensor ``sizes`` times per dim (``torch.Tensor.repeat``)."""
         reps = _shape_arg(sizes)
         if len(reps) < self.ndim:
-            raise ValueError(f"repeat: {len(reps)} sizes for a tensor of {self.ndim} dims")
+            raise ShapeError(f"repeat: {len(reps)} sizes for a tensor of {self.ndim} dims")
         x = self.reshape((1,) * (len(reps) - self.ndim) + self.shape)
         inter = []
         for s in x.shape:
@@ -252,7 +253,7 @@ class MovementMixin:
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split sections {sizes} do not sum to dim {d} size {n}")
+                raise ShapeError(f"split sections {sizes} do not sum to dim {d} size {n}")
         out, start = [], 0
         for s in sizes:
             out.append(self.narrow(d, start, s))
@@ -292,7 +293,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.ndim != ref.ndim or any(
             a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != d
         ):
-            raise ValueError(
+            raise ShapeError(
                 f"cat: tensor {i} has shape {t.shape}, incompatible with "
                 f"{ref.shape} outside dim {d}"
             )
@@ -321,7 +322,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("stack() needs at least one tensor")
     for i, t in enumerate(ts):
         if t.shape != ts[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape}, expected {ts[0].shape}")
+            raise ShapeError(f"stack: tensor {i} has shape {t.shape}, expected {ts[0].shape}")
     n = ts[0].ndim + 1
     d = dim % n
     return cat([t.unsqueeze(d) for t in ts], d)

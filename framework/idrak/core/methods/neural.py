@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from idrak.contract.dtypes import result_type
 from idrak.contract.ops import Op
 from idrak.core.methods.convolution import out_size, pair, unfold2d
+from idrak.errors import ShapeError
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
@@ -34,7 +35,7 @@ class NNOpsMixin:
         from idrak.core.tensor import broadcast_shapes
 
         if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(
+            raise ShapeError(
                 f"matmul needs operands with >= 1 dim, got shapes {self.shape} and {other.shape}"
             )
         dt = result_type([self.dtype, other.dtype])
@@ -42,7 +43,7 @@ class NNOpsMixin:
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         if a2.shape[-1] != b2.shape[-2]:
-            raise ValueError(
+            raise ShapeError(
                 f"matmul: shapes {self.shape} and {other.shape} do not align "
                 f"({a2.shape[-1]} != {b2.shape[-2]})"
             )
@@ -97,7 +98,7 @@ class NNOpsMixin:
         n, c, h, w = x.shape
         o, cg, kh, kw = weight.shape
         if c % groups or o % groups or c // groups != cg:
-            raise ValueError(
+            raise ShapeError(
                 f"conv2d: input has {c} channels, weight {weight.shape} with "
                 f"groups={groups} expects {cg * groups}"
             )
