@@ -106,7 +106,9 @@ def test_gpt_trains_like_its_pytorch_twin() -> None:
                 g["lr"] = 1e-2 * lr_at(step)
         opt_i.zero_grad()
         li = model(idrak.tensor(x[idx]))
-        loss_i = F.cross_entropy(li.reshape(-1, li.shape[-1]), idrak.tensor(y[idx]).reshape(-1), ignore_index=-1)
+        loss_i = F.cross_entropy(
+            li.reshape(-1, li.shape[-1]), idrak.tensor(y[idx]).reshape(-1), ignore_index=-1
+        )
         loss_i.backward()
         idrak.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt_i.step()

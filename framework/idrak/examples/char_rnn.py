@@ -42,7 +42,9 @@ class CharRNNConfig:
 class CharRNN(nn.Module):
     """Token ids int64 ``(B, T)`` -> logits float32 ``(B, T, vocab_size)`` (and the state)."""
 
-    def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int) -> None:
+    def __init__(
+        self, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int
+    ) -> None:
         super().__init__()
         self.emb = nn.Embedding(vocab_size, embedding_dim)
         self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True)

@@ -121,7 +121,9 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: idrak.Tensor) -> idrak.Tensor:
         b, t, c = x.shape
         q, k, v = self.c_attn(x).split(c, dim=2)
-        q, k, v = (z.reshape(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        q, k, v = (
+            z.reshape(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v)
+        )
         p = self.dropout if self.training else 0.0
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(b, t, c)))
@@ -164,7 +166,13 @@ class GPT(nn.Module):
     """
 
     def __init__(
-        self, vocab_size: int, block_size: int, n_layer: int, n_head: int, n_embd: int, dropout: float
+        self,
+        vocab_size: int,
+        block_size: int,
+        n_layer: int,
+        n_head: int,
+        n_embd: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.block_size = block_size
@@ -209,7 +217,11 @@ class GPT(nn.Module):
         ]
 
     def generate(
-        self, idx: idrak.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None
+        self,
+        idx: idrak.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
     ) -> idrak.Tensor:
         """Append ``max_new_tokens`` sampled tokens to ``idx`` int64 ``(B, T)``.
 
@@ -256,7 +268,9 @@ def step(state: Any) -> dict[str, Any]:
     return {"loss": loss}
 
 
-def sample(model: GPT, vocab: Vocabulary, n: int, temperature: float, top_k: int | None) -> list[str]:
+def sample(
+    model: GPT, vocab: Vocabulary, n: int, temperature: float, top_k: int | None
+) -> list[str]:
     """``n`` names generated from the start token, cut at the first end token."""
     model.eval()
     idx = idrak.zeros(n, 1, dtype=idrak.int64, device=next(model.parameters()).device)
@@ -310,8 +324,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     cfg.lr_scheduler_interval = "step"
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{len(words)} names, vocabulary {len(vocab)}, block {model.block_size}; GPT with "
-          f"{n_params} parameters, {steps} steps")
+    print(
+        f"{len(words)} names, vocabulary {len(vocab)}, block {model.block_size}; GPT with "
+        f"{n_params} parameters, {steps} steps"
+    )
     runner = Runner(
         config=cfg,
         model=model,

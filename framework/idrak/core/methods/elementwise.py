@@ -303,14 +303,14 @@ class MathMixin:
 
     def abs(self: Tensor) -> Tensor:
         if self.dtype == bool_ or self.dtype.kind == "u":
-            return self
+            return self.clone()  # new memory, as torch's: an in-place op on it leaves self
         # x * sign(x): torch's subgradient 0 at 0 (a select would give 1 there)
         out = self * self.sign()
         return out + 0.0 if self.dtype.kind == "f" else out  # turns -0.0 into 0.0
 
     def sign(self: Tensor) -> Tensor:
         if self.dtype == bool_:
-            return self
+            return self.clone()
         one = self._full_like_shape(1)
         return (self > 0)._select(one, (self < 0)._select(-one, self * 0))
 
@@ -335,7 +335,7 @@ class MathMixin:
         """Round toward zero. The sign of zero is kept (``trunc(-0.5)`` is ``-0.0``), and the
         gradient is zero, as in torch."""
         if self.dtype.kind != "f":
-            return self
+            return self.clone()
         x = self.detach()
         t = x.cast("int64").cast(self.dtype)
         t = (t == 0)._select(x * 0.0, t)
@@ -346,13 +346,13 @@ class MathMixin:
 
     def floor(self: Tensor) -> Tensor:
         if self.dtype.kind != "f":
-            return self
+            return self.clone()
         t = self.trunc()
         return (self < t)._select(t - 1.0, t)
 
     def ceil(self: Tensor) -> Tensor:
         if self.dtype.kind != "f":
-            return self
+            return self.clone()
         t = self.trunc()
         return (self > t)._select(t + 1.0, t)
 
@@ -363,7 +363,7 @@ class MathMixin:
         ``x / 10**-decimals`` (torch's formulas).
         """
         if self.dtype.kind != "f":
-            return self
+            return self.clone()
         if decimals > 0:
             s = 10.0**decimals
             return (self * s).round() / s

@@ -136,7 +136,7 @@ class MatrixMixin:
             from idrak.core.methods.movement import cat
 
             x = cat([x.narrow(d, n - s, s), x.narrow(d, 0, n - s)], d)
-        return x
+        return x if x is not self else self.clone()  # new memory even when nothing moved
 
     def movedim(
         self: Tensor, source: int | Sequence[int], destination: int | Sequence[int]

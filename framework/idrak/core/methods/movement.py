@@ -302,7 +302,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     dt = result_type([t.dtype for t in ts])
     ts = [t.cast(dt) for t in ts]
     if len(ts) == 1:
-        return ts[0]
+        return ts[0].clone()  # new memory, as torch's (an in-place op on it leaves the input)
     total = sum(t.shape[d] for t in ts)
     out, start = None, 0
     for t in ts:

@@ -67,8 +67,8 @@ class ReduceMixin:
         elif x.dtype == bool_ or x.dtype.kind in "ui":
             x = x.cast(int64)
         axes = x._axes(dim)
-        if not axes:
-            return x
+        if not axes:  # nothing to reduce: a copy, as torch's (never self)
+            return x if x is not self else self.clone()
         return x._finish(x._sum_keep(axes), axes, keepdim)
 
     def mean(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
@@ -82,7 +82,7 @@ class ReduceMixin:
     def amax(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         axes = self._axes(dim)
         if not axes:
-            return self
+            return self.clone()
         return self._finish(self._max_keep(axes), axes, keepdim)
 
     def amin(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
@@ -205,7 +205,7 @@ class ReduceMixin:
         x = self._float()
         axes = x._axes(dim)
         if not axes:
-            return x
+            return x if x is not self else self.clone()
         if any(x.shape[a] == 0 for a in axes):  # an empty sum: log(0) = -inf
             return x._finish(x.exp()._sum_keep(axes).log(), axes, keepdim)
         m = x.detach()._max_keep(axes)
@@ -220,7 +220,7 @@ class ReduceMixin:
         if x.ndim == 0:
             return x.reshape(1).softmax(0).reshape(())
         if x.shape[d] == 0:
-            return x
+            return x if x is not self else self.clone()
         e = (x - x.detach()._max_keep((d,))).exp()
         return e / e._sum_keep((d,))
 
@@ -232,7 +232,7 @@ class ReduceMixin:
         if x.ndim == 0:
             return x.reshape(1).log_softmax(0).reshape(())
         if x.shape[d] == 0:
-            return x
+            return x if x is not self else self.clone()
         s = x - x.detach()._max_keep((d,))
         return s - s.exp()._sum_keep((d,)).log()
 
@@ -262,7 +262,7 @@ class ReduceMixin:
             )
             x = x * shifted
             shift *= 2
-        return x
+        return x if x is not self else self.clone()
 
     def norm(self: Tensor, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:
         if p == 2:

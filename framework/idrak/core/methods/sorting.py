@@ -214,7 +214,7 @@ class SortingMixin:
         x = self
         key = x.detach().cast(int64) if x.dtype == bool_ else x.detach()
         if key.shape[d] == 0:
-            return cum_result(x, key.cast(int64))
+            return cum_result(x.clone(), key.cast(int64))
         if key.dtype.kind == "f":
             fill: object = -float("inf") if largest else float("inf")
         else:
@@ -244,4 +244,5 @@ class SortingMixin:
         if self.ndim == 0:
             return self * 1
         d = self._dim(dim)
-        return _scan(self, d, lambda a, b: a.logaddexp(b), -float("inf"))
+        out = _scan(self, d, lambda a, b: a.logaddexp(b), -float("inf"))
+        return out if out is not self else self.clone()
