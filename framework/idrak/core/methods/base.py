@@ -5,27 +5,31 @@ through the hooks it declares; :class:`~idrak.core.tensor.Tensor` implements the
 inherits every mixin. A new method goes in the mixin of its concern and follows the same rules:
 
 - ``self`` is not annotated. A method that yields a tensor returns ``Self`` (on ``Tensor``, that
-  is ``Tensor``); tensor arguments are ``Self`` too (or :class:`TensorBase` where any tensor is
-  accepted and nothing is built from it);
+  is ``Tensor``). A tensor argument is :class:`TensorBase` (any tensor), or ``Self`` where the
+  result is built on the argument (``where``'s condition, ``masked_fill``'s mask);
 - record a primitive with ``self._prim(op, srcs, arg, shape, dtype)``, an optional op with
-  ``self._optional(...)``, a constant with ``self._full_like_shape(...)``; wrap a ready
-  ``LazyBuffer`` with ``self._from_lazy(lb)``. ``isinstance(x, TensorBase)`` tests for a tensor.
-  No mixin imports ``idrak.core.tensor`` at run time (that module imports the mixins);
-- a method of a *sibling* mixin called on ``self`` (or on a value built from it) must be declared
+  ``self._optional(...)``, a constant with ``self._full_like_shape(...)``, host data with
+  ``self._from_host(data)``; wrap a ready ``LazyBuffer`` with ``self._from_lazy(lb)``;
+  ``isinstance(x, TensorBase)`` tests for a tensor. No mixin imports :mod:`idrak.core.tensor`
+  (that module imports the mixins); a module-level helper takes a ``TypeVar`` bound to
+  :class:`TensorBase` and calls the hooks on its argument;
+- a method of a *sibling* mixin called on ``self`` (or on a value built from it) is declared
   below, in the section of the mixin that defines it, with the same signature. mypy checks each
-  definition against its declaration (an override must be compatible), so the two cannot drift.
+  definition against its declaration (an incompatible override is an error), and
+  ``tests/test_tensor_base.py`` checks that ``Tensor`` implements every declaration, so the list
+  cannot drift either way. Declare only what a sibling really uses.
 
-Why declarations under ``TYPE_CHECKING`` and not a ``Protocol`` or abstract methods: the class
-body that runs is empty (``__slots__ = ()``, no attributes), so attribute lookup on a Tensor and
-the per-op overhead are exactly what they were; an ``abc`` base would add a metaclass and
-abstract methods would shadow nothing but still cost an MRO entry with members. A ``Protocol``
-as the annotation of ``self`` is what mypy suggests for mixins, but it must restate the same
-members and is not checked against the class that provides them.
+Why declarations under ``TYPE_CHECKING``: the class that runs is empty (``__slots__ = ()``, no
+members), so a Tensor's attribute lookups and the per-op overhead are what they were without it,
+and no stub can stand in for a missing implementation (a stub with a ``...`` body would quietly
+return ``None``). A ``Protocol`` as the type of ``self`` (mypy's suggestion for mixins) would
+need the same list of members and put an annotation back on every method; a base class keeps the
+list in one place that the mixins inherit.
 
 ``Self`` is what mypy sees; at run time ops build plain :class:`~idrak.core.tensor.Tensor`
 objects. On ``Tensor`` the two agree. On a subclass (``idrak.nn.Parameter``) the checker types
 ``p.exp()`` as a ``Parameter`` while the object is a ``Tensor`` (its documented behaviour): the
-cost of one uniform rule, harmless because a Parameter adds no methods a caller could misuse.
+cost of one uniform rule, harmless because a Parameter adds no method a caller could misuse.
 """
 
 from __future__ import annotations
@@ -62,7 +66,6 @@ class TensorBase:
     if TYPE_CHECKING:
         # state (slots of Tensor) ------------------------------------------------------------
         lazy: LazyBuffer
-        grad: Self | None
         requires_grad: bool
         _ctx: tuple[Any, ...] | None
 
@@ -78,7 +81,6 @@ class TensorBase:
         @property
         def is_leaf(self) -> bool: ...
         def numel(self) -> int: ...
-        def size(self, dim: int | None = None) -> Any: ...
         def _dim(self, d: int) -> int: ...
 
         # the graph hooks (tensor.py) --------------------------------------------------------
@@ -91,11 +93,6 @@ class TensorBase:
             dtype: DType,
         ) -> Self:
             """Record primitive ``op`` on ``srcs`` (already broadcast and promoted)."""
-
-        def _create(
-            self, op: Op, arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device
-        ) -> Self:
-            """Record creation ``op`` (no inputs) on ``dev``."""
 
         def _from_lazy(self, lb: LazyBuffer, requires_grad: bool = False) -> Self:
             """A new leaf tensor wrapping ``lb``."""
@@ -115,7 +112,6 @@ class TensorBase:
         ) -> Self:
             """Optional ``op``: native where the backend declares it, else its decomposition."""
 
-        def _supports(self, op: Op, dtype: DType | None = None) -> bool: ...
         def _operands(
             self, other: Any, reverse: bool = False, float_only: bool = False
         ) -> tuple[Self, Self]:
@@ -134,15 +130,12 @@ class TensorBase:
         def realize(self) -> Self: ...
         def numpy(self) -> Any: ...
         def detach(self) -> Self: ...
-        def requires_grad_(self, requires_grad: bool = True) -> Self: ...
         def cast(self, dtype: DType | str) -> Self: ...
         def contiguous(self) -> Self: ...
 
         # conversion (ConvertMixin) ---------------------------------------------------------
         def _from_host(self, data: Any, dtype: DType | str | None = None) -> Self:
             """A new leaf holding a copy of host ``data`` on ``self``'s device."""
-
-        def to(self, *args: Any, **kwargs: Any) -> Self: ...
 
         # elementwise (MathMixin) ------------------------------------------------------------
         def __add__(self, other: Any) -> Self: ...
@@ -160,7 +153,6 @@ class TensorBase:
         def __ge__(self, other: Any) -> Self: ...
         def __eq__(self, other: Any) -> Self: ...  # type: ignore[override]
         def __ne__(self, other: Any) -> Self: ...  # type: ignore[override]
-        def __and__(self, other: Any) -> Self: ...
         def __or__(self, other: Any) -> Self: ...
         def __invert__(self) -> Self: ...
         def _float(self) -> Self: ...
@@ -174,7 +166,6 @@ class TensorBase:
         def tanh(self) -> Self: ...
         def pow(self, exponent: Any) -> Self: ...
         def trunc(self) -> Self: ...
-        def ceil(self) -> Self: ...
         def isnan(self) -> Self: ...
         def isinf(self) -> Self: ...
         def maximum(self, other: Any) -> Self: ...
@@ -198,14 +189,9 @@ class TensorBase:
         def sum(self, dim: Dims = None, keepdim: bool = False, dtype: Any = None) -> Self: ...
         def mean(self, dim: Dims = None, keepdim: bool = False) -> Self: ...
         def amax(self, dim: Dims = None, keepdim: bool = False) -> Self: ...
-        def prod(self, dim: int | None = None, keepdim: bool = False) -> Self: ...
-        def max(self, dim: Any = None, keepdim: bool = False) -> Any: ...
-        def min(self, dim: Any = None, keepdim: bool = False) -> Any: ...
 
         # indexing (IndexingMixin) -----------------------------------------------------------
         def _slice_dim(self, d: int, s: slice) -> Self: ...
-        def __getitem__(self, key: Any) -> Self: ...
-        def gather(self, dim: int, index: Self) -> Self: ...
 
         # neural-network ops (NNOpsMixin) ----------------------------------------------------
-        def matmul(self, other: Self) -> Self: ...
+        def matmul(self, other: TensorBase) -> Self: ...

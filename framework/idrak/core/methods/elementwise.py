@@ -80,7 +80,7 @@ class MathMixin(TensorBase):
         a, b = self._operands(other, reverse=True, float_only=True)
         return a.pow(b)
 
-    def __matmul__(self, other: Self) -> Self:
+    def __matmul__(self, other: TensorBase) -> Self:
         return self.matmul(other)
 
     def __rmatmul__(self, other: Self) -> Self:
@@ -374,7 +374,7 @@ class MathMixin(TensorBase):
     def frac(self) -> Self:
         return self - self.trunc()
 
-    def lerp(self, end: Self, weight: Any) -> Self:
+    def lerp(self, end: TensorBase, weight: Any) -> Self:
         return self + (end - self) * weight
 
     def _float(self) -> Self:

@@ -219,7 +219,7 @@ class IndexingMixin(TensorBase):
             self.lazy, self._ctx, self.requires_grad = new.lazy, new._ctx, new.requires_grad
 
     # gather / scatter ----------------------------------------------------------------------
-    def gather(self, dim: int, index: Self) -> Self:
+    def gather(self, dim: int, index: TensorBase) -> Self:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (``torch.gather``); index is int64."""
         d = self._dim(dim)
         if self.ndim == 0 and index.ndim == 0:
@@ -259,7 +259,7 @@ class IndexingMixin(TensorBase):
             self.dtype,
         )
 
-    def index_select(self, dim: int, index: Self) -> Self:
+    def index_select(self, dim: int, index: TensorBase) -> Self:
         d = self._dim(dim)
         _check_bounds(index, self.shape[d], "index_select", negative=False)
         return self[(slice(None),) * d + (index,)]

@@ -70,10 +70,10 @@ class MovementMixin(TensorBase):
 
     view = reshape
 
-    def view_as(self, other: Self) -> Self:
+    def view_as(self, other: TensorBase) -> Self:
         return self.reshape(other.shape)
 
-    def reshape_as(self, other: Self) -> Self:
+    def reshape_as(self, other: TensorBase) -> Self:
         return self.reshape(other.shape)
 
     def permute(self, *dims: Any) -> Self:
@@ -109,7 +109,7 @@ class MovementMixin(TensorBase):
     def broadcast_to(self, *shape: Any) -> Self:
         return self.expand(*shape)
 
-    def expand_as(self, other: Self) -> Self:
+    def expand_as(self, other: TensorBase) -> Self:
         return self.expand(other.shape)
 
     def _pad(self, widths: tuple[tuple[int, int], ...], value: Any) -> Self:
@@ -240,9 +240,7 @@ class MovementMixin(TensorBase):
         x = x.expand(shape)
         return x.flatten(d, d + 1)
 
-    def split(
-        self: Self, split_size_or_sections: int | Sequence[int], dim: int = 0
-    ) -> tuple[Self, ...]:
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Self, ...]:
         d = self._dim(dim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, int):

@@ -19,7 +19,7 @@ class NNOpsMixin(TensorBase):
 
     __slots__ = ()
 
-    def matmul(self, other: Self) -> Self:
+    def matmul(self, other: TensorBase) -> Self:
         """Matrix product with PyTorch's rules: 1-D operands are promoted and squeezed back,
         batch dimensions broadcast. Shapes (..., m, k) @ (..., k, n) -> (..., m, n).
 
@@ -50,21 +50,21 @@ class NNOpsMixin(TensorBase):
             out = out.squeeze(-1)
         return out
 
-    def mm(self, other: Self) -> Self:
+    def mm(self, other: TensorBase) -> Self:
         return self.matmul(other)
 
-    def dot(self, other: Self) -> Self:
+    def dot(self, other: TensorBase) -> Self:
         return (self * other).sum()
 
-    def linear(self, weight: Self, bias: Self | None = None) -> Self:
+    def linear(self, weight: TensorBase, bias: TensorBase | None = None) -> Self:
         """``x @ weight.T + bias``; x (..., in), weight (out, in), bias (out,)."""
         out = self.matmul(weight.transpose(-1, -2))
         return out + bias if bias is not None else out
 
     def conv2d(
         self,
-        weight: Self,
-        bias: Self | None = None,
+        weight: TensorBase,
+        bias: TensorBase | None = None,
         stride: Any = 1,
         padding: Any = 0,
         dilation: Any = 1,
