@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
+from idrak.errors import IdrakError
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
@@ -435,8 +437,6 @@ def _version_error(op: Op, p: Tensor, which: str, now: int, expected: int) -> Ex
 
 
 def _freed_error(op: Op) -> Exception:
-    from idrak.errors import IdrakError
-
     return IdrakError(
         f"backward through a graph that was already freed: the inputs of a {op.name} "
         "node were released by an earlier backward() or grad(); pass "
@@ -573,8 +573,6 @@ def backward(
     create_graph: bool = False,
 ) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``. See :meth:`Tensor.backward`."""
-    from idrak.errors import IdrakError
-
     if not tensor.requires_grad:
         raise IdrakError(
             "backward() on a tensor that does not require grad (it has no graph); "
@@ -625,14 +623,11 @@ def grad(
         IdrakError: an input is not part of the graph (unless ``allow_unused``), or a non-scalar
             output is given without its ``grad_outputs``.
     """
-    from idrak.core.tensor import Tensor
-    from idrak.errors import IdrakError
-
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outs = [outputs] if isinstance(outputs, TensorBase) else list(outputs)
+    ins = [inputs] if isinstance(inputs, TensorBase) else list(inputs)
     if grad_outputs is None:
         gos: list[Tensor | None] = [None] * len(outs)
-    elif isinstance(grad_outputs, Tensor):
+    elif isinstance(grad_outputs, TensorBase):
         gos = [grad_outputs]
     else:
         gos = list(grad_outputs)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from idrak.contract.dtypes import to_dtype
+from idrak.core.tensor import Tensor
 from idrak.engine import lazy as _lazy
 from idrak.errors import IdrakError
 from idrak.runtime.devices import DeviceLike
@@ -61,8 +62,6 @@ def from_dlpack(obj: Any, device: DeviceLike | None = None) -> Any:
         TypeError: ``obj`` is not a DLPack producer.
         IdrakError: an unsupported device type, or CUDA data without CuPy.
     """
-    from idrak.core.tensor import Tensor
-
     arr, where = _array_of(obj)
     dev = _device(device if device is not None else where)
     dt = to_dtype(str(arr.dtype))

@@ -12,8 +12,8 @@ The methods live in mixins split by concern: elementwise math
 indexing
 (:mod:`idrak.core.methods.movement`, :mod:`idrak.core.methods.indexing`), neural-network ops
 (:mod:`idrak.core.methods.neural`) and
-device/dtype conversion (:mod:`idrak.core.methods.conversion`, which also holds the :func:`tensor`
-factory).
+device/dtype conversion (:mod:`idrak.core.methods.conversion`). They share the interface declared by
+:class:`~idrak.core.methods.base.TensorBase`, which this class implements.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins
 import math
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,16 +32,17 @@ from idrak.core.decompositions import DECOMPOSITIONS
 from idrak.core.layer_type import Module as Module  # the seeds' idrak.core.tensor.Module
 from idrak.core.methods.activation import ActivationMixin
 from idrak.core.methods.activation_more import MoreActivationMixin
-from idrak.core.methods.conversion import ConvertMixin
+from idrak.core.methods.base import TensorBase
+from idrak.core.methods.conversion import ConvertMixin, host_buffer
 from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
 from idrak.core.methods.inplace import InplaceMixin
 from idrak.core.methods.inplace import sync_view as _sync_view
 from idrak.core.methods.inplace import synced_lazy as _synced_lazy
 from idrak.core.methods.inplace import version_of as _version_of
-from idrak.core.methods.matrix import MatrixMixin
 from idrak.core.methods.like import LikeMixin
-from idrak.core.methods.movement import MovementMixin
+from idrak.core.methods.matrix import MatrixMixin
+from idrak.core.methods.movement import MovementMixin, broadcast_shapes
 from idrak.core.methods.neural import NNOpsMixin
 from idrak.core.methods.pairwise import PairwiseMixin
 from idrak.core.methods.reduce import ReduceMixin
@@ -53,6 +54,7 @@ from idrak.engine import fusion as _fusion
 from idrak.engine import lazy as _lazy
 from idrak.errors import DeviceError, IdrakError, ShapeError
 from idrak.runtime.devices import Device, DeviceLike
+from idrak.runtime.devices import device as _device
 
 __all__ = ["Tensor"]
 
@@ -76,26 +78,6 @@ def _shape_of(shape: Any) -> tuple[int, ...]:
     if any(s < 0 for s in out):
         raise ValueError(f"negative dimension in shape {out}")
     return out
-
-
-def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises :class:`~idrak.errors.ShapeError`
-    (a ``ValueError`` and ``RuntimeError``) naming them."""
-    nd = max(len(s) for s in shapes)
-    out = []
-    for i in range(nd):
-        size = 1
-        for s in shapes:
-            d = s[i - nd + len(s)] if i - nd + len(s) >= 0 else 1
-            if d != 1:
-                if size != 1 and d != size:
-                    raise ShapeError(
-                        f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
-                        f"cannot be broadcast together (dim {i}: {size} vs {d})"
-                    )
-                size = d
-        out.append(size)
-    return tuple(out)
 
 
 class Tensor(
@@ -165,7 +147,7 @@ class Tensor(
 
     @staticmethod
     def _prim(
-        op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...], dtype: DType
+        op: Op, srcs: tuple[TensorBase, ...], arg: Any, shape: tuple[int, ...], dtype: DType
     ) -> Tensor:
         """Record one primitive op (inputs already broadcast and promoted).
 
@@ -531,7 +513,7 @@ class Tensor(
     def _optional(
         self,
         op: Op,
-        srcs: tuple[Tensor, ...],
+        srcs: tuple[TensorBase, ...],
         arg: Any,
         shape: tuple[builtins.int, ...],
         dtype: DType,
@@ -541,7 +523,12 @@ class Tensor(
 
 
 def optional(
-    op: Op, srcs: tuple[Tensor, ...], arg: Any, shape: tuple[int, ...], dtype: DType, dev: Device
+    op: Op,
+    srcs: tuple[TensorBase, ...],
+    arg: Any,
+    shape: tuple[int, ...],
+    dtype: DType,
+    dev: Device,
 ) -> Tensor:
     """Record optional ``op`` natively when the backend of ``dev`` declares it (for the operands'
     dtype), else run its decomposition from :data:`idrak.core.decompositions.DECOMPOSITIONS`."""
@@ -549,7 +536,8 @@ def optional(
         if srcs:
             return Tensor._prim(op, srcs, arg, shape, dtype)
         return Tensor._create(op, arg, shape, dtype, dev)
-    return DECOMPOSITIONS[op](srcs, arg, shape, dtype, dev)
+    # every TensorBase at run time is a Tensor (the mixins exist only inside it)
+    return DECOMPOSITIONS[op](cast("tuple[Tensor, ...]", srcs), arg, shape, dtype, dev)
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -572,7 +560,33 @@ def _promote(a: Tensor, b: Tensor) -> DType:
     return result_type([da, db])
 
 
-from idrak.core.methods.conversion import tensor  # noqa: E402  (tensor() builds Tensors: defined after the class)
+def tensor(
+    data: Any,
+    dtype: DType | str | None = None,
+    device: DeviceLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
+
+    Python floats give the default float dtype, ints int64, bools bool; NumPy arrays keep their
+    dtype.
+
+    Raises:
+        TypeError: unknown dtype or data type. DeviceError: unknown device.
+        NotSupportedError: the device's backend does not declare the dtype.
+    """
+    dev = _device(device)
+    if isinstance(data, Tensor):
+        out = data.detach().to(dev)
+        if dtype is not None:
+            out = out.cast(dtype)
+        out = Tensor._from_lazy(out.realize().lazy)
+    else:
+        out = Tensor._from_lazy(host_buffer(data, dtype, dev))
+    if requires_grad:
+        out.requires_grad_()
+    return out
+
 
 # The frontend's scheduler: realizations go through the fusion pass (docs/fusion.md).
 _fusion.install()

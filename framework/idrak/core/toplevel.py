@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from idrak.core.creation import arange
 from idrak.core.methods.movement import cat, stack
 from idrak.core.tensor import Tensor, broadcast_shapes
 from idrak.engine import lazy as _lazy
@@ -118,8 +119,6 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
         ValueError: ``num_classes`` smaller than the largest index + 1, or a negative index
             (checked on the host: the indices are read, as torch does).
     """
-    from idrak.core.creation import arange
-
     if x.dtype.kind not in "iu":
         raise TypeError(f"one_hot needs an integer tensor, got {x.dtype}")
     if num_classes < 0:
@@ -167,7 +166,7 @@ broadcast_to = _function(Tensor.broadcast_to)
 ceil = _function(Tensor.ceil)
 chunk = _function(Tensor.chunk)
 clamp = _function(Tensor.clamp)
-clip = _function(Tensor.clip)
+clip = _function(Tensor.clamp)  # Tensor.clip is Tensor.clamp
 cos = _function(Tensor.cos)
 cumsum = _function(Tensor.cumsum)
 div = _function(Tensor.div)

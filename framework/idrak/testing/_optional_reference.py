@@ -1,8 +1,9 @@
 """The conformance suite's references for the optional ops: for each op, the inputs that check it
 (random values plus the edge values its decomposition defines), the Tensor call that records it,
-and whether it accumulates. The expected values are idrak's own decomposition of the op run on
-the NumPy backend in float64 (``test_4_optional.reference``). Required ops are in
-:mod:`idrak.testing._reference`; :data:`idrak.testing._reference.REFERENCES` holds both.
+whether it accumulates, and the program the autograd layer differentiates. The expected values
+are idrak's own decomposition of the op run on the NumPy backend in float64
+(``test_4_optional.reference``). Required ops are in :mod:`idrak.testing._reference`;
+:data:`idrak.testing._reference.REFERENCES` holds both.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from idrak.contract.dtypes import DType
 from idrak.contract.ops import Op
+from idrak.testing._programs import M34, PAIR, POS, Program
 from idrak.testing._values import edge_pool, np_dtype, sample
 
 __all__ = ["OPTIONAL_SPECS", "Case", "OptionalSpec"]
@@ -36,6 +38,8 @@ class OptionalSpec:
             op, which the suite builds with its factory).
         code: the same call as source, with inputs ``x0, x1, ...`` and the arg as ``{a}``.
         accumulates: errors are measured against the result on ``|inputs|`` (sums of terms).
+        grad: the autograd layer's program using the op (``test_5_autograd``); required for
+            every op with a VJP rule, None for the others.
     """
 
     op: Op
@@ -43,6 +47,7 @@ class OptionalSpec:
     call: Callable[[list[Any], Any], Any] | None
     code: str
     accumulates: bool = False
+    grad: Program | None = None
 
 
 def _arr(npd: Any, *vals: float) -> np.ndarray:
@@ -200,21 +205,53 @@ def _cumsum(op: Op, dt: DType, rng: np.random.Generator) -> list[Case]:
 OPTIONAL_SPECS: dict[Op, OptionalSpec] = {
     s.op: s
     for s in [
-        OptionalSpec(Op.SUB, _sub, lambda t, a: t[0].sub(t[1]), "x0.sub(x1)"),
-        OptionalSpec(Op.POW, _pow, lambda t, a: t[0].pow(t[1]), "x0.pow(x1)"),
-        OptionalSpec(Op.TANH, _tanh, lambda t, a: t[0].tanh(), "x0.tanh()"),
-        OptionalSpec(Op.EXP2, _exp2, lambda t, a: t[0].exp2(), "x0.exp2()"),
-        OptionalSpec(Op.LOG2, _log2, lambda t, a: t[0].log2(), "x0.log2()"),
         OptionalSpec(
-            Op.MATMUL, _matmul, lambda t, a: t[0].matmul(t[1]), "x0.matmul(x1)", accumulates=True
+            Op.SUB, _sub, lambda t, a: t[0].sub(t[1]), "x0.sub(x1)", grad=Program("x0 - x1", PAIR)
         ),
-        OptionalSpec(Op.GATHER, _index, lambda t, a: t[0].gather(a, t[1]), "x0.gather({a}, x1)"),
+        OptionalSpec(
+            Op.POW,
+            _pow,
+            lambda t, a: t[0].pow(t[1]),
+            "x0.pow(x1)",
+            grad=Program("x0.pow(x1)", (((3, 4), 0.5, 2.0), ((3, 4), -1.5, 1.5))),
+        ),
+        OptionalSpec(
+            Op.TANH, _tanh, lambda t, a: t[0].tanh(), "x0.tanh()", grad=Program("x0.tanh()", M34)
+        ),
+        OptionalSpec(
+            Op.EXP2, _exp2, lambda t, a: t[0].exp2(), "x0.exp2()", grad=Program("x0.exp2()", M34)
+        ),
+        OptionalSpec(
+            Op.LOG2, _log2, lambda t, a: t[0].log2(), "x0.log2()", grad=Program("x0.log2()", POS)
+        ),
+        OptionalSpec(
+            Op.MATMUL,
+            _matmul,
+            lambda t, a: t[0].matmul(t[1]),
+            "x0.matmul(x1)",
+            accumulates=True,
+            grad=Program("x0.matmul(x1)", (((3, 4), -2.0, 2.0), ((4, 5), -2.0, 2.0))),
+        ),
+        OptionalSpec(
+            Op.GATHER,
+            _index,
+            lambda t, a: t[0].gather(a, t[1]),
+            "x0.gather({a}, x1)",
+            grad=Program(
+                "x0.gather(1, c0) * x0.gather(1, c0)", M34, const=lambda r: r.integers(0, 4, (3, 6))
+            ),
+        ),
         OptionalSpec(
             Op.SCATTER_ADD,
             _index,
             lambda t, a: t[0].scatter_add(a, t[1], t[2]),
             "x0.scatter_add({a}, x1, x2)",
             accumulates=True,
+            grad=Program(
+                "x0.scatter_add(0, c0, x1 * x1)",
+                (((3, 4), -2.0, 2.0), ((5, 4), -2.0, 2.0)),
+                const=lambda r: r.integers(0, 3, (5, 4)),
+            ),
         ),
         OptionalSpec(
             Op.CUMSUM,
@@ -222,6 +259,7 @@ OPTIONAL_SPECS: dict[Op, OptionalSpec] = {
             lambda t, a: t[0].cumsum(a, dtype=t[0].dtype),
             "x0.cumsum({a}, dtype=x0.dtype)",
             accumulates=True,
+            grad=Program("x0.cumsum(1) * x0.cumsum(0)", M34),
         ),
         OptionalSpec(Op.ARANGE, _arange, None, "idrak.arange(...)"),
         OptionalSpec(
@@ -230,6 +268,9 @@ OPTIONAL_SPECS: dict[Op, OptionalSpec] = {
             lambda t, a: t[0].conv2d(t[1], stride=a[0], padding=a[1], dilation=a[2], groups=a[3]),
             "x0.conv2d(x1, stride={a[0]}, padding={a[1]}, dilation={a[2]}, groups={a[3]})",
             accumulates=True,
+            grad=Program(
+                "x0.conv2d(x1, padding=1)", (((2, 3, 5, 5), -1.0, 1.0), ((4, 3, 3, 3), -1.0, 1.0))
+            ),
         ),
     ]
 }

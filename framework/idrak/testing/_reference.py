@@ -17,6 +17,7 @@ import numpy as np
 from idrak.contract.dtypes import DType, bool_
 from idrak.contract.ops import OPS, Op
 from idrak.testing._optional_reference import OPTIONAL_SPECS, OptionalSpec
+from idrak.testing._programs import M34, PAIR, POS, Program, apart, distinct_rows
 from idrak.testing._values import edge_pool, np_dtype, random_values, sample
 
 __all__ = ["REFERENCES", "SPECS", "Call", "Spec", "finalize", "make_inputs", "reference"]
@@ -46,6 +47,8 @@ class Spec:
         finite: inputs without NaN, inf or huge values (accumulations would be order-dependent).
         scale: the magnitude errors are measured against (default ``|want|``).
         special: hand-picked calls with explicit inputs, per dtype.
+        grad: the autograd layer's program using the op (``test_5_autograd``); required for
+            every op with a VJP rule, None for the others.
     """
 
     op: Op
@@ -57,6 +60,7 @@ class Spec:
     finite: bool = False
     scale: Callable[[Arr, Any], Any] | None = None
     special: Callable[[DType], list[tuple[Arr, Any]]] = field(default=lambda dt: [])
+    grad: Program | None = None
 
     @property
     def kinds(self) -> str:
@@ -279,24 +283,37 @@ def _minmax_special(dt: DType) -> list[tuple[Arr, Any]]:
 SPECS: dict[Op, Spec] = {
     s.op: s
     for s in [
-        Spec(Op.NEG, _fn(lambda x: -x)),
-        Spec(Op.EXP, _fn(np.exp)),
-        Spec(Op.LOG, _fn(np.log)),
-        Spec(Op.SIN, _fn(np.sin)),
-        Spec(Op.SQRT, _fn(np.sqrt)),
-        Spec(Op.RECIPROCAL, _fn(lambda x: 1 / x)),
-        Spec(Op.ADD, _kind(np.add, np.add, np.logical_or), special=_wrap_special),
+        Spec(Op.NEG, _fn(lambda x: -x), grad=Program("-x0", M34)),
+        Spec(Op.EXP, _fn(np.exp), grad=Program("x0.exp()", M34)),
+        Spec(Op.LOG, _fn(np.log), grad=Program("x0.log()", POS)),
+        Spec(Op.SIN, _fn(np.sin), grad=Program("x0.sin()", M34)),
+        Spec(Op.SQRT, _fn(np.sqrt), grad=Program("x0.sqrt()", POS)),
+        Spec(Op.RECIPROCAL, _fn(lambda x: 1 / x), grad=Program("x0.reciprocal()", POS)),
+        Spec(
+            Op.ADD,
+            _kind(np.add, np.add, np.logical_or),
+            special=_wrap_special,
+            grad=Program("x0 + x1", PAIR),
+        ),
         Spec(
             Op.MUL,
             _kind(np.multiply, np.multiply, np.logical_and),
             special=_wrap_special,
+            grad=Program("x0 * x1", PAIR),
         ),
         Spec(
             Op.DIV,
             _kind(lambda x, y: x / y, lambda x, y: x // y),
             special=_div_special,
+            grad=Program("x0 / x1", (((3, 4), -2.0, 2.0), ((3, 4), 0.5, 3.0))),
         ),
-        Spec(Op.MAX, _fn(np.maximum), signed_zero=False, special=_minmax_special),
+        Spec(
+            Op.MAX,
+            _fn(np.maximum),
+            signed_zero=False,
+            special=_minmax_special,
+            grad=Program("x0.maximum(x1)", PAIR, prep=apart),
+        ),
         Spec(
             Op.CMPLT,
             _fn(lambda x, y: x < y),
@@ -307,8 +324,12 @@ SPECS: dict[Op, Spec] = {
             _fn(lambda x, y: x == y),
             special=_minmax_special,
         ),
-        Spec(Op.WHERE, _fn(np.where)),
-        Spec(Op.CAST, ref_cast),
+        Spec(
+            Op.WHERE,
+            _fn(np.where),
+            grad=Program("idrak.where(c0, x0, x1)", PAIR, const=lambda r: r.random((3, 4)) < 0.5),
+        ),
+        Spec(Op.CAST, ref_cast, grad=Program("x0.cast({other}).cast({dt})", M34, h=0.25)),
         Spec(
             Op.SUM,
             _fn(lambda x, axes: np.sum(x, axis=axes, keepdims=True)),
@@ -319,6 +340,7 @@ SPECS: dict[Op, Spec] = {
             finite=True,
             scale=_sum_scale,
             special=_sum_special,
+            grad=Program("x0.sum(1)", M34),
         ),
         Spec(
             Op.REDUCE_MAX,
@@ -328,17 +350,47 @@ SPECS: dict[Op, Spec] = {
             edges=False,
             signed_zero=False,
             special=_max_special,
+            grad=Program("x0.amax(1)", M34, prep=distinct_rows),
         ),
-        Spec(Op.RESHAPE, _fn(np.reshape), args=_reshape, elementwise=False, edges=False),
-        Spec(Op.PERMUTE, _fn(np.transpose), args=_permute, elementwise=False, edges=False),
-        Spec(Op.EXPAND, _fn(np.broadcast_to), args=_expand, elementwise=False, edges=False),
-        Spec(Op.PAD, ref_pad, args=_pad, elementwise=False, edges=False),
+        Spec(
+            Op.RESHAPE,
+            _fn(np.reshape),
+            args=_reshape,
+            elementwise=False,
+            edges=False,
+            grad=Program("x0.reshape(4, 3) * x0.reshape(4, 3)", M34),
+        ),
+        Spec(
+            Op.PERMUTE,
+            _fn(np.transpose),
+            args=_permute,
+            elementwise=False,
+            edges=False,
+            grad=Program("x0.permute(2, 0, 1) * x0.permute(2, 0, 1)", (((2, 3, 4), -2.0, 2.0),)),
+        ),
+        Spec(
+            Op.EXPAND,
+            _fn(np.broadcast_to),
+            args=_expand,
+            elementwise=False,
+            edges=False,
+            grad=Program("x0.expand(3, 4) * x0.expand(3, 4)", (((3, 1), -2.0, 2.0),)),
+        ),
+        Spec(
+            Op.PAD,
+            ref_pad,
+            args=_pad,
+            elementwise=False,
+            edges=False,
+            grad=Program("x0.pad((1, 2, 0, 1), value=0.5) * x0.pad((1, 2, 0, 1), value=0.5)", M34),
+        ),
         Spec(
             Op.SHRINK,
             _fn(lambda x, b: x[tuple(slice(*ab) for ab in b)]),
             args=_shrink,
             elementwise=False,
             edges=False,
+            grad=Program("x0[1:3, 1:] * x0[1:3, 1:]", M34),
         ),
         Spec(
             Op.FLIP,
@@ -346,6 +398,7 @@ SPECS: dict[Op, Spec] = {
             args=_flip,
             elementwise=False,
             edges=False,
+            grad=Program("x0.flip(0) * x0", M34),
         ),
         Spec(
             Op.FULL,
@@ -354,7 +407,13 @@ SPECS: dict[Op, Spec] = {
             elementwise=False,
             edges=False,
         ),
-        Spec(Op.CONTIGUOUS, _fn(lambda x: x), elementwise=False, edges=False),
+        Spec(
+            Op.CONTIGUOUS,
+            _fn(lambda x: x),
+            elementwise=False,
+            edges=False,
+            grad=Program("x0.permute(1, 0).contiguous() * x0.permute(1, 0)", M34),
+        ),
     ]
 }
 

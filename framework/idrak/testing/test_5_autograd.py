@@ -8,13 +8,12 @@ float32 where the backend has no float64), with loss ``sum(f(x) * w)`` for a fix
 * ``double`` — the gradient of ``<grad, u>`` (a second backward through a graph recorded with
   ``create_graph=True``) matches finite differences of ``<grad, u>`` itself.
 
-Inputs stay away from the points where an op is not differentiable (ties of MAX, ...).
+Inputs stay away from the points where an op is not differentiable (ties of MAX, ...). Each op's
+program is the ``grad`` field of its reference record (:data:`idrak.testing._reference.REFERENCES`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,81 +22,12 @@ from idrak.contract.dtypes import DType, bool_, float16, float32, float64, int64
 from idrak.contract.ops import REQUIRED, Op
 from idrak.core.autograd import _VJPS
 from idrak.testing._compare import ConformanceFailure, snippet
+from idrak.testing._reference import REFERENCES
 from idrak.testing._session import Check, Session, core_deps, parametrize, rng_for
 from idrak.testing._values import dtype_code, literal, np_dtype
 
 #: step and tolerance of the finite differences: (h, rtol) per dtype
 FD = {"float64": (1e-6, 1e-6), "float32": (1e-2, 2e-2), "float16": (1e-1, 1e-1)}
-Inputs = tuple[tuple[tuple[int, ...], float, float], ...]
-
-
-@dataclass(frozen=True)
-class Program:
-    """A Tensor program ``code`` over differentiable inputs ``x0, x1`` and a constant ``c0``."""
-
-    code: str
-    inputs: Inputs
-    const: Callable[[np.random.Generator], np.ndarray] | None = None
-    prep: Callable[[list[np.ndarray], np.random.Generator], list[np.ndarray]] | None = None
-    h: float | None = None  # a step of its own (for functions that are exactly linear)
-
-
-def _apart(xs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-    # x1 at least 0.2 away from x0: MAX is differentiable there
-    sign = np.where(rng.random(xs[0].shape) < 0.5, -1.0, 1.0)
-    return [xs[0], xs[0] + sign * rng.uniform(0.2, 1.0, xs[0].shape)]
-
-
-def _distinct_rows(xs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-    # every row a permutation of well-separated values: REDUCE_MAX has a unique maximum
-    n, m = xs[0].shape
-    return [np.stack([rng.permutation(m) * 0.5 for _ in range(n)]) + rng.uniform(-0.1, 0.1)]
-
-
-M34, POS = (((3, 4), -2.0, 2.0),), (((3, 4), 0.5, 3.0),)
-PAIR = (((3, 4), -2.0, 2.0), ((3, 4), -2.0, 2.0))
-
-PROGRAMS: dict[Op, Program] = {
-    Op.NEG: Program("-x0", M34),
-    Op.EXP: Program("x0.exp()", M34),
-    Op.LOG: Program("x0.log()", POS),
-    Op.SIN: Program("x0.sin()", M34),
-    Op.SQRT: Program("x0.sqrt()", POS),
-    Op.RECIPROCAL: Program("x0.reciprocal()", POS),
-    Op.TANH: Program("x0.tanh()", M34),
-    Op.EXP2: Program("x0.exp2()", M34),
-    Op.LOG2: Program("x0.log2()", POS),
-    Op.ADD: Program("x0 + x1", PAIR),
-    Op.SUB: Program("x0 - x1", PAIR),
-    Op.MUL: Program("x0 * x1", PAIR),
-    Op.DIV: Program("x0 / x1", (((3, 4), -2.0, 2.0), ((3, 4), 0.5, 3.0))),
-    Op.MAX: Program("x0.maximum(x1)", PAIR, prep=_apart),
-    Op.POW: Program("x0.pow(x1)", (((3, 4), 0.5, 2.0), ((3, 4), -1.5, 1.5))),
-    Op.WHERE: Program("idrak.where(c0, x0, x1)", PAIR, const=lambda r: r.random((3, 4)) < 0.5),
-    Op.CAST: Program("x0.cast({other}).cast({dt})", M34, h=0.25),
-    Op.SUM: Program("x0.sum(1)", M34),
-    Op.REDUCE_MAX: Program("x0.amax(1)", M34, prep=_distinct_rows),
-    Op.RESHAPE: Program("x0.reshape(4, 3) * x0.reshape(4, 3)", M34),
-    Op.PERMUTE: Program("x0.permute(2, 0, 1) * x0.permute(2, 0, 1)", (((2, 3, 4), -2.0, 2.0),)),
-    Op.EXPAND: Program("x0.expand(3, 4) * x0.expand(3, 4)", (((3, 1), -2.0, 2.0),)),
-    Op.PAD: Program("x0.pad((1, 2, 0, 1), value=0.5) * x0.pad((1, 2, 0, 1), value=0.5)", M34),
-    Op.SHRINK: Program("x0[1:3, 1:] * x0[1:3, 1:]", M34),
-    Op.FLIP: Program("x0.flip(0) * x0", M34),
-    Op.CONTIGUOUS: Program("x0.permute(1, 0).contiguous() * x0.permute(1, 0)", M34),
-    Op.MATMUL: Program("x0.matmul(x1)", (((3, 4), -2.0, 2.0), ((4, 5), -2.0, 2.0))),
-    Op.GATHER: Program(
-        "x0.gather(1, c0) * x0.gather(1, c0)", M34, const=lambda r: r.integers(0, 4, (3, 6))
-    ),
-    Op.SCATTER_ADD: Program(
-        "x0.scatter_add(0, c0, x1 * x1)",
-        (((3, 4), -2.0, 2.0), ((5, 4), -2.0, 2.0)),
-        const=lambda r: r.integers(0, 3, (5, 4)),
-    ),
-    Op.CUMSUM: Program("x0.cumsum(1) * x0.cumsum(0)", M34),
-    Op.CONV2D: Program(
-        "x0.conv2d(x1, padding=1)", (((2, 3, 5, 5), -1.0, 1.0), ((4, 3, 3, 3), -1.0, 1.0))
-    ),
-}
 
 
 def grad_dtype(s: Session) -> DType | None:
@@ -142,11 +72,13 @@ def test_autograd(check: Check) -> None:
     import idrak
 
     s, op, dt = check.s, check.data["op"], check.data["dt"]
-    prog = PROGRAMS.get(op)
+    spec = REFERENCES.get(op)
+    prog = spec.grad if spec is not None else None
     if prog is None:
         raise ConformanceFailure(
-            f"idrak.testing has no autograd program for {op.name}, which "
-            "has a VJP rule: add one to PROGRAMS"
+            f"idrak.testing has no autograd program for {op.name}, which has a VJP rule: "
+            "give its reference record a grad=Program(...) (idrak/testing/_reference.py, "
+            "_optional_reference.py)"
         )
     if op in REQUIRED and not s.supports(op, dt):
         pytest.skip(f"{op.name} is not declared for {dt.name}")

@@ -5,66 +5,63 @@ sees an input clamped into its own domain, so it never produces inf/NaN (whose z
 would still be NaN).
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Self, TypeVar
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import TensorBase
 
 __all__ = ["ActivationMixin"]
+
+T = TypeVar("T", bound=TensorBase)
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
-class ActivationMixin:
+class ActivationMixin(TensorBase):
     """sigmoid, softplus, relu and friends, gelu, erf/erfc."""
 
     __slots__ = ()
 
-    def sigmoid(self: Tensor) -> Tensor:
+    def sigmoid(self) -> Self:
         x = self._float()
         e = (-x._mag()).exp()  # in (0, 1]: stable on both tails, gradients included
         return (x >= 0)._select(1.0 / (1.0 + e), e / (1.0 + e))
 
-    def logsigmoid(self: Tensor) -> Tensor:
+    def logsigmoid(self) -> Self:
         x = self._float()
         # min(x, 0) written as a select so the gradient at 0 is torch's 0.5, not a tie split
         return (x < 0)._select(x, 0.0) - (1.0 + (-x._mag()).exp()).log()
 
-    def softplus(self: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Self:
         x = self._float() * beta
         # max(x, 0) as a select: with d|x|/dx = 1 at 0 the gradient there is torch's 0.5
         soft = ((x >= 0)._select(x, 0.0) + (1.0 + (-x._mag()).exp()).log()) / beta
         return (x > threshold)._select(self._float(), soft)
 
-    def relu(self: Tensor) -> Tensor:
+    def relu(self) -> Self:
         # NaN propagates (torch's behaviour, so divergence stays visible); gradient 0 at 0
         return (self > 0)._select(self, (self != self)._select(self, 0))
 
-    def relu6(self: Tensor) -> Tensor:
+    def relu6(self) -> Self:
         return self.clamp(0.0, 6.0)
 
-    def leaky_relu(self: Tensor, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: float = 0.01) -> Self:
         return (self > 0)._select(self, self * negative_slope)
 
-    def elu(self: Tensor, alpha: float = 1.0) -> Tensor:
+    def elu(self, alpha: float = 1.0) -> Self:
         # min(x, 0) as a select: gradient at 0 is torch's alpha (not a tie split), NaN kept
         neg = (self > 0)._select(0.0, self)
         return (self > 0)._select(self, (neg.exp() - 1.0) * alpha)
 
-    def silu(self: Tensor) -> Tensor:
+    def silu(self) -> Self:
         return self * self.sigmoid()
 
-    def mish(self: Tensor) -> Tensor:
+    def mish(self) -> Self:
         return self * self.softplus().tanh()
 
-    def gelu(self: Tensor, approximate: str = "none") -> Tensor:
+    def gelu(self, approximate: str = "none") -> Self:
         """GELU (Hendrycks & Gimpel, 2016). ``approximate="tanh"`` uses the tanh formula."""
         x = self._float()
         if approximate == "tanh":
@@ -77,7 +74,7 @@ class ActivationMixin:
         out = 0.5 * x * (x * -_INV_SQRT2).erfc()
         return (x == -math.inf)._select(math.nan, out)
 
-    def erf(self: Tensor) -> Tensor:
+    def erf(self) -> Self:
         """Error function by W. J. Cody's rational Chebyshev approximations.
 
         W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
@@ -89,7 +86,7 @@ class ActivationMixin:
         out = (a <= _ERF_SPLIT)._select(small, (x < 0)._select(-one_minus, one_minus))
         return out.cast(self._float().dtype)
 
-    def erfc(self: Tensor) -> Tensor:
+    def erfc(self) -> Self:
         """Complementary error function ``1 - erf(x)``, accurate in the tails (see :meth:`erf`);
         relative error about 1e-15 in float64 up to x = 26."""
         x, small, tail, a = _cody_parts(self)
@@ -152,7 +149,7 @@ _ERF_Q = (
 _INV_SQRT_PI = 5.6418958354775628695e-1
 
 
-def _cody_parts(t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _cody_parts(t: T) -> tuple[T, T, T, T]:
     """``(x, erf(x) for |x| <= 0.46875, erfc(|x|) for |x| > 0.46875, |x|)``.
 
     Each branch sees its input clamped into its own domain, so the branch a WHERE discards

@@ -1,38 +1,34 @@
-"""Conversions between devices and dtypes, and the :func:`tensor` factory (host data in)."""
-
-# The mixin's methods annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as a "misc" error on a class that is not a Tensor itself.
-# mypy: disable-error-code="misc"
+"""Conversions between devices and dtypes, and host data in (:func:`host_buffer`, the data path of
+:func:`idrak.tensor`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import numpy as np
 
 from idrak.contract.dtypes import DType, bool_, get_default_dtype, int64, to_dtype
+from idrak.core.methods.base import TensorBase
 from idrak.engine import lazy as _lazy
-from idrak.runtime.devices import DeviceLike
+from idrak.errors import NotSupportedError
+from idrak.runtime.devices import Device
 from idrak.runtime.devices import device as _device
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
-
-__all__ = ["ConvertMixin", "tensor"]
+__all__ = ["ConvertMixin", "host_buffer"]
 
 
-class ConvertMixin:
+class ConvertMixin(TensorBase):
     """``to``, ``cpu``/``cuda``, ``float``/``long``/..., ``clone``."""
 
     __slots__ = ()
 
     # zero-copy exchange (see idrak.core.dlpack) ----------------------------------------------
-    def __array__(self: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)``: the value as a NumPy array (a host copy; realizes it)."""
         out = self.numpy()
         return out if dtype is None else out.astype(dtype, copy=False)
 
-    def __dlpack__(self: Tensor, **kwargs: Any) -> Any:
+    def __dlpack__(self, **kwargs: Any) -> Any:
         """Export the realized buffer through DLPack without copying (a NumPy or CuPy buffer;
         ``stream``, ``max_version``, ``dl_device`` and ``copy`` are passed on)."""
         buf = self.realize().lazy.buf
@@ -44,14 +40,14 @@ class ConvertMixin:
         except TypeError:  # an older producer without the newer keywords
             return buf.__dlpack__(**{k: v for k, v in kwargs.items() if k == "stream"})
 
-    def __dlpack_device__(self: Tensor) -> tuple[Any, int]:
+    def __dlpack_device__(self) -> tuple[Any, int]:
         """``(device type, index)`` of the buffer, as DLPack defines them."""
         buf = self.realize().lazy.buf
         if hasattr(buf, "__dlpack_device__"):
             return tuple(buf.__dlpack_device__())
         return (1, 0)
 
-    def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(dtype)``, ``to(device)`` or ``to(device, dtype)`` as in PyTorch.
 
         A transfer between backends goes through host memory and returns a leaf.
@@ -83,45 +79,46 @@ class ConvertMixin:
                     target,
                     target.backend.from_numpy(arr, target.index),
                 )
-                from idrak.core.tensor import Tensor
-
-                out = Tensor._from_lazy(lb, self.requires_grad and self.is_leaf)
+                out = self._from_lazy(lb, self.requires_grad and self.is_leaf)
         if dtype is not None:
             out = out.cast(dtype)
         return out
 
-    def cpu(self: Tensor) -> Tensor:
+    def cpu(self) -> Self:
         return self.to("cpu")
 
-    def cuda(self: Tensor, index: int = 0) -> Tensor:
+    def cuda(self, index: int = 0) -> Self:
         return self.to(f"cuda:{index}")
 
-    def type(self: Tensor, dtype: DType | str) -> Tensor:
+    def type(self, dtype: DType | str) -> Self:
         return self.cast(dtype)
 
-    def float(self: Tensor) -> Tensor:
+    def float(self) -> Self:
         return self.cast("float32")
 
-    def double(self: Tensor) -> Tensor:
+    def double(self) -> Self:
         return self.cast("float64")
 
-    def half(self: Tensor) -> Tensor:
+    def half(self) -> Self:
         return self.cast("float16")
 
-    def long(self: Tensor) -> Tensor:
+    def long(self) -> Self:
         return self.cast("int64")
 
-    def int(self: Tensor) -> Tensor:
+    def int(self) -> Self:
         return self.cast("int32")
 
-    def bool(self: Tensor) -> Tensor:
+    def bool(self) -> Self:
         return self.cast("bool")
 
-    def clone(self: Tensor) -> Tensor:
-        """A copy that stays in the graph (gradients flow back)."""
-        from idrak.core.tensor import Tensor
+    def _from_host(self, data: Any, dtype: DType | str | None = None) -> Self:
+        """A new leaf holding a copy of host ``data`` on ``self``'s device (see
+        :func:`host_buffer`)."""
+        return self._from_lazy(host_buffer(data, dtype, self.device))
 
-        return self.contiguous() if self.requires_grad else Tensor._from_lazy(self.lazy)
+    def clone(self) -> Self:
+        """A copy that stays in the graph (gradients flow back)."""
+        return self.contiguous() if self.requires_grad else self._from_lazy(self.lazy)
 
 
 def _is_dtype_name(s: str) -> bool:
@@ -146,62 +143,43 @@ def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
 
 
 def _host(data: Any) -> Any:
-    from idrak.core.tensor import Tensor
-
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         return data.numpy()
     if isinstance(data, (list, tuple)):
         return [_host(d) for d in data]
     return data
 
 
-def tensor(
-    data: Any,
-    dtype: DType | str | None = None,
-    device: DeviceLike | None = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """A new tensor holding a copy of ``data`` (nested lists, numbers, NumPy arrays, Tensors).
+def host_buffer(data: Any, dtype: DType | str | None, dev: Device) -> _lazy.LazyBuffer:
+    """A realized buffer on ``dev`` holding a copy of host ``data`` (nested lists, numbers, NumPy
+    arrays, lists of Tensors): the host-data path of :func:`idrak.tensor`.
 
     Python floats give the default float dtype, ints int64, bools bool; NumPy arrays keep their
     dtype.
 
     Raises:
-        TypeError: unknown dtype or data type. DeviceError: unknown device.
+        TypeError: unknown dtype or data type, or bfloat16 (NumPy has none).
+        NotSupportedError: the backend of ``dev`` does not declare the dtype.
     """
-    from idrak.core.tensor import Tensor
-
-    dev = _device(device)
-    if isinstance(data, Tensor):
-        out = data.detach().to(dev)
-        if dtype is not None:
-            out = out.cast(dtype)
-        out = Tensor._from_lazy(out.realize().lazy)
-    else:
-        arr = np.asarray(data)
-        if arr.dtype == object and isinstance(data, (list, tuple)):
-            # a (nested) list of tensors, like torch.tensor([t0, t1]); they keep their dtype
-            data = np.asarray(_host(data))
-            arr = data
-        dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
-        if dt.name == "bfloat16":
-            raise TypeError(
-                "bfloat16 tensors cannot be made from NumPy data on this backend; "
-                "create float32 and .to(idrak.bfloat16) on a backend declaring it"
-            )
-        arr = np.asarray(arr, dtype=np.dtype(dt.name), order="C")
-        caps = dev.backend.caps
-        if dt not in caps.dtypes:
-            from idrak.errors import NotSupportedError
-
-            raise NotSupportedError(
-                dev.backend.name,
-                "tensor creation",
-                dt.name,
-                f"declared dtypes: {sorted(d.name for d in caps.dtypes)}",
-            )
-        buf = dev.backend.from_numpy(arr, dev.index)
-        out = Tensor._from_lazy(_lazy.LazyBuffer(None, (), None, arr.shape, dt, dev, buf))
-    if requires_grad:
-        out.requires_grad_()
-    return out
+    arr = np.asarray(data)
+    if arr.dtype == object and isinstance(data, (list, tuple)):
+        # a (nested) list of tensors, like torch.tensor([t0, t1]); they keep their dtype
+        data = np.asarray(_host(data))
+        arr = data
+    dt = to_dtype(dtype) if dtype is not None else _infer_dtype(arr, data)
+    if dt.name == "bfloat16":
+        raise TypeError(
+            "bfloat16 tensors cannot be made from NumPy data on this backend; "
+            "create float32 and .to(idrak.bfloat16) on a backend declaring it"
+        )
+    arr = np.asarray(arr, dtype=np.dtype(dt.name), order="C")
+    caps = dev.backend.caps
+    if dt not in caps.dtypes:
+        raise NotSupportedError(
+            dev.backend.name,
+            "tensor creation",
+            dt.name,
+            f"declared dtypes: {sorted(d.name for d in caps.dtypes)}",
+        )
+    buf = dev.backend.from_numpy(arr, dev.index)
+    return _lazy.LazyBuffer(None, (), None, arr.shape, dt, dev, buf)

@@ -7,10 +7,12 @@ flattened weight per group, exactly as ``torch.nn.functional.conv2d`` defines th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import TensorBase
+from idrak.core.methods.movement import stack
+
+T = TypeVar("T", bound=TensorBase)
 
 __all__ = ["conv2d_decomposed", "out_size", "pair", "unfold2d"]
 
@@ -37,17 +39,15 @@ def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) ->
 
 
 def unfold2d(
-    x: Tensor,
+    x: T,
     kernel: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],
     dilation: tuple[int, int],
     pad_value: float = 0.0,
     ceil_mode: bool = False,
-) -> Tensor:
+) -> T:
     """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW)."""
-    from idrak.core.methods.movement import stack
-
     h, w = x.shape[2], x.shape[3]
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     oh = out_size(h, kh, sh, ph, dh, ceil_mode)
@@ -65,13 +65,13 @@ def unfold2d(
 
 
 def conv2d_decomposed(
-    x: Tensor,
-    w: Tensor,
+    x: T,
+    w: T,
     stride: tuple[int, int],
     padding: tuple[int, int],
     dilation: tuple[int, int],
     groups: int,
-) -> Tensor:
+) -> T:
     """CONV2D from movement ops and MATMUL: (N,C,H,W) * (O,C/g,KH,KW) -> (N,O,OH,OW)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape

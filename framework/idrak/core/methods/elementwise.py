@@ -1,19 +1,16 @@
 """Elementwise Tensor methods and operators, composed from the primitive ops."""
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import bool_, get_default_dtype
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+T = TypeVar("T", bound=TensorBase)
+
 
 # enum members bound once: ``Op.X`` costs an attribute lookup (~0.1 us) on the hot path
 _ADD, _MUL, _DIV, _SUB, _MAX = Op.ADD, Op.MUL, Op.DIV, Op.SUB, Op.MAX
@@ -22,180 +19,180 @@ _LN2 = math.log(2.0)
 _HALF_PI = math.pi / 2
 
 
-def _mantissa_limit(t: Tensor) -> float:
+def _mantissa_limit(t: TensorBase) -> float:
     # floats at or beyond this magnitude are already integers
     return {"float16": 2.0**10, "bfloat16": 2.0**7, "float32": 2.0**23}.get(t.dtype.name, 2.0**52)
 
 
-class MathMixin:
+class MathMixin(TensorBase):
     """Arithmetic, comparison and elementwise math."""
 
     __slots__ = ()
 
     # arithmetic operators ------------------------------------------------------------------
-    def __add__(self: Tensor, other: Any) -> Tensor:
+    def __add__(self, other: Any) -> Self:
         return self._binary(_ADD, other)
 
-    def __radd__(self: Tensor, other: Any) -> Tensor:
+    def __radd__(self, other: Any) -> Self:
         return self._binary(_ADD, other, reverse=True)
 
-    def __sub__(self: Tensor, other: Any) -> Tensor:
+    def __sub__(self, other: Any) -> Self:
         return self.sub(other)
 
-    def __rsub__(self: Tensor, other: Any) -> Tensor:
+    def __rsub__(self, other: Any) -> Self:
         a, b = self._operands(other, reverse=True)
         return a.sub(b)
 
-    def __mul__(self: Tensor, other: Any) -> Tensor:
+    def __mul__(self, other: Any) -> Self:
         return self._binary(_MUL, other)
 
-    def __rmul__(self: Tensor, other: Any) -> Tensor:
+    def __rmul__(self, other: Any) -> Self:
         return self._binary(_MUL, other, reverse=True)
 
-    def __truediv__(self: Tensor, other: Any) -> Tensor:
+    def __truediv__(self, other: Any) -> Self:
         return self._binary(_DIV, other, float_only=True)
 
-    def __rtruediv__(self: Tensor, other: Any) -> Tensor:
+    def __rtruediv__(self, other: Any) -> Self:
         return self._binary(_DIV, other, reverse=True, float_only=True)
 
-    def __floordiv__(self: Tensor, other: Any) -> Tensor:
+    def __floordiv__(self, other: Any) -> Self:
         return self.floor_divide(other)
 
-    def __rfloordiv__(self: Tensor, other: Any) -> Tensor:
+    def __rfloordiv__(self, other: Any) -> Self:
         a, b = self._operands(other, reverse=True)
         return a.floor_divide(b)
 
-    def __mod__(self: Tensor, other: Any) -> Tensor:
+    def __mod__(self, other: Any) -> Self:
         return self.remainder(other)
 
-    def __neg__(self: Tensor) -> Tensor:
+    def __neg__(self) -> Self:
         if self.dtype == bool_:
             raise TypeError("negation of a bool tensor is not supported; use ~ (logical not)")
         return self._unary(Op.NEG, float_only=False)
 
-    def __pos__(self: Tensor) -> Tensor:
+    def __pos__(self) -> Self:
         return self
 
-    def __pow__(self: Tensor, other: Any) -> Tensor:
+    def __pow__(self, other: Any) -> Self:
         return self.pow(other)
 
-    def __rpow__(self: Tensor, other: Any) -> Tensor:
+    def __rpow__(self, other: Any) -> Self:
         a, b = self._operands(other, reverse=True, float_only=True)
         return a.pow(b)
 
-    def __matmul__(self: Tensor, other: Tensor) -> Tensor:
+    def __matmul__(self, other: TensorBase) -> Self:
         return self.matmul(other)
 
-    def __rmatmul__(self: Tensor, other: Tensor) -> Tensor:
+    def __rmatmul__(self, other: Self) -> Self:
         return other.matmul(self)
 
-    def __iadd__(self: Tensor, other: Any) -> Tensor:
+    def __iadd__(self, other: Any) -> Self:
         return self + other
 
-    def __isub__(self: Tensor, other: Any) -> Tensor:
+    def __isub__(self, other: Any) -> Self:
         return self - other
 
-    def __imul__(self: Tensor, other: Any) -> Tensor:
+    def __imul__(self, other: Any) -> Self:
         return self * other
 
-    def __itruediv__(self: Tensor, other: Any) -> Tensor:
+    def __itruediv__(self, other: Any) -> Self:
         return self / other
 
     # comparisons and logic -----------------------------------------------------------------
-    def __lt__(self: Tensor, other: Any) -> Tensor:
+    def __lt__(self, other: Any) -> Self:
         return self._binary(_CMPLT, other)
 
-    def __gt__(self: Tensor, other: Any) -> Tensor:
+    def __gt__(self, other: Any) -> Self:
         return self._binary(_CMPLT, other, reverse=True)
 
-    def __le__(self: Tensor, other: Any) -> Tensor:
+    def __le__(self, other: Any) -> Self:
         a, b = self._operands(other)
         return _cmp(_CMPLT, a, b) | _cmp(_CMPEQ, a, b)
 
-    def __ge__(self: Tensor, other: Any) -> Tensor:
+    def __ge__(self, other: Any) -> Self:
         a, b = self._operands(other)
         return _cmp(_CMPLT, b, a) | _cmp(_CMPEQ, a, b)
 
-    def __eq__(self: Tensor, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Self:  # type: ignore[override]
         return self._binary(_CMPEQ, other)
 
-    def __ne__(self: Tensor, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Self:  # type: ignore[override]
         return ~self._binary(_CMPEQ, other)
 
-    def __and__(self: Tensor, other: Any) -> Tensor:
+    def __and__(self, other: Any) -> Self:
         return _logic(_MUL, self, other)
 
     __rand__ = __and__
 
-    def __or__(self: Tensor, other: Any) -> Tensor:
+    def __or__(self, other: Any) -> Self:
         return _logic(_ADD, self, other)
 
     __ror__ = __or__
 
-    def __xor__(self: Tensor, other: Any) -> Tensor:
+    def __xor__(self, other: Any) -> Self:
         a, b = self._operands(other)
         if a.dtype != bool_:
             raise TypeError(f"^ is only supported on bool tensors, got {a.dtype}")
         return _cmp(_CMPEQ, _cmp(_CMPEQ, a, b), a._full_like_shape(False))
 
-    def __invert__(self: Tensor) -> Tensor:
+    def __invert__(self) -> Self:
         if self.dtype != bool_:
             raise TypeError(f"~ is only supported on bool tensors, got {self.dtype}")
         return _cmp(_CMPEQ, self, self._full_like_shape(False))
 
-    def logical_not(self: Tensor) -> Tensor:
+    def logical_not(self) -> Self:
         return ~(self != 0) if self.dtype != bool_ else ~self
 
-    def lt(self: Tensor, other: Any) -> Tensor:
+    def lt(self, other: Any) -> Self:
         return self < other
 
-    def le(self: Tensor, other: Any) -> Tensor:
+    def le(self, other: Any) -> Self:
         return self <= other
 
-    def gt(self: Tensor, other: Any) -> Tensor:
+    def gt(self, other: Any) -> Self:
         return self > other
 
-    def ge(self: Tensor, other: Any) -> Tensor:
+    def ge(self, other: Any) -> Self:
         return self >= other
 
-    def eq(self: Tensor, other: Any) -> Tensor:
+    def eq(self, other: Any) -> Self:
         return self == other
 
-    def ne(self: Tensor, other: Any) -> Tensor:
+    def ne(self, other: Any) -> Self:
         return self != other
 
-    def isnan(self: Tensor) -> Tensor:
+    def isnan(self) -> Self:
         return self != self
 
-    def isinf(self: Tensor) -> Tensor:
+    def isinf(self) -> Self:
         if self.dtype.kind != "f":
             return self._full_like_shape(False, dtype=bool_)
         return (self == math.inf) | (self == -math.inf)
 
-    def isfinite(self: Tensor) -> Tensor:
+    def isfinite(self) -> Self:
         if self.dtype.kind != "f":
             return self._full_like_shape(True, dtype=bool_)
         return ~(self.isnan() | self.isinf())
 
-    def where(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    def where(self, condition: Self, other: Any) -> Self:
         """``where(condition, self, other)`` (PyTorch's method form)."""
         return condition._select(self, other)
 
     # arithmetic methods --------------------------------------------------------------------
-    def add(self: Tensor, other: Any, alpha: float = 1) -> Tensor:
+    def add(self, other: Any, alpha: float = 1) -> Self:
         return self + (other * alpha if alpha != 1 else other)
 
-    def sub(self: Tensor, other: Any) -> Tensor:
+    def sub(self, other: Any) -> Self:
         """``self - other``; native SUB where declared, else ADD(x, NEG(y))."""
         a, b = self._operands(other)
         if a.dtype == bool_:
             raise TypeError("subtraction of bool tensors is not supported; use ^ or logical ops")
         return a._optional(_SUB, (a, b), None, a.shape, a.dtype)
 
-    def mul(self: Tensor, other: Any) -> Tensor:
+    def mul(self, other: Any) -> Self:
         return self * other
 
-    def div(self: Tensor, other: Any, rounding_mode: str | None = None) -> Tensor:
+    def div(self, other: Any, rounding_mode: str | None = None) -> Self:
         if rounding_mode is None:
             return self / other
         if rounding_mode == "floor":
@@ -208,25 +205,23 @@ class MathMixin:
             return ((q < 0) & (q * b != a))._select(q + 1, q)
         raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
-    def floor_divide(self: Tensor, other: Any) -> Tensor:
+    def floor_divide(self, other: Any) -> Self:
         a, b = self._operands(other)
         if a.dtype.kind == "f":
             return (a / b).floor()
         return a._binary(_DIV, b)
 
-    def remainder(self: Tensor, other: Any) -> Tensor:
+    def remainder(self, other: Any) -> Self:
         """Python-style modulo (sign of the divisor), like ``torch.remainder``."""
         a, b = self._operands(other)
         return a - a.floor_divide(b) * b
 
-    def true_divide(self: Tensor, other: Any) -> Tensor:
+    def true_divide(self, other: Any) -> Self:
         return self / other
 
-    def pow(self: Tensor, exponent: Any) -> Tensor:
+    def pow(self, exponent: Any) -> Self:
         """``self ** exponent``. Small integer exponents become multiplications."""
-        from idrak.core.tensor import Tensor
-
-        if not isinstance(exponent, Tensor):
+        if not isinstance(exponent, TensorBase):
             if exponent == 2:
                 return self * self
             if exponent == 1:
@@ -238,83 +233,83 @@ class MathMixin:
         a, b = self._operands(exponent, float_only=True)
         return a._optional(Op.POW, (a, b), None, a.shape, a.dtype)
 
-    def maximum(self: Tensor, other: Any) -> Tensor:
+    def maximum(self, other: Any) -> Self:
         return self._binary(_MAX, other)
 
-    def minimum(self: Tensor, other: Any) -> Tensor:
+    def minimum(self, other: Any) -> Self:
         a, b = self._operands(other)
         if a.dtype == bool_:
             return a & b
         return -Tensor_max(-a, -b) if a.dtype.kind != "u" else (b < a)._select(b, a)
 
     # unary math ----------------------------------------------------------------------------
-    def neg(self: Tensor) -> Tensor:
+    def neg(self) -> Self:
         return -self
 
-    def exp(self: Tensor) -> Tensor:
+    def exp(self) -> Self:
         return self._unary(Op.EXP)
 
-    def log(self: Tensor) -> Tensor:
+    def log(self) -> Self:
         return self._unary(Op.LOG)
 
-    def sin(self: Tensor) -> Tensor:
+    def sin(self) -> Self:
         return self._unary(Op.SIN)
 
-    def cos(self: Tensor) -> Tensor:
+    def cos(self) -> Self:
         return (self._float() + _HALF_PI).sin()
 
-    def sqrt(self: Tensor) -> Tensor:
+    def sqrt(self) -> Self:
         return self._unary(Op.SQRT)
 
-    def rsqrt(self: Tensor) -> Tensor:
+    def rsqrt(self) -> Self:
         return self.sqrt().reciprocal()
 
-    def reciprocal(self: Tensor) -> Tensor:
+    def reciprocal(self) -> Self:
         return self._unary(Op.RECIPROCAL)
 
-    def exp2(self: Tensor) -> Tensor:
+    def exp2(self) -> Self:
         x = self._float()
         return x._optional(Op.EXP2, (x,), None, x.shape, x.dtype)
 
-    def log2(self: Tensor) -> Tensor:
+    def log2(self) -> Self:
         x = self._float()
         return x._optional(Op.LOG2, (x,), None, x.shape, x.dtype)
 
-    def log10(self: Tensor) -> Tensor:
+    def log10(self) -> Self:
         return self.log() / math.log(10.0)
 
-    def log1p(self: Tensor) -> Tensor:
+    def log1p(self) -> Self:
         return (self._float() + 1.0).log()
 
-    def expm1(self: Tensor) -> Tensor:
+    def expm1(self) -> Self:
         return self.exp() - 1.0
 
-    def square(self: Tensor) -> Tensor:
+    def square(self) -> Self:
         return self * self
 
-    def tanh(self: Tensor) -> Tensor:
+    def tanh(self) -> Self:
         x = self._float()
         return x._optional(Op.TANH, (x,), None, x.shape, x.dtype)
 
-    def _mag(self: Tensor) -> Tensor:
+    def _mag(self) -> Self:
         """``|x|`` whose gradient at 0 is 1: for stable formulas (``exp(-|x|)``) whose two
         branches meet at 0, where the torch subgradient of :meth:`abs` (0) would be wrong."""
         return (self < 0)._select(-self, self)
 
-    def abs(self: Tensor) -> Tensor:
+    def abs(self) -> Self:
         if self.dtype == bool_ or self.dtype.kind == "u":
             return self.clone()  # new memory, as torch's: an in-place op on it leaves self
         # x * sign(x): torch's subgradient 0 at 0 (a select would give 1 there)
         out = self * self.sign()
         return out + 0.0 if self.dtype.kind == "f" else out  # turns -0.0 into 0.0
 
-    def sign(self: Tensor) -> Tensor:
+    def sign(self) -> Self:
         if self.dtype == bool_:
             return self.clone()
         one = self._full_like_shape(1)
         return (self > 0)._select(one, (self < 0)._select(-one, self * 0))
 
-    def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    def clamp(self, min: Any = None, max: Any = None) -> Self:
         """Limit values to ``[min, max]`` (either may be None or a Tensor)."""
         if min is None and max is None:
             raise ValueError("clamp needs min or max")
@@ -331,7 +326,7 @@ class MathMixin:
 
     clip = clamp
 
-    def trunc(self: Tensor) -> Tensor:
+    def trunc(self) -> Self:
         """Round toward zero. The sign of zero is kept (``trunc(-0.5)`` is ``-0.0``), and the
         gradient is zero, as in torch."""
         if self.dtype.kind != "f":
@@ -344,19 +339,19 @@ class MathMixin:
             out = out._full_like_shape(False, dtype=bool_)._select(self, out)
         return out
 
-    def floor(self: Tensor) -> Tensor:
+    def floor(self) -> Self:
         if self.dtype.kind != "f":
             return self.clone()
         t = self.trunc()
         return (self < t)._select(t - 1.0, t)
 
-    def ceil(self: Tensor) -> Tensor:
+    def ceil(self) -> Self:
         if self.dtype.kind != "f":
             return self.clone()
         t = self.trunc()
         return (self > t)._select(t + 1.0, t)
 
-    def round(self: Tensor, decimals: int = 0) -> Tensor:
+    def round(self, decimals: int = 0) -> Self:
         """Round half to even, like ``torch.round`` (``round(-0.5)`` is ``-0.0``).
 
         ``decimals > 0`` rounds ``x * 10**decimals``; ``decimals < 0`` rounds
@@ -376,32 +371,26 @@ class MathMixin:
         out = ((d > 0.5) | ((d == 0.5) & odd))._select(f + 1.0, f)
         return (out == 0)._select(self * 0.0, out)  # the sign of zero follows the input
 
-    def frac(self: Tensor) -> Tensor:
+    def frac(self) -> Self:
         return self - self.trunc()
 
-    def lerp(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    def lerp(self, end: TensorBase, weight: Any) -> Self:
         return self + (end - self) * weight
 
-    def _float(self: Tensor) -> Tensor:
+    def _float(self) -> Self:
         return self if self.dtype.kind == "f" else self.cast(get_default_dtype())
 
 
-def Tensor_max(a: Tensor, b: Tensor) -> Tensor:
-    from idrak.core.tensor import Tensor
-
-    return Tensor._prim(_MAX, (a, b), None, a.shape, a.dtype)
+def Tensor_max(a: T, b: T) -> T:
+    return a._prim(_MAX, (a, b), None, a.shape, a.dtype)
 
 
-def _cmp(op: Op, a: Tensor, b: Tensor) -> Tensor:
-    from idrak.core.tensor import Tensor
-
-    return Tensor._prim(op, (a, b), None, a.shape, bool_)
+def _cmp(op: Op, a: T, b: T) -> T:
+    return a._prim(op, (a, b), None, a.shape, bool_)
 
 
-def _logic(op: Op, a: Tensor, other: Any) -> Tensor:
-    from idrak.core.tensor import Tensor
-
+def _logic(op: Op, a: T, other: Any) -> T:
     x, y = a._operands(other)
     if x.dtype != bool_:
         raise TypeError(f"& and | are only supported on bool tensors, got {x.dtype}")
-    return Tensor._prim(op, (x, y), None, x.shape, bool_)
+    return x._prim(op, (x, y), None, x.shape, bool_)

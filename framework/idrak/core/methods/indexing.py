@@ -5,36 +5,28 @@ integer tensors (and boolean masks, converted to integer positions) use NumPy's 
 rules and become one GATHER on a flattened view, so their gradients are SCATTER_ADDs.
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import numpy as np
 
 from idrak.contract.dtypes import bool_, int64
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
 from idrak.core.methods.inplace import mark_view
-from idrak.errors import IdrakError
+from idrak.core.methods.movement import broadcast_shapes
 from idrak.errors import IdrakError, ShapeError
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
 
 __all__ = ["IndexingMixin"]
 
 
 def _is_adv(i: Any) -> bool:
-    from idrak.core.tensor import Tensor
-
-    return isinstance(i, (Tensor, list, np.ndarray)) and not isinstance(i, bool)
+    return isinstance(i, (TensorBase, list, np.ndarray)) and not isinstance(i, bool)
 
 
-def _check_bounds(index: Tensor, n: int, op: str, negative: bool) -> None:
+def _check_bounds(index: TensorBase, n: int, op: str, negative: bool) -> None:
     """Raise IndexError for an index outside ``[-n, n)`` (``[0, n)`` without ``negative``).
 
     Checked only where the index data is already on the host side (a realized buffer), so no
@@ -50,12 +42,12 @@ def _check_bounds(index: Tensor, n: int, op: str, negative: bool) -> None:
         raise IndexError(f"{op}: index {bad} is out of bounds for dimension with size {n}")
 
 
-class IndexingMixin:
+class IndexingMixin(TensorBase):
     """``__getitem__``/``__setitem__``, gather, scatter_add, index_select, one_hot, masks."""
 
     __slots__ = ()
 
-    def _slice_dim(self: Tensor, d: int, s: slice) -> Tensor:
+    def _slice_dim(self, d: int, s: slice) -> Self:
         n = self.shape[d]
         start, stop, step = s.indices(n)
         x = self
@@ -82,16 +74,14 @@ class IndexingMixin:
             x = x.reshape(x.shape[: d + 1] + x.shape[d + 2 :])
         return x
 
-    def _normalize_key(self: Tensor, key: Any) -> list[Any]:
-        from idrak.core.tensor import Tensor
-
+    def _normalize_key(self, key: Any) -> list[Any]:
         items = list(key) if isinstance(key, tuple) else [key]
         out: list[Any] = []
         pos: int | None = 0  # the dim the next item indexes (None after an ellipsis)
         for it in items:  # boolean masks become integer positions (one per masked dim)
             width = 1
-            if isinstance(it, (Tensor, np.ndarray)) and it.dtype in (bool_, np.bool_):
-                arr = it.numpy() if isinstance(it, Tensor) else it
+            if isinstance(it, (TensorBase, np.ndarray)) and it.dtype in (bool_, np.bool_):
+                arr = it.numpy() if isinstance(it, TensorBase) else it
                 width = arr.ndim
                 covered = self.shape[pos : pos + arr.ndim] if pos is not None else arr.shape
                 if covered != arr.shape:
@@ -99,7 +89,7 @@ class IndexingMixin:
                         f"the shape of the mask {arr.shape} does not match the shape "
                         f"{covered} of the indexed tensor at dim {pos}"
                     )
-                out.extend(Tensor(p, device=self.device) for p in np.nonzero(arr))
+                out.extend(self._from_host(p) for p in np.nonzero(arr))
             elif isinstance(it, bool):
                 raise IdrakError("indexing with a Python bool is not supported")
             else:
@@ -124,12 +114,10 @@ class IndexingMixin:
             out += [slice(None)] * (self.ndim - used_dims)
         return out
 
-    def __getitem__(self: Tensor, key: Any) -> Tensor:
-        from idrak.core.tensor import Tensor
-
+    def __getitem__(self, key: Any) -> Self:
         items = self._normalize_key(key)
         x, d = self, 0
-        adv: list[tuple[int, Tensor]] = []  # (dim in x, index tensor)
+        adv: list[tuple[int, Self]] = []  # (dim in x, index tensor)
         for it in items:
             if it is None:
                 x = x.unsqueeze(d)
@@ -138,16 +126,16 @@ class IndexingMixin:
                 x = x._slice_dim(d, it)
                 d += 1
             elif _is_adv(it):
-                arr = None if isinstance(it, Tensor) else np.asarray(it)
+                arr = None if isinstance(it, TensorBase) else np.asarray(it)
                 if arr is not None and arr.size == 0 and arr.dtype.kind == "f":
                     arr = arr.astype(np.int64)  # x[[]] selects nothing (torch)
-                idx = it if arr is None else Tensor(arr, device=x.device)
+                idx = it if arr is None else x._from_host(arr)
                 if idx.dtype.kind not in "iu":
                     raise IndexError(
                         f"tensors used as indices must be integer or bool, got {idx.dtype}"
                     )
                 _check_bounds(idx, x.shape[d], "index", negative=True)
-                if not isinstance(it, Tensor):
+                if not isinstance(it, TensorBase):
                     a = np.asarray(it)
                     if a.size and (a.max() >= x.shape[d] or a.min() < -x.shape[d]):
                         raise IndexError(
@@ -170,9 +158,7 @@ class IndexingMixin:
                 x = x.narrow(d, i, 1).squeeze(d)
         return x._advanced(adv) if adv else x
 
-    def _advanced(self: Tensor, adv: list[tuple[int, Tensor]]) -> Tensor:
-        from idrak.core.tensor import broadcast_shapes
-
+    def _advanced(self, adv: list[tuple[int, Self]]) -> Self:
         dims = [d for d, _ in adv]
         bshape = broadcast_shapes(*[i.shape for _, i in adv])
         adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
@@ -201,10 +187,8 @@ class IndexingMixin:
             out = out.permute(order)
         return out
 
-    def __setitem__(self: Tensor, key: Any, value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         """Functional assignment: the tensor's value is replaced by a WHERE over the region."""
-        from idrak.core.tensor import Tensor
-
         if self.requires_grad and self._ctx is None:
             from idrak.core.autograd import is_grad_enabled
 
@@ -215,17 +199,17 @@ class IndexingMixin:
                 )
         # compute from a snapshot: the graph must not run through ``self``, whose history is
         # about to become the assignment itself (that would be a cycle)
-        src = Tensor._from_lazy(self.lazy, self.requires_grad)
+        src = self._from_lazy(self.lazy, self.requires_grad)
         src._ctx = self._ctx
-        if isinstance(key, Tensor) and key.dtype == bool_:
+        if isinstance(key, TensorBase) and key.dtype == bool_:
             new = key._broadcast_to(self.shape)._select(value, src)
         else:
-            pos = Tensor(np.arange(self.numel()).reshape(self.shape), device=self.device)
+            pos = self._from_host(np.arange(self.numel()).reshape(self.shape))
             sel = pos[key]
             region = sel.reshape(-1)
             vals = (
                 value
-                if isinstance(value, Tensor)
+                if isinstance(value, TensorBase)
                 else sel._full_like_shape(value, dtype=self.dtype)
             )
             vals = vals.cast(self.dtype)._broadcast_to(sel.shape).reshape(-1)
@@ -240,7 +224,7 @@ class IndexingMixin:
             self.lazy, self._ctx, self.requires_grad = new.lazy, new._ctx, new.requires_grad
 
     # gather / scatter ----------------------------------------------------------------------
-    def gather(self: Tensor, dim: int, index: Tensor) -> Tensor:
+    def gather(self, dim: int, index: TensorBase) -> Self:
         """``out[i][j] = self[index[i][j]][j]`` for dim 0 (``torch.gather``); index is int64."""
         d = self._dim(dim)
         if self.ndim == 0 and index.ndim == 0:
@@ -262,7 +246,7 @@ class IndexingMixin:
         )
         return x._optional(Op.GATHER, (x, idx), d, idx.shape, x.dtype)
 
-    def scatter_add(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    def scatter_add(self, dim: int, index: TensorBase, src: TensorBase) -> Self:
         """A copy of ``self`` with ``src`` added at ``index`` along ``dim`` (duplicates add)."""
         d = self._dim(dim)
         _check_bounds(index, self.shape[d], "scatter_add", negative=False)
@@ -280,24 +264,22 @@ class IndexingMixin:
             self.dtype,
         )
 
-    def index_select(self: Tensor, dim: int, index: Tensor) -> Tensor:
+    def index_select(self, dim: int, index: TensorBase) -> Self:
         d = self._dim(dim)
         _check_bounds(index, self.shape[d], "index_select", negative=False)
         return self[(slice(None),) * d + (index,)]
 
-    def masked_fill(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    def masked_fill(self, mask: Self, value: Any) -> Self:
         return mask._select(value, self)
 
-    def nonzero(self: Tensor) -> Tensor:
+    def nonzero(self) -> Self:
         """Indices of non-zero elements, shape (count, ndim) int64 (computed on the host)."""
-        from idrak.core.tensor import Tensor
+        return self._from_host(np.argwhere(self.numpy()).astype(np.int64))
 
-        return Tensor(np.argwhere(self.numpy()).astype(np.int64), device=self.device)
-
-    def zeros_like(self: Tensor) -> Tensor:
+    def zeros_like(self) -> Self:
         return self._full_like_shape(0)
 
-    def ones_like(self: Tensor) -> Tensor:
+    def ones_like(self) -> Self:
         return self._full_like_shape(1)
 
 

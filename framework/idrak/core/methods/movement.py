@@ -1,23 +1,21 @@
 """Shape and layout methods built on RESHAPE, PERMUTE, EXPAND, PAD, SHRINK and FLIP."""
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
+from idrak.contract.dtypes import result_type
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
 from idrak.core.methods.inplace import mark_view
 from idrak.errors import ShapeError
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+T = TypeVar("T", bound=TensorBase)
 
-__all__ = ["MovementMixin", "cat", "stack"]
+
+__all__ = ["MovementMixin", "broadcast_shapes", "cat", "stack"]
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
@@ -26,16 +24,34 @@ def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-class MovementMixin:
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises :class:`~idrak.errors.ShapeError`
+    (a ``ValueError`` and ``RuntimeError``) naming them."""
+    nd = max(len(s) for s in shapes)
+    out = []
+    for i in range(nd):
+        size = 1
+        for s in shapes:
+            d = s[i - nd + len(s)] if i - nd + len(s) >= 0 else 1
+            if d != 1:
+                if size != 1 and d != size:
+                    raise ShapeError(
+                        f"shapes {' and '.join(str(tuple(s)) for s in shapes)} "
+                        f"cannot be broadcast together (dim {i}: {size} vs {d})"
+                    )
+                size = d
+        out.append(size)
+    return tuple(out)
+
+
+class MovementMixin(TensorBase):
     """reshape/view, permute/transpose, squeeze/unsqueeze, expand, pad, flip, cat, split, ..."""
 
     __slots__ = ()
 
     # primitives ----------------------------------------------------------------------------
-    def reshape(self: Tensor, *shape: Any) -> Tensor:
+    def reshape(self, *shape: Any) -> Self:
         """Same elements in a new shape (one dimension may be -1)."""
-        from idrak.core.tensor import Tensor
-
         new = _shape_arg(shape)
         if new.count(-1) > 1:
             raise ValueError(f"reshape: only one dimension can be -1, got {new}")
@@ -53,20 +69,18 @@ class MovementMixin:
             )
         if new == self.shape:
             return self
-        return mark_view(self, Tensor._prim(Op.RESHAPE, (self,), new, new, self.dtype))
+        return mark_view(self, self._prim(Op.RESHAPE, (self,), new, new, self.dtype))
 
     view = reshape
 
-    def view_as(self: Tensor, other: Tensor) -> Tensor:
+    def view_as(self, other: TensorBase) -> Self:
         return self.reshape(other.shape)
 
-    def reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    def reshape_as(self, other: TensorBase) -> Self:
         return self.reshape(other.shape)
 
-    def permute(self: Tensor, *dims: Any) -> Tensor:
+    def permute(self, *dims: Any) -> Self:
         """Reorder dimensions; ``dims`` is a permutation of ``range(ndim)`` (negatives allowed)."""
-        from idrak.core.tensor import Tensor
-
         order = tuple(self._dim(d) for d in _shape_arg(dims))
         if sorted(order) != list(range(self.ndim)):
             raise ShapeError(
@@ -77,15 +91,13 @@ class MovementMixin:
             return self
         return mark_view(
             self,
-            Tensor._prim(
+            self._prim(
                 Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
             ),
         )
 
-    def expand(self: Tensor, *shape: Any) -> Tensor:
+    def expand(self, *shape: Any) -> Self:
         """Broadcast size-1 dimensions to ``shape`` (-1 keeps a size; new leading dims allowed)."""
-        from idrak.core.tensor import Tensor
-
         new = _shape_arg(shape)
         if len(new) < self.ndim:
             raise ShapeError(f"expand: target {new} has fewer dims than shape {self.shape}")
@@ -98,40 +110,34 @@ class MovementMixin:
                 raise ShapeError(f"expand: cannot expand shape {self.shape} to {new}")
         if new == x.shape:
             return x
-        return mark_view(x, Tensor._prim(Op.EXPAND, (x,), new, new, x.dtype))
+        return mark_view(x, self._prim(Op.EXPAND, (x,), new, new, x.dtype))
 
-    def broadcast_to(self: Tensor, *shape: Any) -> Tensor:
+    def broadcast_to(self, *shape: Any) -> Self:
         return self.expand(*shape)
 
-    def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    def expand_as(self, other: TensorBase) -> Self:
         return self.expand(other.shape)
 
-    def _pad(self: Tensor, widths: tuple[tuple[int, int], ...], value: Any) -> Tensor:
-        from idrak.core.tensor import Tensor
-
+    def _pad(self, widths: tuple[tuple[int, int], ...], value: Any) -> Self:
         if all(lo == 0 and hi == 0 for lo, hi in widths):
             return self
         shape = tuple(s + lo + hi for s, (lo, hi) in zip(self.shape, widths))
-        return Tensor._prim(Op.PAD, (self,), (widths, value), shape, self.dtype)
+        return self._prim(Op.PAD, (self,), (widths, value), shape, self.dtype)
 
-    def _shrink(self: Tensor, bounds: tuple[tuple[int, int], ...]) -> Tensor:
-        from idrak.core.tensor import Tensor
-
+    def _shrink(self, bounds: tuple[tuple[int, int], ...]) -> Self:
         if all(a == 0 and b == s for (a, b), s in zip(bounds, self.shape)):
             return self
         shape = tuple(b - a for a, b in bounds)
-        return mark_view(self, Tensor._prim(Op.SHRINK, (self,), bounds, shape, self.dtype))
+        return mark_view(self, self._prim(Op.SHRINK, (self,), bounds, shape, self.dtype))
 
-    def flip(self: Tensor, *dims: Any) -> Tensor:
-        from idrak.core.tensor import Tensor
-
+    def flip(self, *dims: Any) -> Self:
         axes = tuple(sorted({self._dim(d) for d in _shape_arg(dims)}))
         if not axes or self.ndim == 0:
             return self
-        return Tensor._prim(Op.FLIP, (self,), axes, self.shape, self.dtype)
+        return self._prim(Op.FLIP, (self,), axes, self.shape, self.dtype)
 
     # composites ----------------------------------------------------------------------------
-    def pad(self: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0) -> Tensor:
+    def pad(self, pad: Sequence[int], mode: str = "constant", value: float = 0) -> Self:
         """``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs from the LAST dim.
 
         Negative widths crop. Only ``mode="constant"`` is supported.
@@ -151,7 +157,7 @@ class MovementMixin:
         bounds = tuple((-min(lo, 0), s - (-min(hi, 0))) for (lo, hi), s in zip(widths, x.shape))
         return x._shrink(bounds)
 
-    def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    def transpose(self, dim0: int, dim1: int) -> Self:
         order = list(range(self.ndim))
         a, b = self._dim(dim0), self._dim(dim1)
         if not order:  # 0-d: the identity, as in torch
@@ -162,19 +168,19 @@ class MovementMixin:
     swapaxes = transpose
 
     @property
-    def T(self: Tensor) -> Tensor:
+    def T(self) -> Self:
         return self.permute(tuple(range(self.ndim))[::-1])
 
     @property
-    def mT(self: Tensor) -> Tensor:
+    def mT(self) -> Self:
         return self.transpose(-2, -1)
 
-    def t(self: Tensor) -> Tensor:
+    def t(self) -> Self:
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dims, got shape {self.shape}")
         return self.T
 
-    def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Self:
         if self.ndim == 0:
             return self.reshape(1)
         s, e = self._dim(start_dim), self._dim(end_dim)
@@ -184,7 +190,7 @@ class MovementMixin:
             self.shape[:s] + (math.prod(self.shape[s : e + 1]),) + self.shape[e + 1 :]
         )
 
-    def unflatten(self: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Self:
         d = self._dim(dim)
         sizes = tuple(sizes)
         if -1 in sizes:
@@ -196,7 +202,7 @@ class MovementMixin:
             )
         return self.reshape(self.shape[:d] + sizes + self.shape[d + 1 :])
 
-    def squeeze(self: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Self:
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
         dims = {self._dim(d) for d in ((dim,) if isinstance(dim, int) else dim)}
@@ -204,14 +210,14 @@ class MovementMixin:
             tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1))
         )
 
-    def unsqueeze(self: Tensor, dim: int) -> Tensor:
+    def unsqueeze(self, dim: int) -> Self:
         n = self.ndim + 1
         if not -n <= dim < n:
             raise IndexError(f"unsqueeze: dim {dim} out of range for {n} dims")
         d = dim % n
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
-    def repeat(self: Tensor, *sizes: Any) -> Tensor:
+    def repeat(self, *sizes: Any) -> Self:
         """Tile the whole tensor ``sizes`` times per dim (``torch.Tensor.repeat``)."""
         reps = _shape_arg(sizes)
         if len(reps) < self.ndim:
@@ -226,12 +232,12 @@ class MovementMixin:
             target += [r, s]
         return x.expand(target).reshape(tuple(r * s for r, s in zip(reps, x.shape[1::2])))
 
-    def tile(self: Tensor, *dims: Any) -> Tensor:
+    def tile(self, *dims: Any) -> Self:
         reps = _shape_arg(dims)
         reps = (1,) * (self.ndim - len(reps)) + reps
         return self.repeat(reps)
 
-    def repeat_interleave(self: Tensor, repeats: int, dim: int | None = None) -> Tensor:
+    def repeat_interleave(self, repeats: int, dim: int | None = None) -> Self:
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else x._dim(dim)
         x = x.unsqueeze(d + 1)
@@ -240,9 +246,7 @@ class MovementMixin:
         x = x.expand(shape)
         return x.flatten(d, d + 1)
 
-    def split(
-        self: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0
-    ) -> tuple[Tensor, ...]:
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Self, ...]:
         d = self._dim(dim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, int):
@@ -260,15 +264,15 @@ class MovementMixin:
             start += s
         return tuple(out)
 
-    def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Self, ...]:
         n = self.shape[self._dim(dim)]
         return self.split(max(1, math.ceil(n / chunks)), dim)
 
-    def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    def unbind(self, dim: int = 0) -> tuple[Self, ...]:
         d = self._dim(dim)
         return tuple(t.squeeze(d) for t in self.split(1, d))
 
-    def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    def narrow(self, dim: int, start: int, length: int) -> Self:
         d = self._dim(dim)
         if start < 0:
             start += self.shape[d]
@@ -282,7 +286,7 @@ class MovementMixin:
         )
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[T], dim: int = 0) -> T:
     """Concatenate along ``dim`` (pad each piece into place and add: PAD + ADD only)."""
     ts = [t for t in tensors]
     if not ts:
@@ -297,8 +301,6 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"cat: tensor {i} has shape {t.shape}, incompatible with "
                 f"{ref.shape} outside dim {d}"
             )
-    from idrak.contract.dtypes import result_type
-
     dt = result_type([t.dtype for t in ts])
     ts = [t.cast(dt) for t in ts]
     if len(ts) == 1:
@@ -315,7 +317,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return out
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[T], dim: int = 0) -> T:
     """Stack same-shaped tensors along a new dimension ``dim``."""
     ts = list(tensors)
     if not ts:

@@ -1,39 +1,32 @@
 """Tensor methods for neural networks: matmul, conv2d, pooling, linear, dropout."""
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 from idrak.contract.dtypes import result_type
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
 from idrak.core.methods.convolution import out_size, pair, unfold2d
+from idrak.core.methods.movement import broadcast_shapes, stack
 from idrak.errors import ShapeError
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
 
 __all__ = ["NNOpsMixin"]
 
 
-class NNOpsMixin:
+class NNOpsMixin(TensorBase):
     """Matrix products, convolution, pooling."""
 
     __slots__ = ()
 
-    def matmul(self: Tensor, other: Tensor) -> Tensor:
+    def matmul(self, other: TensorBase) -> Self:
         """Matrix product with PyTorch's rules: 1-D operands are promoted and squeezed back,
         batch dimensions broadcast. Shapes (..., m, k) @ (..., k, n) -> (..., m, n).
 
         Raises:
             ValueError: 0-d operands or mismatched inner sizes (both shapes named).
         """
-        from idrak.core.tensor import broadcast_shapes
-
         if self.ndim == 0 or other.ndim == 0:
             raise ShapeError(
                 f"matmul needs operands with >= 1 dim, got shapes {self.shape} and {other.shape}"
@@ -58,26 +51,26 @@ class NNOpsMixin:
             out = out.squeeze(-1)
         return out
 
-    def mm(self: Tensor, other: Tensor) -> Tensor:
+    def mm(self, other: TensorBase) -> Self:
         return self.matmul(other)
 
-    def dot(self: Tensor, other: Tensor) -> Tensor:
+    def dot(self, other: TensorBase) -> Self:
         return (self * other).sum()
 
-    def linear(self: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    def linear(self, weight: TensorBase, bias: TensorBase | None = None) -> Self:
         """``x @ weight.T + bias``; x (..., in), weight (out, in), bias (out,)."""
         out = self.matmul(weight.transpose(-1, -2))
         return out + bias if bias is not None else out
 
     def conv2d(
-        self: Tensor,
-        weight: Tensor,
-        bias: Tensor | None = None,
+        self,
+        weight: TensorBase,
+        bias: TensorBase | None = None,
         stride: Any = 1,
         padding: Any = 0,
         dilation: Any = 1,
         groups: int = 1,
-    ) -> Tensor:
+    ) -> Self:
         """2-D cross-correlation like ``torch.nn.functional.conv2d``.
 
         Shapes: input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW)
@@ -140,13 +133,13 @@ class NNOpsMixin:
         return out
 
     def max_pool2d(
-        self: Tensor,
+        self,
         kernel_size: Any,
         stride: Any = None,
         padding: Any = 0,
         dilation: Any = 1,
         ceil_mode: bool = False,
-    ) -> Tensor:
+    ) -> Self:
         """Max over windows (``torch.nn.functional.max_pool2d``); input (N, C, H, W) or (C, H, W).
 
         Padding counts as -inf. The window maximum's gradient goes to the (tied) maxima evenly.
@@ -154,13 +147,13 @@ class NNOpsMixin:
         return self._pool(kernel_size, stride, padding, dilation, ceil_mode, "max")
 
     def avg_pool2d(
-        self: Tensor,
+        self,
         kernel_size: Any,
         stride: Any = None,
         padding: Any = 0,
         ceil_mode: bool = False,
         count_include_pad: bool = True,
-    ) -> Tensor:
+    ) -> Self:
         """Mean over windows (``torch.nn.functional.avg_pool2d``); padding counts as zeros
         when ``count_include_pad``."""
         if not count_include_pad and padding != 0:
@@ -171,14 +164,14 @@ class NNOpsMixin:
         return self._pool(kernel_size, stride, padding, 1, ceil_mode, "avg")
 
     def _pool(
-        self: Tensor,
+        self,
         kernel_size: Any,
         stride: Any,
         padding: Any,
         dilation: Any,
         ceil_mode: bool,
         kind: str,
-    ) -> Tensor:
+    ) -> Self:
         if self.ndim == 3:
             return (
                 self.unsqueeze(0)
@@ -216,10 +209,8 @@ class NNOpsMixin:
             return cols.sum(2) / cnt
         return cols.mean(2)
 
-    def adaptive_avg_pool2d(self: Tensor, output_size: Any) -> Tensor:
+    def adaptive_avg_pool2d(self, output_size: Any) -> Self:
         """Average into an (OH, OW) grid; cell i covers [floor(i*H/OH), ceil((i+1)*H/OH))."""
-        from idrak.core.methods.movement import stack
-
         oh, ow = pair(output_size, "output_size")
         h, w = self.shape[-2:]
         if h % oh == 0 and w % ow == 0:

@@ -1,35 +1,27 @@
 """Reductions over dimensions (``dim``/``keepdim`` as in PyTorch), built on SUM and REDUCE_MAX."""
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 from idrak.contract.dtypes import bool_, int64
 from idrak.contract.ops import Op
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import Dims, TensorBase
 
 __all__ = ["ReduceMixin", "values_indices"]
 
 #: ``max(dim=...)`` and ``min(dim=...)`` return this pair, like ``torch.return_types.max``
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
-Dims = int | tuple[int, ...] | list[int] | None
 
-
-class ReduceMixin:
+class ReduceMixin(TensorBase):
     """Sums, means, extrema, norms and scans."""
 
     __slots__ = ()
 
-    def _axes(self: Tensor, dim: Dims) -> tuple[int, ...]:
+    def _axes(self, dim: Dims) -> tuple[int, ...]:
         if dim is None:
             return tuple(range(self.ndim))
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
@@ -40,26 +32,22 @@ class ReduceMixin:
             raise ValueError(f"dim {dim} names a dimension twice (shape {self.shape})")
         return axes
 
-    def _finish(self: Tensor, out: Tensor, axes: tuple[int, ...], keepdim: bool) -> Tensor:
+    def _finish(self, out: Self, axes: tuple[int, ...], keepdim: bool) -> Self:
         if keepdim or not axes:
             return out
         return out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in axes))
 
-    def _sum_keep(self: Tensor, axes: tuple[int, ...]) -> Tensor:
-        from idrak.core.tensor import Tensor
-
+    def _sum_keep(self, axes: tuple[int, ...]) -> Self:
         shape = tuple(1 if i in axes else s for i, s in enumerate(self.shape))
-        return Tensor._prim(Op.SUM, (self,), axes, shape, self.dtype)
+        return self._prim(Op.SUM, (self,), axes, shape, self.dtype)
 
-    def _max_keep(self: Tensor, axes: tuple[int, ...]) -> Tensor:
-        from idrak.core.tensor import Tensor
-
+    def _max_keep(self, axes: tuple[int, ...]) -> Self:
         if any(self.shape[a] == 0 for a in axes):
             raise ValueError(f"max/min over an empty dimension (shape {self.shape}, dims {axes})")
         shape = tuple(1 if i in axes else s for i, s in enumerate(self.shape))
-        return Tensor._prim(Op.REDUCE_MAX, (self,), axes, shape, self.dtype)
+        return self._prim(Op.REDUCE_MAX, (self,), axes, shape, self.dtype)
 
-    def sum(self: Tensor, dim: Dims = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    def sum(self, dim: Dims = None, keepdim: bool = False, dtype: Any = None) -> Self:
         """Sum over ``dim`` (all dims when None). bool and integer inputs sum in int64."""
         x = self
         if dtype is not None:
@@ -71,7 +59,7 @@ class ReduceMixin:
             return x if x is not self else self.clone()
         return x._finish(x._sum_keep(axes), axes, keepdim)
 
-    def mean(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def mean(self, dim: Dims = None, keepdim: bool = False) -> Self:
         """Arithmetic mean; floating inputs only (as in PyTorch)."""
         if self.dtype.kind != "f":
             raise TypeError(f"mean() needs a floating tensor, got {self.dtype}; use .float()")
@@ -79,41 +67,37 @@ class ReduceMixin:
         n = math.prod(self.shape[a] for a in axes)
         return self.sum(dim, keepdim) / float(n) if n else self.sum(dim, keepdim) * math.nan
 
-    def amax(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def amax(self, dim: Dims = None, keepdim: bool = False) -> Self:
         axes = self._axes(dim)
         if not axes:
             return self.clone()
         return self._finish(self._max_keep(axes), axes, keepdim)
 
-    def amin(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def amin(self, dim: Dims = None, keepdim: bool = False) -> Self:
         if self.dtype == bool_:
             return ~(~self).amax(dim, keepdim)
         if self.dtype.kind == "u":  # negation would wrap: go through int64
             return (-(-self.cast(int64)).amax(dim, keepdim)).cast(self.dtype)
         return -(-self).amax(dim, keepdim)
 
-    def max(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """``max()`` -> the largest value; ``max(dim)`` -> (values, indices);
         ``max(other_tensor)`` -> elementwise maximum."""
-        from idrak.core.tensor import Tensor
-
-        if isinstance(dim, Tensor):
+        if isinstance(dim, TensorBase):
             return self.maximum(dim)
         if dim is None:
             return self.amax()
         return values_indices(self.amax(dim, keepdim), self.argmax(dim, keepdim))
 
-    def min(self: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         """Like :meth:`max`, for the smallest value."""
-        from idrak.core.tensor import Tensor
-
-        if isinstance(dim, Tensor):
+        if isinstance(dim, TensorBase):
             return self.minimum(dim)
         if dim is None:
             return self.amin()
         return values_indices(self.amin(dim, keepdim), self.argmin(dim, keepdim))
 
-    def argmax(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Self:
         """Index of the first largest value along ``dim`` (flattened when None); NaN is largest."""
         x = self.reshape(-1) if dim is None or self.ndim == 0 else self
         d = 0 if dim is None else x._dim(dim)
@@ -130,25 +114,24 @@ class ReduceMixin:
             return first.reshape(()) if not keepdim else first.reshape((1,) * self.ndim)
         return first if keepdim else first.squeeze(d)
 
-    def argmin(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Self:
         if self.dtype == bool_:
             return (~self).argmax(dim, keepdim)
         if self.dtype.kind == "u":
             return self.cast(int64).neg().argmax(dim, keepdim)
         return (-self).argmax(dim, keepdim)
 
-    def _arange_along(self: Tensor, d: int) -> Tensor:
-        from idrak.core.creation import arange
-
+    def _arange_along(self, d: int) -> Self:
         n = self.shape[d]
         shape = tuple(n if i == d else 1 for i in range(self.ndim))
-        return arange(n, dtype=int64, device=self.device).reshape(shape).expand(self.shape)
+        idx = self._optional(Op.ARANGE, (), (0, n, 1, int64), (n,), int64)
+        return idx.reshape(shape).expand(self.shape)
 
-    def all(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def all(self, dim: Dims = None, keepdim: bool = False) -> Self:
         x = self if self.dtype == bool_ else self != 0
         return ~(~x).any(dim, keepdim)
 
-    def any(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def any(self, dim: Dims = None, keepdim: bool = False) -> Self:
         x = self if self.dtype == bool_ else self != 0
         axes = x._axes(dim)
         if any(x.shape[a] == 0 for a in axes):
@@ -156,12 +139,12 @@ class ReduceMixin:
         return x.amax(dim, keepdim)
 
     def var(
-        self: Tensor,
+        self,
         dim: Dims = None,
         correction: float = 1,
         keepdim: bool = False,
         unbiased: bool | None = None,
-    ) -> Tensor:
+    ) -> Self:
         """Variance with Bessel's ``correction`` (1 by default, like PyTorch)."""
         if unbiased is not None:
             correction = 1 if unbiased else 0
@@ -172,15 +155,15 @@ class ReduceMixin:
         return sq / max(n - correction, 0) if n - correction > 0 else sq * math.nan
 
     def std(
-        self: Tensor,
+        self,
         dim: Dims = None,
         correction: float = 1,
         keepdim: bool = False,
         unbiased: bool | None = None,
-    ) -> Tensor:
+    ) -> Self:
         return self.var(dim, correction, keepdim, unbiased).sqrt()
 
-    def prod(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def prod(self, dim: int | None = None, keepdim: bool = False) -> Self:
         """Product along ``dim`` by pairwise halving (exact for integers, differentiable)."""
         x = self.reshape(-1) if dim is None or self.ndim == 0 else self
         x = x.cast(int64) if x.dtype == bool_ or x.dtype.kind in "ui" else x
@@ -200,7 +183,7 @@ class ReduceMixin:
             return x.reshape(()) if not keepdim else x.reshape((1,) * self.ndim)
         return x if keepdim else x.squeeze(d)
 
-    def logsumexp(self: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def logsumexp(self, dim: Dims = None, keepdim: bool = False) -> Self:
         """log(sum(exp(x))) computed stably (shifted by the detached maximum)."""
         x = self._float()
         axes = x._axes(dim)
@@ -213,7 +196,7 @@ class ReduceMixin:
         out = (x - m).exp()._sum_keep(axes).log() + m
         return x._finish(out, axes, keepdim)
 
-    def softmax(self: Tensor, dim: int = -1) -> Tensor:
+    def softmax(self, dim: int = -1) -> Self:
         """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the (detached) maximum."""
         x = self._float()
         d = x._dim(dim)
@@ -224,7 +207,7 @@ class ReduceMixin:
         e = (x - x.detach()._max_keep((d,))).exp()
         return e / e._sum_keep((d,))
 
-    def log_softmax(self: Tensor, dim: int = -1) -> Tensor:
+    def log_softmax(self, dim: int = -1) -> Self:
         """``x - logsumexp(x)`` along ``dim``, as ``s - log(sum(exp(s)))`` with ``s = x - max``
         (so an infinite maximum gives NaN, as in torch)."""
         x = self._float()
@@ -236,7 +219,7 @@ class ReduceMixin:
         s = x - x.detach()._max_keep((d,))
         return s - s.exp()._sum_keep((d,)).log()
 
-    def cumsum(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    def cumsum(self, dim: int, dtype: Any = None) -> Self:
         """Inclusive prefix sum along ``dim`` (the CUMSUM op), as ``torch.cumsum``: bool and
         integers sum in int64 unless ``dtype`` is given (the input is cast to it first; integer
         sums wrap in it)."""
@@ -249,7 +232,7 @@ class ReduceMixin:
             return x.reshape(1).cumsum(0).reshape(())
         return x._optional(Op.CUMSUM, (x,), d, x.shape, x.dtype)
 
-    def cumprod(self: Tensor, dim: int) -> Tensor:
+    def cumprod(self, dim: int) -> Self:
         """Inclusive prefix product along ``dim`` (Hillis-Steele scan)."""
         d = self._dim(dim)
         n = self.shape[d] if self.ndim else 1
@@ -264,7 +247,7 @@ class ReduceMixin:
             shift *= 2
         return x if x is not self else self.clone()
 
-    def norm(self: Tensor, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Self:
         if p == 2:
             return self.square().sum(dim, keepdim).sqrt()
         if p == 1:
