@@ -91,7 +91,8 @@ def test_numpy_backend_passes_everything(
     }
     ops = {(r["layer"], r["op"]) for r in rep["ops"]}
     assert {("primitive", op) for op in ("ADD", "CAST", "PAD", "REDUCE_MAX")} <= ops
-    assert rep["duration_s"] < 120
+    # its duration is reported (rep["duration_s"]), never asserted: the machines are shared
+    assert rep["duration_s"] > 0
 
 
 def test_faulty_backend_fails_exactly_its_planted_bugs(
