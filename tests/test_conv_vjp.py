@@ -1,7 +1,8 @@
 """CONV2D's VJP (col2im for the input: one MATMUL and a fold; a convolution of input and output
-gradient for the weight) against torch in float64 and finite differences: forward, both gradients and the gradients of
-a scalar of those gradients (double backward), over strides, paddings, dilations, groups and
-sizes where the last window does not reach the input's end."""
+gradient for the weight) against torch in float64 and finite differences: forward, both
+gradients and the gradients of a scalar of those gradients (double backward), over strides,
+paddings, dilations, groups, stride == kernel and sizes where the last window does not reach
+the input's end."""
 
 from __future__ import annotations
 

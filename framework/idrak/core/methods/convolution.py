@@ -130,14 +130,16 @@ def fold2d(
         )
         cols = cols.reshape(n, c, kh, kw, oh * sh, ow * sw)
     rows = None  # (N, C, KH, OH*sh, W): the column taps summed
+    cs = cols.shape
     for j in range(kw):
-        tap = cols._shrink(tuple((j, j + 1) if a == 3 else (0, s) for a, s in enumerate(cols.shape)))
+        tap = cols._shrink(tuple((j, j + 1) if a == 3 else (0, s) for a, s in enumerate(cs)))
         tap = _place(tap.reshape(n, c, kh, oh * sh, ow * sw), 4, j * dw - pw, w)
         rows = tap if rows is None else rows + tap
     assert rows is not None
     out = None
+    rs = rows.shape
     for i in range(kh):
-        tap = rows._shrink(tuple((i, i + 1) if a == 2 else (0, s) for a, s in enumerate(rows.shape)))
+        tap = rows._shrink(tuple((i, i + 1) if a == 2 else (0, s) for a, s in enumerate(rs)))
         tap = _place(tap.reshape(n, c, oh * sh, w), 2, i * dh - ph, h)
         out = tap if out is None else out + tap
     assert out is not None
