@@ -374,6 +374,44 @@ def test_a_per_step_schedule_replays_without_retracing(name: str) -> None:
     assert fn.stats == {"traces": 2, "replays": 7, "plain": 1}, fn.stats
 
 
+class DirectLrSGD(optim.SGD):
+    """An optimizer of one's own that reads ``group["lr"]`` as a Python float."""
+
+    def _update(self, p: Any, grad: Any, state: Any, group: Any) -> Any:
+        return p - grad * group["lr"]
+
+
+def test_an_optimizer_reading_lr_directly_keeps_it_in_the_signature() -> None:
+    """Only numbers read through the mirrors are replay inputs: a subclass that bakes the
+    float into the recording retraces on a change instead of replaying a stale value."""
+    batches = _data(6)
+
+    def run(jit: bool) -> tuple[list[np.ndarray], Any]:
+        idrak.manual_seed(0)
+        model = nn.Linear(12, 3)
+        opt = DirectLrSGD(list(model.parameters()), lr=0.1)
+
+        def step(x: idrak.Tensor, y: idrak.Tensor) -> idrak.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Any = idrak.jit(step, state=[model, opt]) if jit else step
+        for i, (x, y) in enumerate(batches):
+            opt.param_groups[0]["lr"] = 0.1 if i < 3 else 0.5
+            fn(x, y)
+        return [p.numpy() for p in model.parameters()], fn
+
+    p0, _ = run(False)
+    p1, fn = run(True)
+    for a, b in zip(p0, p1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+    # plain (state created), trace, replay at 0.1; a new signature at 0.5: trace, 2 replays
+    assert fn.stats == {"traces": 3, "replays": 3, "plain": 1}, fn.stats
+
+
 def test_learning_rate_mirror_gives_the_python_float_result() -> None:
     """The 0-d float64 lr, rounded to the parameter's dtype, equals a Python-float operand."""
     x = idrak.tensor(np.random.default_rng(0).standard_normal(50).astype(np.float32))

@@ -104,6 +104,9 @@ class _Mirrored:
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        #: the keys an update has read through ``_hyper``: only those are replay inputs (an
+        #: optimizer of your own that reads ``group["lr"]`` directly keeps it in the signature)
+        self.used: set[str] = set()
 
 
 class Optimizer:
@@ -207,6 +210,7 @@ class Optimizer:
         v = group[key]
         if key not in self._jit_inputs or not _mirrorable(v):
             return v
+        self._mirrored.used.add(key)
         gi = next(i for i, g in enumerate(self.param_groups) if g is group)
         if type(v) in (int, float):
             return self._mirror(gi, key, float(v), device)
@@ -226,7 +230,11 @@ class Optimizer:
         whether their being 0 steers Python."""
         out = []
         for g in self.param_groups:
-            live = {k: k in self._jit_branches for k in self._jit_inputs if _mirrorable(g.get(k))}
+            live = {
+                k: k in self._jit_branches
+                for k in self._jit_inputs
+                if k in self._mirrored.used and _mirrorable(g.get(k))
+            }
             for dev in {p.device for p in g["params"]}:
                 for k in live:
                     self._hyper_on(g, k, dev)

@@ -87,8 +87,9 @@ class RMSprop(Optimizer):
             d = s.sqrt() + eps
         lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit, as momentum
         if group["momentum"] > 0:  # whether it is 0 is in the signature; its value is not
+            mu = self._hyper(group, "momentum", p)  # read on every step, the first included
             b = state.get("momentum_buffer")
-            b = g / d if b is None else b * self._hyper(group, "momentum", p) + g / d
+            b = g / d if b is None else b * mu + g / d
             state["momentum_buffer"] = b
             return p - b * lr
         return p - (g / d) * lr
