@@ -1,7 +1,8 @@
-"""CONV2D's VJP (transposed convolution for the input, a convolution of input and output
-gradient for the weight) against torch in float64: forward, both gradients and the gradients of
-a scalar of those gradients (double backward), over strides, paddings, dilations, groups and
-sizes where the last window does not reach the input's end."""
+"""CONV2D's VJP (col2im for the input: one MATMUL and a fold; a convolution of input and output
+gradient for the weight) against torch in float64 and finite differences: forward, both
+gradients and the gradients of a scalar of those gradients (double backward), over strides,
+paddings, dilations, groups, stride == kernel and sizes where the last window does not reach
+the input's end."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ CASES: list[tuple[Any, ...]] = [
     ((2, 2, 9, 7), (3, 2, 2), 2, (3, 0), (1, 2), 1),
     ((1, 1, 5, 5), (1, 5, 5), 1, 0, 1, 1),  # one output pixel
     ((2, 3, 7, 7), (2, 3, 3), 4, 1, 1, 1),  # stride wider than the kernel
+    ((2, 3, 8, 8), (4, 2, 2), 2, 0, 1, 1),  # stride == kernel: the reshape fold
+    ((2, 4, 9, 7), (4, 3, 2), (3, 2), 1, 1, 2),  # stride == kernel, padding, groups, a leftover
+    ((2, 3, 8, 9), (4, 2, 3), (2, 2), 0, 1, 1),  # stride == kernel on one axis only
+    ((1, 2, 6, 6), (2, 2, 2), 2, 0, 2, 1),  # stride == kernel but dilated: the general fold
 ]
 
 
@@ -116,18 +121,46 @@ def test_conv2d_grad_only_weight_or_only_input(case: tuple[Any, ...], device: st
     np.testing.assert_allclose(x.grad.numpy(), tgx.numpy(), rtol=1e-10, atol=1e-10)
 
 
-def test_conv2d_backward_uses_conv2d(device: str) -> None:
-    """The backward graph convolves (a backend's native CONV2D runs), no im2col stack."""
+@pytest.mark.parametrize("case", [CASES[4], CASES[10], CASES[17]], ids=_ids)
+def test_conv2d_input_grad_matches_finite_differences(case: tuple[Any, ...]) -> None:
+    from _gradcheck import assert_close, idrak_numpy_fn, numerical_grad
+
+    xa, wa, _ = _data(case, 5)
+    _, _, s, p, d, groups = case
+
+    def f(x: Any, w: Any) -> Any:
+        return x.conv2d(w, None, s, p, d, groups)
+
+    ga = np.random.default_rng(6).standard_normal(f(idrak.tensor(xa), idrak.tensor(wa)).shape)
+    nx, nw = numerical_grad(idrak_numpy_fn(f, "cpu"), [xa, wa], [ga])
+    x, w = idrak.tensor(xa, requires_grad=True), idrak.tensor(wa, requires_grad=True)
+    gx, gw = idrak.grad(f(x, w), [x, w], idrak.tensor(ga))
+    assert gx is not None and gw is not None
+    assert_close(gx.numpy(), nx, rtol=1e-6, atol=1e-7, what="input gradient")
+    assert_close(gw.numpy(), nw, rtol=1e-6, atol=1e-7, what="weight gradient")
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_conv2d_backward_graph(device: str, stride: int) -> None:
+    """The weight gradient convolves (a backend's native CONV2D runs); the input gradient is
+    col2im: one MATMUL and at most KH + KW + 1 PADs (no per-tap transposed convolution, no
+    im2col stack), or a PERMUTE when stride == kernel."""
     from idrak.core.autograd import _toposort
 
     x = idrak.tensor(np.ones((2, 3, 9, 9)), device=device, requires_grad=True)
     w = idrak.tensor(np.ones((4, 3, 3, 3)), device=device, requires_grad=True)
-    y = x.conv2d(w, stride=2, padding=1)
+    y = x.conv2d(w, stride=stride, padding=1)
     if y._ctx is None or y._ctx[0] is not Op.CONV2D:
         pytest.skip("the backend decomposes CONV2D")
     gx, gw = idrak.grad(y.sum(), [x, w], create_graph=True)
     assert gx is not None and gw is not None
-    for g in (gx, gw):
-        ops = [t._ctx[0] for t in _toposort([g]) if t._ctx is not None]
-        assert Op.CONV2D in ops
-        assert ops.count(Op.SHRINK) <= 3  # no per-tap slices
+    ops = [t._ctx[0] for t in _toposort([gw]) if t._ctx is not None]
+    assert Op.CONV2D in ops
+    assert ops.count(Op.SHRINK) <= 3  # no per-tap slices
+    ops = [t._ctx[0] for t in _toposort([gx]) if t._ctx is not None]
+    assert Op.CONV2D not in ops
+    assert ops.count(Op.MATMUL) == 1
+    if stride == 3:
+        assert ops.count(Op.PAD) <= 2 and Op.PERMUTE in ops
+    else:
+        assert ops.count(Op.PAD) <= 3 + 3 + 1

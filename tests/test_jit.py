@@ -143,7 +143,8 @@ def test_a_new_batch_size_retraces() -> None:
     np.testing.assert_allclose(l1, l0, rtol=1e-6, atol=1e-6)
     for a, b in zip(p0, p1):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
-    assert fn.stats["traces"] >= 4 and fn.stats["replays"] >= 2
+    # plain (the momentum buffers are created), trace (16), replay, trace (5), replays
+    assert fn.stats == {"traces": 3, "replays": 5, "plain": 1}, fn.stats
 
 
 def test_reading_a_computed_value_inside_raises() -> None:
@@ -301,15 +302,94 @@ def test_library_optimizers_replay_and_match_plain(name: str) -> None:
     assert fn.stats == {"traces": 2, "replays": 6, "plain": 1}, fn.stats
 
 
-def test_a_changed_learning_rate_retraces() -> None:
-    """lr is a Python float in param_groups: part of the signature, never a stale constant."""
+SCHEDULED = {
+    # per-step schedules: the learning rate (and, for one-cycle SGD, momentum) changes every call
+    "adam_cosine": (
+        lambda ps: optim.Adam(ps, lr=1e-2),
+        lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=5),
+    ),
+    "adam_onecycle_betas": (  # cycles betas[0] too
+        lambda ps: optim.Adam(ps, lr=1e-2),
+        lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=0.05, total_steps=12),
+    ),
+    "adamw_lambda": (
+        lambda ps: optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+        lambda o: optim.lr_scheduler.LambdaLR(o, lambda k: 1.0 / (1 + k)),
+    ),
+    "sgd_onecycle_momentum": (
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+        lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=0.2, total_steps=12),
+    ),
+    "rmsprop_step": (
+        lambda ps: optim.RMSprop(ps, lr=1e-2, momentum=0.5),
+        lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+    ),
+    "adagrad_exp": (
+        lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
+        lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=0.8),
+    ),
+    "lion_multistep": (
+        lambda ps: optim.Lion(ps, lr=1e-3, weight_decay=0.1),
+        lambda o: optim.lr_scheduler.MultiStepLR(o, milestones=[2, 4, 6], gamma=0.3),
+    ),
+}
+
+
+def _scheduled(name: str, jit: bool, batches: list[Any]) -> tuple[list[np.ndarray], Any, Any]:
+    make_opt, make_sched = SCHEDULED[name]
+    idrak.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = make_opt(list(model.parameters()))
+    sched = make_sched(opt)
+
+    def step(x: idrak.Tensor, y: idrak.Tensor) -> idrak.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn: Any = idrak.jit(step, state=[model, opt]) if jit else step
+    for x, y in batches:
+        fn(x, y)
+        sched.step()  # outside the jitted function, every step
+    return [p.numpy() for p in model.parameters()], fn, opt
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED))
+def test_a_per_step_schedule_replays_without_retracing(name: str) -> None:
+    """The learning rate (and momentum) are replay inputs, not part of the signature: one
+    trace for nine steps whose hyperparameters all differ, values as the plain loop's."""
     batches = _data(9)
+    p0, _, opt0 = _scheduled(name, False, batches)
+    p1, fn, opt1 = _scheduled(name, True, batches)
+    for g0, g1 in zip(opt0.param_groups, opt1.param_groups):
+        assert {k: v for k, v in g1.items() if k != "params"} == {
+            k: v for k, v in g0.items() if k != "params"
+        }
+    for a, b in zip(p0, p1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+    # the first call creates the optimizer state (not replayable: runs plain), the second
+    # traces, the other seven replay
+    assert fn.stats == {"traces": 2, "replays": 7, "plain": 1}, fn.stats
+
+
+class DirectLrSGD(optim.SGD):
+    """An optimizer of one's own that reads ``group["lr"]`` as a Python float."""
+
+    def _update(self, p: Any, grad: Any, state: Any, group: Any) -> Any:
+        return p - grad * group["lr"]
+
+
+def test_an_optimizer_reading_lr_directly_keeps_it_in_the_signature() -> None:
+    """Only numbers read through the mirrors are replay inputs: a subclass that bakes the
+    float into the recording retraces on a change instead of replaying a stale value."""
+    batches = _data(6)
 
     def run(jit: bool) -> tuple[list[np.ndarray], Any]:
         idrak.manual_seed(0)
-        model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
-        opt = optim.Adam(list(model.parameters()), lr=1e-2)
-        sched = optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.1)
+        model = nn.Linear(12, 3)
+        opt = DirectLrSGD(list(model.parameters()), lr=0.1)
 
         def step(x: idrak.Tensor, y: idrak.Tensor) -> idrak.Tensor:
             opt.zero_grad()
@@ -319,16 +399,90 @@ def test_a_changed_learning_rate_retraces() -> None:
             return loss
 
         fn: Any = idrak.jit(step, state=[model, opt]) if jit else step
-        for x, y in batches:
+        for i, (x, y) in enumerate(batches):
+            opt.param_groups[0]["lr"] = 0.1 if i < 3 else 0.5
             fn(x, y)
-            sched.step()  # outside the jitted function
         return [p.numpy() for p in model.parameters()], fn
 
     p0, _ = run(False)
     p1, fn = run(True)
     for a, b in zip(p0, p1):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
-    assert fn.stats["traces"] == 4 and fn.stats["replays"] == 5, fn.stats  # one per lr
+    # plain (state created), trace, replay at 0.1; a new signature at 0.5: trace, 2 replays
+    assert fn.stats == {"traces": 3, "replays": 3, "plain": 1}, fn.stats
+
+
+def test_learning_rate_mirror_gives_the_python_float_result() -> None:
+    """The 0-d float64 lr, rounded to the parameter's dtype, equals a Python-float operand."""
+    x = idrak.tensor(np.random.default_rng(0).standard_normal(50).astype(np.float32))
+    for lr in (1e-3, 0.1, 3e-4, 1 / 3):
+        want = (x * lr).numpy()
+        got = (x * idrak.full((), lr, "float64")).numpy()
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_learning_rate_set_inside_the_function_is_not_replayed() -> None:
+    """Changing a replay input inside the traced call would be lost by a replay: the call runs
+    plain (and warns), and the values stay those of the plain loop."""
+    batches = _data(5)
+
+    def run(jit: bool) -> tuple[list[np.ndarray], Any]:
+        idrak.manual_seed(0)
+        model = nn.Linear(12, 3)
+        opt = optim.SGD(list(model.parameters()), lr=0.1)
+
+        def step(x: idrak.Tensor, y: idrak.Tensor) -> idrak.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.param_groups[0]["lr"] *= 0.5
+            return loss
+
+        fn: Any = idrak.jit(step, state=[model, opt]) if jit else step
+        for x, y in batches:
+            fn(x, y)
+        return [p.numpy() for p in model.parameters()], fn
+
+    p0, _ = run(False)
+    with pytest.warns(UserWarning, match="hyperparameter"):
+        p1, fn = run(True)
+    for a, b in zip(p0, p1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+    assert fn.stats["replays"] == 0, fn.stats
+
+
+def test_a_zero_momentum_switch_retraces() -> None:
+    """Whether momentum is 0 steers Python (a momentum buffer or none): in the signature."""
+    batches = _data(6)
+
+    def run(jit: bool) -> tuple[list[np.ndarray], Any]:
+        idrak.manual_seed(0)
+        model = nn.Linear(12, 3)
+        opt = optim.SGD(list(model.parameters()), lr=0.1, momentum=0.0)
+
+        def step(x: idrak.Tensor, y: idrak.Tensor) -> idrak.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Any = idrak.jit(step, state=[model, opt]) if jit else step
+        for i, (x, y) in enumerate(batches):
+            opt.param_groups[0]["momentum"] = 0.0 if i < 3 else 0.5 + 0.1 * i
+            fn(x, y)
+        return [p.numpy() for p in model.parameters()], fn
+
+    p0, _ = run(False)
+    p1, fn = run(True)
+    for a, b in zip(p0, p1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6)
+    # momentum 0: the first call creates the (empty) per-parameter state (plain), a trace, a
+    # replay; momentum > 0: a new signature whose first call creates the buffers (plain), a
+    # trace, a replay
+    assert fn.stats == {"traces": 4, "replays": 2, "plain": 2}, fn.stats
 
 
 def test_jitted_adam_state_dict_round_trip(tmp_path: Any) -> None:

@@ -658,9 +658,53 @@ def test_runner_jit_matches_plain_with_adam_and_a_per_epoch_scheduler() -> None:
         np.testing.assert_allclose(p1.numpy(), p0.numpy(), rtol=1e-5, atol=1e-5)
     assert r1.step == r0.step == 3 * 8
     # 8 batches (7 of 32, 1 of 26) per epoch: the first step creates Adam's state (runs
-    # plain), then per epoch one trace per batch size (the learning rate changed), the rest
-    # replays; evaluation is not jitted
-    assert r1.jitted_step.stats == {"traces": 7, "replays": 17, "plain": 1}
+    # plain), then one trace per batch size; the learning rate is a replay input, so the
+    # scheduler's changes retrace nothing; evaluation is not jitted
+    assert r1.jitted_step.stats == {"traces": 3, "replays": 21, "plain": 1}
+
+
+def bn_net(seed: int = 0) -> nn.Net:
+    idrak.manual_seed(seed)
+    return (
+        nn.Net()
+        .add("fc1", nn.Linear(2, 16))
+        .add("bn", nn.BatchNorm1d(16))
+        .add("act", nn.ReLU())
+        .add("out", nn.Linear(16, 3))
+    )
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "SGD"])
+def test_runner_jit_per_step_scheduler_batchnorm_and_clipping_trace_once(optimizer: str) -> None:
+    """A per-step OneCycle schedule (lr and, for SGD, momentum change every step), BatchNorm
+    running statistics and gradient clipping replay: one trace per batch size for the whole
+    run, parameters and running statistics as the plain Runner's."""
+    import warnings
+
+    def run(jit: bool) -> Runner:
+        c = cfg(epochs=2, optimizer=optimizer, learning_rate=0.05, grad_clip_norm=0.5,
+                momentum=0.9 if optimizer == "SGD" else 0.0, lr_scheduler_interval="step",
+                lr_scheduler={"name": "OneCycleLR", "max_lr": 0.1, "total_steps": 16})  # fmt: skip
+        if optimizer != "SGD":
+            del c["momentum"]
+        r = Runner(config=c, model=bn_net(), quiet=True, jit=jit)
+        r.train(ce_step, blobs(250))
+        return r
+
+    r0 = run(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the step is replayable: no "without jit" warning
+        r1 = run(True)
+    assert r1.step == r0.step == 16
+    lr0 = [g["lr"] for g in r0.optimizer.param_groups]
+    assert [g["lr"] for g in r1.optimizer.param_groups] == lr0
+    for (name, a), (_, b) in zip(r0.model.state_dict().items(), r1.model.state_dict().items()):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-6, err_msg=name)
+    bn = r1.model["bn"]
+    assert float(bn.num_batches_tracked.item()) == 16
+    # the first step creates the optimizer state (plain), then a trace per batch size (32 and
+    # the last batch of 26), the rest replays
+    assert r1.jitted_step.stats == {"traces": 3, "replays": 13, "plain": 1}
 
 
 def test_runner_jit_retraces_on_a_smaller_last_batch() -> None:

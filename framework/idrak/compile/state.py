@@ -5,6 +5,14 @@ attributes) and records every Tensor it reaches, where it lives, and a hashable 
 everything else it saw (Python numbers, strings, flags, container sizes, types). Two calls with
 equal signatures can share one recording; a traced call that changed the signature (a Python
 counter, a new attribute) or drew random numbers cannot be replayed (:func:`side_effect`).
+
+*Replay inputs*: an object whose type defines ``_idrak_jit_inputs(self)`` (the optimizers) is
+asked, when the walk reaches it, for ``[(dict, {key: steers}), ...]``: Python numbers (or
+tuples of numbers) under those keys of those dicts (a parameter group's ``"lr"`` and
+``"betas"``) are not in the signature (only their type, and whether they are 0 where
+``steers`` says that picks a Python branch), because the object mirrors them into 0-d Tensors
+of its own state, made current by that same call, which the recording reads as inputs. A
+scheduler that changes the learning rate every step therefore does not retrace.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ _SKIP = (
 )
 _SCALARS = (bool, int, float, str, bytes, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)
+_NONE: dict[Any, bool] = {}
 
 
 class JitError(IdrakError):
@@ -58,6 +67,10 @@ class State:
         self.locs: list[list[tuple[Any, Any]] | None] = []
         self.sig: list[Any] = []  # hashable items, in walk order
         self.paths: list[str] = []  # where each item was found (only when asked: slower)
+        #: the replay inputs' values (float hex), in walk order: a traced call must not change them
+        self.inputs: list[str] = []
+        #: id(dict) -> {key: whether 0 steers Python} for the numbers that are replay inputs
+        dynamic: dict[int, dict[Any, bool]] = {}
         pos: dict[int, int] = {}
         seen: set[int] = set()
         sig, want_paths = self.sig, paths
@@ -80,9 +93,20 @@ class State:
                 box = o if isinstance(o, (list, dict)) else None
                 if isinstance(o, dict):
                     attrs = isinstance(key, _Attrs)
+                    live = dynamic.get(id(o), _NONE)
                     for k, v in reversed(list(o.items())):
                         tv = type(v)
-                        if tv in _SCALAR_TYPES:  # scalar values: in the signature right away
+                        if k in live and (tv is float or tv is int):  # a replay input
+                            sig.append((tv, "input", live[k] and v == 0))
+                            self.inputs.append(float(v).hex())
+                            if want_paths:
+                                self.paths.append(_sub(path, k, attrs))  # type: ignore[arg-type]
+                        elif k in live and _numbers(v):  # betas: a tuple of replay inputs
+                            sig.append((tv, len(v), "input"))
+                            self.inputs.extend(float(x).hex() for x in v)
+                            if want_paths:
+                                self.paths.append(_sub(path, k, attrs))  # type: ignore[arg-type]
+                        elif tv in _SCALAR_TYPES:  # scalar values: in the signature right away
                             sig.append(v.hex() if tv is float else (tv, v))
                             if want_paths:
                                 self.paths.append(_sub(path, k, attrs))  # type: ignore[arg-type]
@@ -123,6 +147,10 @@ class State:
             elif id(o) not in seen:
                 seen.add(id(o))
                 sig.append(t)
+                mirror = getattr(t, "_idrak_jit_inputs", None)
+                if mirror is not None:  # before its attributes are walked: mirrors made current
+                    for d, keys in mirror(o):
+                        dynamic[id(d)] = keys
                 stack.append((vars(o), None, _Attrs(), path))
             if len(seen) > budget:
                 raise JitError(
@@ -147,6 +175,11 @@ class State:
             None if t.grad is None else (t.grad.shape, t.grad.dtype) for t in self.tensors
         )
         return (tuple(self.sig), alias, grads, _ag.is_grad_enabled(), _fusion.enabled())
+
+
+def _numbers(v: Any) -> bool:
+    """A tuple or list of ints and floats (no bools)."""
+    return type(v) in (tuple, list) and all(type(x) in (int, float) for x in v)
 
 
 class _Attrs:
@@ -213,6 +246,11 @@ def side_effect(before: State, after: State, rng: Any, roots: Any) -> str:
     """Why the traced call cannot be replayed ('' when it can)."""
     if _random.default_generator.get_state() != rng:
         return "it draws random numbers, which a replay would repeat"
+    if before.inputs != after.inputs:
+        return (
+            "it changes a hyperparameter that replays read as an input (e.g. a learning "
+            "rate set inside the function); change it outside the jitted function"
+        )
     if before.sig != after.sig:
         i = next(
             (i for i, (a, b) in enumerate(zip(before.sig, after.sig)) if a != b),

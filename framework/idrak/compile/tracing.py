@@ -19,7 +19,9 @@ results are bound back (parameters, optimizer state, ``.grad``, returned tensors
 closure variables and the globals it names), through lists, tuples, dicts and objects' attributes
 (Modules, Optimizers). The *signature* is the shape, dtype, device, ``requires_grad`` and gradient
 of each state tensor, every Python number, string and flag found on the way, grad mode, and
-whether fusion is on. A new signature (a new batch size, a changed learning rate) retraces.
+whether fusion is on; an optimizer's learning rate, betas and momentum are replay inputs instead
+(see :mod:`idrak.compile.state`). A new signature (a new batch size, a changed weight decay)
+retraces.
 
 Limits (see ``docs/fusion.md``):
 

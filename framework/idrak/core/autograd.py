@@ -262,43 +262,22 @@ def _matmul_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tu
 
 
 def _conv2d_grad_input(g: Tensor, w: Tensor, in_hw: tuple[int, int], arg: Any) -> Tensor:
-    """The transposed convolution of ``g`` (N, O, OH, OW) with ``w``: d(conv2d)/d(input).
+    """d(conv2d)/d(input) as col2im: the columns ``W^T g`` folded back onto the input grid.
 
-    ``g`` is dilated by the stride (zeros between its elements, by PAD and RESHAPE), padded by
-    ``dilation*(k-1) - padding`` (cropped where that is negative), and convolved at stride 1 with
-    the spatially flipped weight whose in/out channels are swapped within each group. Rows and
-    columns of the input that no window reached ((H + 2p - eff_k) % stride of them) get zeros:
-    the dilated ``g`` keeps that many of its trailing zeros on the bottom/right.
+    Per group, cols[n, c, i, j, y, x] = sum over o of w[o, c, i, j] * g[n, o, y, x]: one batched
+    MATMUL (G, C/g*KH*KW, O/g) @ (N, G, O/g, OH*OW), then :func:`fold2d` adds each tap where its
+    window read the input (rows and columns no window reached get zeros).
     """
-    (sh, sw), (ph, pw), (dh, dw), groups = arg
+    from idrak.core.methods.convolution import fold2d
+
+    stride, padding, dilation, groups = arg
     n, o, oh, ow = g.shape
     _, cg, kh, kw = w.shape
-    h, wd = in_hw
-    ext = (
-        (h + 2 * ph - dh * (kh - 1) - 1) % sh,  # rows past the last window
-        (wd + 2 * pw - dw * (kw - 1) - 1) % sw,
-    )
-    if sh > 1 or sw > 1:
-        gd = g.reshape(n, o, oh, 1, ow, 1)._pad(
-            ((0, 0), (0, 0), (0, 0), (0, sh - 1), (0, 0), (0, sw - 1)), 0.0
-        )
-        gd = gd.reshape(n, o, oh * sh, ow * sw)
-        gd = gd._shrink(
-            ((0, n), (0, o), (0, (oh - 1) * sh + 1 + ext[0]), (0, (ow - 1) * sw + 1 + ext[1]))
-        )
-    else:
-        gd = g
-    # the full correlation needs dilation*(k-1) - padding on each side
-    lo = (dh * (kh - 1) - ph, dw * (kw - 1) - pw)
-    conv_pad = (max(lo[0], 0), max(lo[1], 0))
-    if lo[0] < 0 or lo[1] < 0:  # padding wider than the kernel: crop instead
-        ch, cw = max(-lo[0], 0), max(-lo[1], 0)
-        gh, gw_ = gd.shape[2], gd.shape[3]
-        gd = gd._shrink(((0, n), (0, o), (ch, gh - ch), (cw, gw_ - cw)))
     og = o // groups
-    wt = w.reshape(groups, og, cg, kh, kw).permute(0, 2, 1, 3, 4).reshape(groups * cg, og, kh, kw)
-    wt = wt.flip(2, 3)
-    return gd.conv2d(wt, None, 1, conv_pad, (dh, dw), groups)
+    wt = w.reshape(groups, og, cg * kh * kw).transpose(-1, -2)
+    cols = wt.matmul(g.reshape(n, groups, og, oh * ow))  # (N, G, C/g*KH*KW, OH*OW)
+    cols = cols.reshape(n, groups * cg, kh, kw, oh, ow)
+    return fold2d(cols, in_hw, stride, padding, dilation)
 
 
 def _conv2d_grad_weight(g: Tensor, x: Tensor, w_shape: tuple[int, ...], arg: Any) -> Tensor:
@@ -321,8 +300,8 @@ def _conv2d_grad_weight(g: Tensor, x: Tensor, w_shape: tuple[int, ...], arg: Any
 
 
 def _conv2d_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tuple[Any, ...]:
-    # Both gradients are convolutions themselves (so a backend's native CONV2D runs backward
-    # too, and gradients of gradients go through this rule again).
+    # The weight gradient is a convolution itself (a backend's native CONV2D runs it); the input
+    # gradient is a MATMUL and a col2im fold. Gradients of gradients differentiate these again.
     x, w = ins
     gx = _conv2d_grad_input(g, w, (x.shape[2], x.shape[3]), arg) if x.requires_grad else None
     gw = _conv2d_grad_weight(g, x, tuple(w.shape), arg) if w.requires_grad else None

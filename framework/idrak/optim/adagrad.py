@@ -74,8 +74,8 @@ class Adagrad(Optimizer):
         s = state.get("sum")
         s = (g.square() + group["initial_accumulator_value"]) if s is None else s + g.square()
         state["sum"] = s
-        clr: Tensor | float = group["lr"]
+        clr: Tensor | float = self._hyper(group, "lr", p)  # a replay input of idrak.jit
         if group["lr_decay"]:  # from the step Tensor, so idrak.jit can replay
             decay = 1.0 + (t.cast("float64") - 1.0) * group["lr_decay"]
-            clr = (group["lr"] / decay).cast(p.dtype)
+            clr = (clr / decay).cast(p.dtype)
         return p - (g / (s.sqrt() + group["eps"])) * clr

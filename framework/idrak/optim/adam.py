@@ -34,6 +34,7 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _jit_inputs = ("lr", "betas")  # a one-cycle schedule cycles betas[0]
 
     def __init__(
         self,
@@ -68,7 +69,9 @@ class Adam(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        eps, wd = group["eps"], group["weight_decay"]
+        lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
+        b1, b2 = self._hyper(group, "betas", p)
         g = -grad if group["maximize"] else grad
         if wd and self._decoupled:
             p = p * (1.0 - lr * wd)
@@ -76,9 +79,14 @@ class Adam(Optimizer):
             g = g + p * wd
         memo = self._memo
         t = next_step(state, p, memo)
+        fk = ("adam-betas", id(b1), id(b2), p.dtype)
+        if fk not in memo:  # the factors in p's dtype once per step, not once per parameter
+            factors = (b1, 1.0 - b1, b2, 1.0 - b2)
+            memo[fk] = tuple(x.cast(p.dtype) if isinstance(x, Tensor) else x for x in factors)
+        c1, d1, c2, d2 = memo[fk]
         m, v = state.get("exp_avg"), state.get("exp_avg_sq")
-        m = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)
-        v = g.square() * (1.0 - b2) if v is None else v * b2 + g.square() * (1.0 - b2)
+        m = g * d1 if m is None else m * c1 + g * d1
+        v = g.square() * d2 if v is None else v * c2 + g.square() * d2
         state["exp_avg"], state["exp_avg_sq"] = m, v
         if group["amsgrad"]:
             vmax = state.get("max_exp_avg_sq")
@@ -87,7 +95,7 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = vmax
             v = vmax
         # bias corrections from the step Tensor (not a Python int), so idrak.jit can replay
-        key = ("adam", id(t), b1, b2, lr, p.dtype)  # shared by every parameter of the step
+        key = ("adam", id(t), id(b1), id(b2), id(lr), p.dtype)  # shared by the step's parameters
         if key not in memo:
             memo[key] = (
                 (1.0 / bias_correction(t, b2).sqrt()).cast(p.dtype),

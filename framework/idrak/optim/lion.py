@@ -33,6 +33,8 @@ class Lion(Optimizer):
     State per parameter: ``exp_avg``.
     """
 
+    _jit_inputs = ("lr", "betas")  # replay inputs of idrak.jit
+
     def __init__(
         self,
         params: ParamsT,
@@ -55,7 +57,9 @@ class Lion(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
+        wd = group["weight_decay"]
+        lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
+        b1, b2 = self._hyper(group, "betas", p)
         g = -grad if group["maximize"] else grad
         m = state.get("exp_avg")
         c = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)

@@ -9,7 +9,11 @@ in with ``p.assign(new)``: the Parameter objects stay the same.
 Everything a step changes lives in Tensors (step counters included, as 0-d float32 tensors like
 PyTorch's), and hyperparameters are Python numbers read at each step, so a training step can be
 replayed by ``idrak.jit``: the first step (which creates the state) runs as it is, later ones
-replay; a changed learning rate changes the jit signature and is traced again.
+replay. The hyperparameters a scheduler changes (``_jit_inputs``: the learning rate, and
+momentum where an optimizer has it) enter the math as 0-d float64 Tensors mirrored from the
+group's Python numbers (:meth:`Optimizer._hyper`), so they are inputs of a jit recording, not
+part of its signature: a per-step scheduler does not retrace. Other hyperparameters (betas,
+eps, weight decay) are in the signature: changing one traces again.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def next_step(state: dict[str, Any], p: Tensor, memo: dict[Any, Any] | None = No
     return t
 
 
-def bias_correction(t: Tensor, beta: float) -> Tensor:
+def bias_correction(t: Tensor, beta: Tensor | float) -> Tensor:
     """``1 - beta**t`` for a step counter ``t``, computed in float64 (as PyTorch computes it
     with Python floats), as a 0-d float64 Tensor."""
     return 1.0 - beta ** t.cast("float64")
@@ -125,6 +129,26 @@ def _tensor_list(params: Any, where: str) -> list[Tensor]:
     return out
 
 
+def _mirrorable(v: Any) -> bool:
+    """An int or float, or a tuple of them (betas); not a bool."""
+    if type(v) in (int, float):
+        return True
+    return type(v) is tuple and all(type(x) in (int, float) for x in v)
+
+
+class _Mirrored:
+    """The Python values the hyperparameter mirrors were made from, by mirror name. Opaque to
+    ``idrak.jit``'s state walk (the values would otherwise land in its signature)."""
+
+    _idrak_jit_opaque = True
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        #: the keys an update has read through ``_hyper``: only those are replay inputs (an
+        #: optimizer of your own that reads ``group["lr"]`` directly keeps it in the signature)
+        self.used: set[str] = set()
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts with ``"params"`` and the
     hyperparameters) and per-parameter ``state`` (a dict keyed by the parameter).
@@ -139,11 +163,20 @@ class Optimizer:
             hyperparameter (named with its value). TypeError: a non-Tensor parameter.
     """
 
+    #: hyperparameters that are replay inputs of ``idrak.jit`` (see :meth:`_hyper`)
+    _jit_inputs: tuple[str, ...] = ("lr",)
+    #: those of them whose being 0 picks a Python branch of ``_update`` (so that stays in the
+    #: signature)
+    _jit_branches: tuple[str, ...] = ()
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._memo: dict[Any, Any] = {}  # values shared by the parameters within one step()
+        #: 0-d float64 mirrors of the ``_jit_inputs`` numbers, by "group.key@device"
+        self._mirrors: dict[str, Tensor] = {}
+        self._mirrored = _Mirrored()
         if isinstance(params, Tensor):
             params = [params]
         items = list(params.values()) if isinstance(params, Mapping) else list(params)
@@ -201,6 +234,52 @@ class Optimizer:
             raise ValueError("a parameter appears in more than one group (or twice in one)")
         self._check_group(group)
         self.param_groups.append(group)
+
+    def _hyper(self, group: dict[str, Any], key: str, p: Tensor) -> Any:
+        """``group[key]`` as a 0-d float64 Tensor on ``p``'s device (a Python number that is
+        not an int or float, or a key outside ``_jit_inputs``, is returned as it is).
+
+        The Tensor is kept while the number stays the same and replaced when it changes, so
+        ``idrak.jit`` reads it as a replay input. In arithmetic with a float32 tensor the 0-d
+        float64 value is rounded to float32 exactly as a Python float operand is, so results
+        are bit-identical to using the number.
+        """
+        return self._hyper_on(group, key, p.device)
+
+    def _hyper_on(self, group: dict[str, Any], key: str, device: Any) -> Any:
+        v = group[key]
+        if key not in self._jit_inputs or not _mirrorable(v):
+            return v
+        self._mirrored.used.add(key)
+        gi = next(i for i, g in enumerate(self.param_groups) if g is group)
+        if type(v) in (int, float):
+            return self._mirror(gi, key, float(v), device)
+        return tuple(self._mirror(gi, f"{key}[{i}]", float(x), device) for i, x in enumerate(v))
+
+    def _mirror(self, gi: int, key: str, v: float, device: Any) -> Tensor:
+        name = f"{gi}.{key}@{device}"
+        t = self._mirrors.get(name)
+        if t is None or self._mirrored.values.get(name) != v.hex():
+            t = self._mirrors[name] = full((), v, "float64", device)
+            self._mirrored.values[name] = v.hex()
+        return t
+
+    def _idrak_jit_inputs(self) -> list[tuple[dict[str, Any], dict[str, bool]]]:
+        """For ``idrak.jit``'s state walk: make every mirror current and say which numbers of
+        which groups the recording reads through them (so they stay out of its signature), and
+        whether their being 0 steers Python."""
+        out = []
+        for g in self.param_groups:
+            live = {
+                k: k in self._jit_branches
+                for k in self._jit_inputs
+                if k in self._mirrored.used and _mirrorable(g.get(k))
+            }
+            for dev in {p.device for p in g["params"]}:
+                for k in live:
+                    self._hyper_on(g, k, dev)
+            out.append((g, live))
+        return out
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (to ``None``, or to zeros)."""

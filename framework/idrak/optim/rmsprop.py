@@ -65,6 +65,9 @@ class RMSprop(Optimizer):
             },
         )
 
+    _jit_inputs = ("lr", "momentum")
+    _jit_branches = ("momentum",)
+
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         if not 0.0 <= group["alpha"] <= 1.0:
@@ -75,7 +78,7 @@ class RMSprop(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        alpha, eps, mu = group["alpha"], group["eps"], group["momentum"]
+        alpha, eps = group["alpha"], group["eps"]
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
@@ -90,9 +93,11 @@ class RMSprop(Optimizer):
             d = (s - a.square()).sqrt() + eps
         else:
             d = s.sqrt() + eps
-        if mu > 0:
+        lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit, as momentum
+        if group["momentum"] > 0:  # whether it is 0 is in the signature; its value is not
+            mu = self._hyper(group, "momentum", p)  # read on every step, the first included
             b = state.get("momentum_buffer")
             b = g / d if b is None else b * mu + g / d
             state["momentum_buffer"] = b
-            return p - b * group["lr"]
-        return p - (g / d) * group["lr"]
+            return p - b * lr
+        return p - (g / d) * lr

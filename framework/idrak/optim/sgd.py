@@ -66,6 +66,9 @@ class SGD(Optimizer):
             },
         )
 
+    _jit_inputs = ("lr", "momentum")
+    _jit_branches = ("momentum",)
+
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         if not group["momentum"] >= 0:
@@ -82,10 +85,12 @@ class SGD(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
-        mu = group["momentum"]
-        if mu:
+        if group["momentum"]:  # whether it is 0 is in idrak.jit's signature; its value is not
+            mu = self._hyper(group, "momentum", p)
             buf = state.get("momentum_buffer")
-            buf = g.detach() if buf is None else buf * mu + g * (1.0 - group["dampening"])
+            # a copy of its own from the start (torch clones the gradient), not the gradient's
+            # buffer, so a jit signature does not change after the first step
+            buf = g.contiguous() if buf is None else buf * mu + g * (1.0 - group["dampening"])
             state["momentum_buffer"] = buf
             g = g + buf * mu if group["nesterov"] else buf
-        return p - g * group["lr"]
+        return p - g * self._hyper(group, "lr", p)

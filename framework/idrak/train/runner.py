@@ -77,11 +77,11 @@ class Runner:
         lr_scheduler: a scheduler object (wins over the config's ``lr_scheduler``).
         jit: run each training step (``zero_grad``, the step function, ``backward``,
             clipping, ``optimizer.step()``) through :func:`idrak.jit`: traced once per
-            signature (batch shapes, learning rate...), then replayed; a step that cannot be
-            replayed runs plain, with one warning naming why. Default: the config's ``jit``
-            key, else True (``IDRAK_JIT=0`` turns the default off). Metrics, ``.item()``
-            reads, the scheduler and callbacks stay outside; evaluation is not jitted. See
-            ``docs/training.md``.
+            signature (batch shapes, flags...; not the learning rate, a replay input), then
+            replayed; a step that cannot be replayed runs plain, with one warning naming why.
+            Default: the config's ``jit`` key, else True (``IDRAK_JIT=0`` turns the default
+            off). Metrics, ``.item()`` reads, the scheduler and callbacks stay outside;
+            evaluation is not jitted. See ``docs/training.md``.
         distributed: data-parallel training over the processes of ``mpirun`` (or of
             ``idrak.distributed.launch``): DDP, a DistributedSampler, output and checkpoints on
             rank 0 only, jit off. Default: the config's ``distributed`` key (False). See
@@ -396,9 +396,8 @@ class Runner:
 
         Its state is the model and the optimizer only (not the Runner's counters, which
         would change the signature every step); the batch is the argument. The learning
-        rate is a Python float in ``param_groups``, so it is part of the signature: a
-        scheduler that changes it makes the next step trace again (once per epoch with a
-        per-epoch scheduler; every step with a per-step one, where jit gains nothing).
+        rate (betas, momentum) is a replay input of the recording, not part of its
+        signature, so a scheduler stepping per epoch or per step retraces nothing.
         """
         import idrak
 

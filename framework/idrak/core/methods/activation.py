@@ -41,8 +41,9 @@ class ActivationMixin(TensorBase):
         return (x > threshold)._select(self._float(), soft)
 
     def relu(self) -> Self:
-        # NaN propagates (torch's behaviour, so divergence stays visible); gradient 0 at 0
-        return (self > 0)._select(self, (self != self)._select(self, 0))
+        # NaN propagates (torch's behaviour, so divergence stays visible): NaN <= 0 is false;
+        # gradient 0 at 0; one select, so the backward is one WHERE
+        return (self <= 0)._select(0, self)
 
     def relu6(self) -> Self:
         return self.clamp(0.0, 6.0)

@@ -3,6 +3,8 @@
 ``unfold2d`` is im2col written with PAD/SHRINK/RESHAPE: one strided slice of the padded input per
 kernel tap, stacked along a new axis. ``conv2d_decomposed`` multiplies those columns by the
 flattened weight per group, exactly as ``torch.nn.functional.conv2d`` defines the result.
+``fold2d`` is the adjoint of ``unfold2d`` (col2im): it scatters a column tensor back onto the
+input grid, summing where windows overlap; CONV2D's input gradient is one MATMUL and a fold.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from idrak.core.methods.movement import stack
 
 T = TypeVar("T", bound=TensorBase)
 
-__all__ = ["conv2d_decomposed", "out_size", "pair", "unfold2d"]
+__all__ = ["conv2d_decomposed", "fold2d", "out_size", "pair", "unfold2d"]
 
 
 def pair(v: Any, name: str) -> tuple[int, int]:
@@ -81,3 +83,64 @@ def conv2d_decomposed(
     wm = w.reshape(1, groups, o // groups, cg * kh * kw)
     out = wm.matmul(cols)  # (N, G, O/G, OH*OW)
     return out.reshape(n, o, oh, ow)
+
+
+def _place(t: Tensor, axis: int, offset: int, size: int) -> Tensor:
+    """``t`` put at ``offset`` along ``axis`` of a zero line of length ``size``: PAD where it
+    lies inside, SHRINK where it hangs over either end (``offset`` may be negative)."""
+    length = t.shape[axis]
+    lo, hi = offset, size - offset - length
+    if lo < 0 or hi < 0:
+        cut = tuple(
+            (max(-lo, 0), length - max(-hi, 0)) if a == axis else (0, s)
+            for a, s in enumerate(t.shape)
+        )
+        t = t._shrink(cut)
+    return t._pad(
+        tuple((max(lo, 0), max(hi, 0)) if a == axis else (0, 0) for a in range(t.ndim)), 0.0
+    )
+
+
+def fold2d(
+    cols: Tensor,
+    in_hw: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> Tensor:
+    """col2im, the adjoint of :func:`unfold2d`: (N, C, KH, KW, OH, OW) -> (N, C, H, W).
+
+    Tap (i, j) of output pixel (y, x) came from input pixel (y*sh + i*dh - ph, x*sw + j*dw - pw);
+    its value is added there, and values that land in the padding are dropped. With
+    non-overlapping windows (stride == kernel, dilation 1) the taps interleave into the grid by
+    one PERMUTE and RESHAPE. Otherwise the columns are spread by the stride (one PAD of a
+    reshaped view) and folded one axis at a time: KW placements (PAD/SHRINK) summed along W, then
+    KH along H, KH + KW placements in all instead of KH*KW. Composed of movement ops and ADD, so
+    it runs on every backend and differentiates again (its own gradient is an im2col).
+    """
+    n, c, kh, kw, oh, ow = cols.shape
+    h, w = in_hw
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1):
+        grid = cols.permute(0, 1, 4, 2, 5, 3).reshape(n, c, oh * kh, ow * kw)
+        return _place(_place(grid, 2, -ph, h), 3, -pw, w)
+    if sh > 1 or sw > 1:  # zeros between the output pixels: OH*sh rows, OW*sw columns
+        cols = cols.reshape(n, c, kh, kw, oh, 1, ow, 1)._pad(
+            ((0, 0),) * 5 + ((0, sh - 1), (0, 0), (0, sw - 1)), 0.0
+        )
+        cols = cols.reshape(n, c, kh, kw, oh * sh, ow * sw)
+    rows = None  # (N, C, KH, OH*sh, W): the column taps summed
+    cs = cols.shape
+    for j in range(kw):
+        tap = cols._shrink(tuple((j, j + 1) if a == 3 else (0, s) for a, s in enumerate(cs)))
+        tap = _place(tap.reshape(n, c, kh, oh * sh, ow * sw), 4, j * dw - pw, w)
+        rows = tap if rows is None else rows + tap
+    assert rows is not None
+    out = None
+    rs = rows.shape
+    for i in range(kh):
+        tap = rows._shrink(tuple((i, i + 1) if a == 2 else (0, s) for a, s in enumerate(rs)))
+        tap = _place(tap.reshape(n, c, oh * sh, w), 2, i * dh - ph, h)
+        out = tap if out is None else out + tap
+    assert out is not None
+    return out
