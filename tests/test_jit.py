@@ -285,6 +285,12 @@ LIBRARY_OPTIMIZERS = {
     "rmsprop_centered_momentum": lambda ps: optim.RMSprop(ps, lr=1e-2, centered=True, momentum=0.5),
     "adagrad_lr_decay": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
     "lion": lambda ps: optim.Lion(ps, lr=1e-3, weight_decay=0.1),
+    "adadelta_wd": lambda ps: optim.Adadelta(ps, lr=1.0, weight_decay=0.01),
+    "adamax": lambda ps: optim.Adamax(ps, lr=2e-3),
+    "nadam_decoupled": lambda ps: optim.NAdam(
+        ps, lr=2e-3, weight_decay=0.1, decoupled_weight_decay=True
+    ),
+    "radam": lambda ps: optim.RAdam(ps, lr=1e-3),
 }
 
 
@@ -331,6 +337,22 @@ SCHEDULED = {
     "lion_multistep": (
         lambda ps: optim.Lion(ps, lr=1e-3, weight_decay=0.1),
         lambda o: optim.lr_scheduler.MultiStepLR(o, milestones=[2, 4, 6], gamma=0.3),
+    ),
+    "adadelta_step": (
+        lambda ps: optim.Adadelta(ps, lr=1.0),
+        lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+    ),
+    "adamax_cosine": (
+        lambda ps: optim.Adamax(ps, lr=2e-3),
+        lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=5),
+    ),
+    "nadam_onecycle_betas": (
+        lambda ps: optim.NAdam(ps, lr=2e-3),
+        lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=0.01, total_steps=12),
+    ),
+    "radam_lambda": (
+        lambda ps: optim.RAdam(ps, lr=1e-3),
+        lambda o: optim.lr_scheduler.LambdaLR(o, lambda k: 1.0 / (1 + k)),
     ),
 }
 

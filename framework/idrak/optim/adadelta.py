@@ -69,7 +69,8 @@ class Adadelta(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+        lr = self._hyper(group, "lr", p)  # a replay input of idrak.jit
+        rho, eps, wd = group["rho"], group["eps"], group["weight_decay"]
         g = -grad if group["maximize"] else grad
         if wd:
             g = g + p * wd

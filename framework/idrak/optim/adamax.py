@@ -34,6 +34,8 @@ class Adamax(Optimizer):
         ValueError: a negative lr / eps / weight_decay or betas outside [0, 1) (value named).
     """
 
+    _jit_inputs = ("lr", "betas")  # replay inputs of idrak.jit (a scheduler may change them)
+
     def __init__(
         self,
         params: ParamsT,
@@ -63,7 +65,9 @@ class Adamax(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
+        b1, b2 = self._hyper(group, "betas", p)
+        eps, wd = group["eps"], group["weight_decay"]
         g = -grad if group["maximize"] else grad
         if wd:
             g = g + p * wd

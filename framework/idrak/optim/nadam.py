@@ -47,6 +47,8 @@ class NAdam(Optimizer):
         ValueError: a negative lr / eps / weight_decay / momentum_decay or betas outside [0, 1).
     """
 
+    _jit_inputs = ("lr", "betas")  # replay inputs of idrak.jit (a scheduler may change them)
+
     def __init__(
         self,
         params: ParamsT,
@@ -85,7 +87,9 @@ class NAdam(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
+        b1, b2 = self._hyper(group, "betas", p)
+        eps, wd = group["eps"], group["weight_decay"]
         psi = group["momentum_decay"]
         g = -grad if group["maximize"] else grad
         if wd and group["decoupled_weight_decay"]:
