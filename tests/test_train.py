@@ -742,3 +742,29 @@ def test_evaluation_shows_a_progress_bar_too() -> None:
     r.train(ce_step, blobs(64), blobs(32), callbacks=[ProgressLogger(stream=out)])
     text = out.getvalue()
     assert "epoch 1/1" in text and "eval 1/1" in text
+
+
+def test_runner_falls_back_to_plain_when_the_step_reads_a_value() -> None:
+    """A step that reads a value it computed (here ``.item()``) cannot be replayed: the Runner
+    warns once, naming why, and trains exactly as with ``jit=False``."""
+
+    def reading_step(state: Any) -> dict[str, Any]:
+        out = ce_step(state)
+        if not math.isfinite(out["loss"].item()):  # a Python decision on a traced value
+            raise AssertionError("diverged")
+        return out
+
+    def run(jit: bool) -> tuple[Runner, History]:
+        c = cfg(epochs=2, optimizer="adam", learning_rate=0.05)
+        r = Runner(config=c, model=small_net(), quiet=True, jit=jit)
+        return r, r.train(reading_step, blobs(100), blobs(40, seed=1))
+
+    r0, h0 = run(False)
+    with pytest.warns(RuntimeWarning, match=r"cannot be replayed by idrak.jit \(.*item") as rec:
+        r1, h1 = run(True)
+    assert len([w for w in rec if "cannot be replayed" in str(w.message)]) == 1
+    assert not r1.jit and r1.jitted_step is None
+    for k, v in strip_times(h0).items():
+        np.testing.assert_allclose(strip_times(h1)[k], v, rtol=1e-6, atol=1e-7, err_msg=k)
+    for p0, p1 in zip(r0.model.parameters(), r1.model.parameters()):
+        np.testing.assert_allclose(p1.numpy(), p0.numpy(), rtol=1e-6, atol=1e-7)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from idrak.compile.state import JitError
 from idrak.train.callbacks import Callback, ExperimentLogger, ProgressLogger, check_callbacks
 from idrak.train.config import Config
 from idrak.train.history import History
@@ -343,7 +344,12 @@ class Runner:
                     seen += 1
                     state.batch, state.batch_idx, state.step = self._to_device(raw), i, self.step
                     if jitted is not None:  # the same work, traced once, then replayed
-                        out = jitted(state.batch)
+                        try:
+                            out = jitted(state.batch)
+                        except JitError as e:  # raised before the optimizer step
+                            self._jit_off(e)
+                            jitted = None
+                            out = self._train_step(fn, state, clip)
                     elif training:
                         out = self._train_step(fn, state, clip)
                     else:
@@ -390,6 +396,21 @@ class Runner:
             clip_gradients(self.model, clip)
         self.optimizer.step()
         return out
+
+    def _jit_off(self, error: Exception) -> None:
+        """Turn jit off for this Runner after the step could not be traced, with one warning.
+
+        A :class:`~idrak.compile.state.JitError` comes from a value read while tracing (a
+        ``.item()``, a host-side check on a tensor computed in the step), always before the
+        optimizer step, so running the same batch plain next (``zero_grad`` first) is exact.
+        """
+        self.jit, self._jitted = False, None
+        warnings.warn(
+            f"Runner: the training step cannot be replayed by idrak.jit ({error}); it runs "
+            "without jit from now on (pass jit=False to choose that and silence this)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
     def _jitted_step(self, fn: StepFn, clip: Any, state: RunnerState) -> Any:
         """``idrak.jit`` of :meth:`_train_step` called with the batch, kept across epochs.
