@@ -98,7 +98,8 @@ def _reduce_max_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -
 
 def _pow_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tuple[Any, ...]:
     x, y = ins
-    gx = g * y * x.pow(y - 1.0)
+    # d/dx x**0 is 0 everywhere (torch), not 0 * x**-1 (NaN at x == 0)
+    gx = (y == 0.0)._select(0.0, g * y * x.pow(y - 1.0))
     gy = ((x == 0.0) & (y >= 0.0))._select(0.0, g * out * x.log())
     return gx, gy
 

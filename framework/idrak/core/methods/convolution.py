@@ -15,21 +15,35 @@ if TYPE_CHECKING:
 __all__ = ["conv2d_decomposed", "out_size", "pair", "unfold2d"]
 
 
-def pair(v: Any, name: str) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(1, 2)`` stays. Raises ``ValueError`` naming ``name``."""
-    if isinstance(v, int):
-        return (v, v)
-    t = tuple(v)
-    if len(t) != 2 or not all(isinstance(i, int) for i in t):
+def pair(v: Any, name: str, low: int | None = None) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(1, 2)`` stays.
+
+    Raises:
+        ValueError: ``v`` is not an int or a pair of ints, or (with ``low``) an entry is below
+            ``low``; the message names ``name`` and the value.
+    """
+    if isinstance(v, bool):
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    if isinstance(v, int):
+        t: tuple[Any, ...] = (v, v)
+    else:
+        try:
+            t = tuple(v)
+        except TypeError:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}") from None
+    if len(t) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in t):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    if low is not None and min(t) < low:
+        what = "positive" if low == 1 else f">= {low}"
+        raise ValueError(f"{name} must be {what}, got {v!r}")
     return (int(t[0]), int(t[1]))
 
 
 def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
+    """Output length of a window op, torch's formula: ``(n + 2p - d(k-1) - 1) / s + 1`` rounded
+    down (up with ``ceil_mode``); may be <= 0, which callers report."""
     eff = d * (k - 1) + 1
     num = n + 2 * p - eff
-    if num < 0:
-        return 0
     q = -(-num // s) if ceil_mode else num // s
     if ceil_mode and q * s >= n + p:  # the last window must start inside the input or left pad
         q -= 1
@@ -44,8 +58,13 @@ def unfold2d(
     dilation: tuple[int, int],
     pad_value: float = 0.0,
     ceil_mode: bool = False,
+    overhang_value: float | None = None,
 ) -> Tensor:
-    """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW)."""
+    """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW).
+
+    ``padding`` is filled with ``pad_value``; the extra bottom/right cells that ceil-mode
+    windows hang over past the padding with ``overhang_value`` (``pad_value`` when None).
+    """
     from idrak.core.methods.movement import stack
 
     h, w = x.shape[2], x.shape[3]
@@ -55,7 +74,12 @@ def unfold2d(
     # extra right/bottom padding so every strided window of a ceil-mode output exists
     eh = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     ew = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
-    xp = x._pad(((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), pad_value)
+    ov = pad_value if overhang_value is None else overhang_value
+    if ov == pad_value or (eh == 0 and ew == 0):
+        xp = x._pad(((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), pad_value)
+    else:
+        xp = x._pad(((0, 0), (0, 0), (ph, ph), (pw, pw)), pad_value)
+        xp = xp._pad(((0, 0), (0, 0), (0, eh), (0, ew)), ov)
     cols = []
     for i in range(kh):
         for j in range(kw):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from idrak.contract.dtypes import bool_, get_default_dtype
 from idrak.contract.ops import Op
 
@@ -315,19 +317,39 @@ class MathMixin:
         return (self > 0)._select(one, (self < 0)._select(-one, self * 0))
 
     def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
-        """Limit values to ``[min, max]`` (either may be None or a Tensor)."""
+        """Limit values to ``[min, max]`` (either may be None, a number or a Tensor), as
+        ``torch.clamp``: ``min(max(x, min), max)``, so ``min > max`` gives ``max``.
+
+        NaN in ``self`` or in a bound gives NaN, and no gradient flows there. The gradient goes
+        to ``self`` where ``min <= x <= max`` (bounds included), else to the bound that won.
+
+        Raises:
+            ValueError: both bounds are None.
+            TypeError: a bound is not a number or a Tensor.
+        """
+        from idrak.core.tensor import Tensor
+
         if min is None and max is None:
-            raise ValueError("clamp needs min or max")
+            raise ValueError("clamp needs min or max (both are None)")
+        bounds = [b.item() if isinstance(b, np.generic) else b for b in (min, max)]
+        for name, b in zip(("min", "max"), bounds):
+            if b is not None and not isinstance(b, (bool, int, float, Tensor)):
+                raise TypeError(f"clamp: {name} must be a number or a Tensor, got {b!r}")
+        lo, hi = bounds
+        if any(isinstance(b, float) and math.isnan(b) for b in bounds):
+            return self._full_like_shape(False, dtype=bool_)._select(self, math.nan)
         out = self
-        if min is not None:
-            out = (
-                (out < min)._select(min, out) if isinstance(min, (int, float)) else out.maximum(min)
-            )
-        if max is not None:
-            out = (
-                (out > max)._select(max, out) if isinstance(max, (int, float)) else out.minimum(max)
-            )
-        return out
+        if lo is not None:
+            out = (out < lo)._select(lo, out)
+        if hi is not None:
+            out = (out > hi)._select(hi, out)
+        if out.dtype.kind != "f":
+            return out
+        nan = self.isnan() if self.dtype.kind == "f" else None
+        for b in (lo, hi):
+            if isinstance(b, Tensor) and b.dtype.kind == "f":
+                nan = b.isnan() if nan is None else nan | b.isnan()
+        return out if nan is None else nan._select(math.nan, out)
 
     clip = clamp
 

@@ -101,7 +101,7 @@ class NNOpsMixin:
                 f"conv2d: input has {c} channels, weight {weight.shape} with "
                 f"groups={groups} expects {cg * groups}"
             )
-        s, d = pair(stride, "stride"), pair(dilation, "dilation")
+        s, d = pair(stride, "stride", 1), pair(dilation, "dilation", 1)
         if isinstance(padding, str):
             if padding == "valid":
                 p = (0, 0)
@@ -117,7 +117,7 @@ class NNOpsMixin:
                     f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
                 )
         else:
-            p = pair(padding, "padding")
+            p = pair(padding, "padding", 0)
         oh, ow = out_size(h, kh, s[0], p[0], d[0]), out_size(w, kw, s[1], p[1], d[1])
         if oh <= 0 or ow <= 0:
             raise ValueError(
@@ -148,7 +148,12 @@ class NNOpsMixin:
     ) -> Tensor:
         """Max over windows (``torch.nn.functional.max_pool2d``); input (N, C, H, W) or (C, H, W).
 
-        Padding counts as -inf. The window maximum's gradient goes to the (tied) maxima evenly.
+        Padding counts as -inf. As in torch, each window's gradient goes to one element: the
+        first maximum in row-major window order, or the last NaN when the window holds NaN.
+
+        Raises:
+            ValueError: a kernel, stride or dilation below 1, negative padding, padding above
+                half the kernel, or an output smaller than 1 (the sizes named).
         """
         return self._pool(kernel_size, stride, padding, dilation, ceil_mode, "max")
 
@@ -186,12 +191,20 @@ class NNOpsMixin:
             )
         if self.ndim != 4:
             raise ValueError(f"pooling expects (N, C, H, W) or (C, H, W), got {self.shape}")
-        k = pair(kernel_size, "kernel_size")
-        s = pair(stride if stride is not None else k, "stride")
-        p, d = pair(padding, "padding"), pair(dilation, "dilation")
+        k = pair(kernel_size, "kernel_size", 1)
+        s = pair(stride if stride is not None else k, "stride", 1)
+        p, d = pair(padding, "padding", 0), pair(dilation, "dilation", 1)
         if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
             raise ValueError(f"pad {p} should be at most half of kernel size {k}")
         n, c, h, w = self.shape
+        oh, ow = out_size(h, k[0], s[0], p[0], d[0], ceil_mode), out_size(
+            w, k[1], s[1], p[1], d[1], ceil_mode
+        )
+        if oh < 1 or ow < 1:
+            raise ValueError(
+                f"pooling: input {self.shape} is too small for kernel {k} with stride {s}, "
+                f"padding {p} and dilation {d} (output would be {oh}x{ow})"
+            )
         x = self if self.dtype.kind == "f" else self._float()
         if s == k and p == (0, 0) and d == (1, 1) and not ceil_mode:
             # non-overlapping windows: a reshape, no im2col
@@ -199,19 +212,24 @@ class NNOpsMixin:
             xs = x._shrink(((0, n), (0, c), (0, oh * k[0]), (0, ow * k[1])))
             xs = xs.reshape(n, c, oh, k[0], ow, k[1])
             if kind == "max":
-                return xs.amax((3, 5))
+                if not x._tracks_grad():
+                    return xs.amax((3, 5))
+                cols = xs.permute(0, 1, 3, 5, 2, 4).reshape(n, c, k[0] * k[1], oh, ow)
+                return _window_max(cols, None)
             red = xs.sum((3, 5))
             return red / float(k[0] * k[1]) if kind == "avg" else red
         cols = unfold2d(x, k, s, p, d, -math.inf if kind == "max" else 0.0, ceil_mode)
         if kind == "max":
-            return cols.amax(2)
+            if not x._tracks_grad():
+                return cols.amax(2)
+            inside = x._full_like_shape(1.0, (1, 1, h, w))
+            valid = unfold2d(inside, k, s, p, d, 0.0, ceil_mode) > 0.0
+            return _window_max(cols, valid)
         if kind == "sum":
             return cols.sum(2)
         if ceil_mode:  # windows that hang past the padded input average only what they cover
-            ones = x._full_like_shape(1.0, (1, 1, h, w))._pad(
-                ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), 1.0
-            )
-            cnt = unfold2d(ones, k, s, (0, 0), d, 0.0, ceil_mode).sum(2)
+            ones = x._full_like_shape(1.0, (1, 1, h, w))
+            cnt = unfold2d(ones, k, s, p, d, 1.0, ceil_mode, overhang_value=0.0).sum(2)
             return cols.sum(2) / cnt
         return cols.mean(2)
 
@@ -232,3 +250,23 @@ class NNOpsMixin:
                 cols.append(self.narrow(-2, r0, r1 - r0).narrow(-1, c0, c1 - c0).mean((-2, -1)))
             rows.append(stack(cols, -1))
         return stack(rows, -2)
+
+
+def _window_max(cols: Tensor, valid: Tensor | None) -> Tensor:
+    """Max over axis 2 of im2col ``cols`` (N, C, K, OH, OW) by GATHER at torch's index, so the
+    gradient goes to that one tap: the last NaN if the window has one, else the first maximum
+    among the taps inside the input (``valid``, None when every tap is)."""
+    from idrak.core.creation import arange
+    from idrak.contract.dtypes import int64
+
+    kk = arange(cols.shape[2], dtype=int64, device=cols.device).reshape(1, 1, -1, 1, 1)
+    cd = cols.detach()
+    last_nan = cd.isnan()._select(kk, -1).amax(2, keepdim=True)
+    hit = cd == cd.amax(2, keepdim=True)
+    if valid is not None:
+        hit = hit & valid
+    # a window with no tap inside the input (dilated, over padding only) has no maximum to
+    # pick: its last tap (padding, -inf) is taken and its gradient dropped
+    first = hit._select(kk, cols.shape[2] - 1).amin(2, keepdim=True)
+    idx = (last_nan >= 0)._select(last_nan, first)
+    return cols.gather(2, idx.expand(cols.shape[:2] + idx.shape[2:])).squeeze(2)
