@@ -14,6 +14,8 @@ replay; a changed learning rate changes the jit signature and is traced again.
 
 from __future__ import annotations
 
+import numpy as np
+
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -85,6 +87,14 @@ def _tensor_list(params: Any, where: str) -> list[Tensor]:
     return out
 
 
+def _is_number(v: Any) -> bool:
+    """A real number (Python or NumPy scalar, or a 0-d Tensor as torch allows for lr), not a
+    bool."""
+    if isinstance(v, Tensor):
+        return v.ndim == 0
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts with ``"params"`` and the
     hyperparameters) and per-parameter ``state`` (a dict keyed by the parameter).
@@ -123,6 +133,16 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate one group's hyperparameters (subclasses extend this)."""
         name = type(self).__name__
+        for key, value in group.items():
+            default = self.defaults.get(key)
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                if not _is_number(value):
+                    raise TypeError(f"{name}: {key} must be a number, got {value!r}")
+        betas = group.get("betas")
+        if betas is not None and not (
+            isinstance(betas, (tuple, list)) and all(_is_number(b) for b in betas)
+        ):
+            raise TypeError(f"{name}: betas must be a pair of numbers, got {betas!r}")
         if "lr" in group and not group["lr"] >= 0:
             raise ValueError(f"{name}: invalid learning rate lr={group['lr']}")
         if not group.get("weight_decay", 0.0) >= 0:
