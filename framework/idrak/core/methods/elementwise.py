@@ -211,32 +211,72 @@ class MathMixin:
         raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
     def floor_divide(self: Tensor, other: Any) -> Tensor:
+        """``self // other`` rounded toward -inf (``torch.floor_divide``).
+
+        Floats follow torch at the infinities: ``3.08 // -inf`` is -1, ``inf // 3`` is NaN.
+        Integers divided by 0 raise when the divisor is known on the host (a Python number or
+        a realized tensor); a lazy integer divisor is not checked (see docs/semantics.md).
+
+        Raises:
+            ZeroDivisionError: an integer division by a host-known 0.
+        """
         a, b = self._operands(other)
         if a.dtype.kind == "f":
-            return (a / b).floor()
+            q = (a / b).floor()
+            # a finite over +-inf: -1 where the signs differ (torch's fmod-based rule), and an
+            # infinite dividend over a finite non-zero divisor has no quotient (NaN)
+            opposite = b.isinf() & a.isfinite() & (a != 0) & ((a < 0) != (b < 0))
+            q = opposite._select(-1.0, q)
+            return (a.isinf() & (b != 0))._select(math.nan, q)
+        _check_int_divisor(a, other, "floor_divide")
         return a._binary(_DIV, b)
 
     def remainder(self: Tensor, other: Any) -> Tensor:
-        """Python-style modulo (sign of the divisor), like ``torch.remainder``."""
+        """Python-style modulo (sign of the divisor), like ``torch.remainder``: for floats
+        ``x % +-inf`` is ``x`` when the signs agree (or ``x == 0``), else the divisor.
+
+        Raises:
+            ZeroDivisionError: an integer remainder by a host-known 0.
+        """
         a, b = self._operands(other)
-        return a - a.floor_divide(b) * b
+        if a.dtype.kind != "f":
+            _check_int_divisor(a, other, "remainder")
+            return a - a.floor_divide(b) * b
+        r = a - a.floor_divide(b) * b
+        fin = b.isinf() & a.isfinite()
+        flip = (a != 0) & ((a < 0) != (b < 0))
+        return fin._select(flip._select(b, a), r)
+
+    def __rmod__(self: Tensor, other: Any) -> Tensor:
+        a, b = self._operands(other, reverse=True)
+        return a.remainder(b)
 
     def true_divide(self: Tensor, other: Any) -> Tensor:
         return self / other
 
     def pow(self: Tensor, exponent: Any) -> Tensor:
-        """``self ** exponent``. Small integer exponents become multiplications."""
+        """``self ** exponent``. Small integer exponents become multiplications; an integer
+        tensor to an integer power stays integer (exact, wrapping like torch), by squaring.
+
+        Raises:
+            ValueError: an integer tensor to a negative Python integer power (torch's rule; a
+                negative exponent *tensor* gives 0 unless the base is 1 or -1, as in torch).
+        """
         from idrak.core.tensor import Tensor
 
-        if not isinstance(exponent, Tensor):
+        if not isinstance(exponent, Tensor) and not (
+            isinstance(exponent, float) and self.dtype.kind != "f"
+        ):
             if exponent == 2:
                 return self * self
             if exponent == 1:
                 return self * 1
             if exponent == 0.5 and self.dtype.kind == "f":
                 return self.sqrt()
-            if exponent == -1:
+            if exponent == -1 and self.dtype.kind == "f":
                 return self.reciprocal()
+        if self.dtype.kind in "iu" and _is_int_exponent(exponent):
+            return _int_pow(self, exponent)
         a, b = self._operands(exponent, float_only=True)
         return a._optional(Op.POW, (a, b), None, a.shape, a.dtype)
 
@@ -292,7 +332,9 @@ class MathMixin:
         return self.exp() - 1.0
 
     def square(self: Tensor) -> Tensor:
-        return self * self
+        """``self * self``; bool squares to int64, as in torch."""
+        x = self.cast("int64") if self.dtype == bool_ else self
+        return x * x
 
     def tanh(self: Tensor) -> Tensor:
         x = self._float()
@@ -427,3 +469,67 @@ def _logic(op: Op, a: Tensor, other: Any) -> Tensor:
     if x.dtype != bool_:
         raise TypeError(f"& and | are only supported on bool tensors, got {x.dtype}")
     return Tensor._prim(op, (x, y), None, x.shape, bool_)
+
+
+def _check_int_divisor(a: Tensor, other: Any, op: str) -> None:
+    """Raise for an integer division by zero where the divisor is on the host: a Python number
+    or a realized tensor (no graph is forced, as for index bounds)."""
+    from idrak.core.tensor import Tensor
+
+    if isinstance(other, Tensor):
+        if other.lazy.buf is None or other.numel() == 0 or not (other.numpy() == 0).any():
+            return
+    elif other != 0:
+        return
+    raise ZeroDivisionError(f"{op}: integer division by zero (dividend dtype {a.dtype})")
+
+
+def _is_int_exponent(e: Any) -> bool:
+    from idrak.core.tensor import Tensor
+
+    if isinstance(e, Tensor):
+        return e.dtype.kind in "iu"
+    return isinstance(e, (int, np.integer)) and not isinstance(e, bool)
+
+
+def _int_pow(x: Tensor, e: Any) -> Tensor:
+    """Integer ``x ** e`` by binary exponentiation (wraps like torch's integer pow).
+
+    A Python exponent unrolls its own bits. An exponent tensor uses as many bits as its
+    host-known maximum needs (all 63 when it is lazy); negative exponents give 0, except for
+    bases 1 (1) and -1 (+-1 by parity), as torch's integer pow does.
+    """
+    from idrak.core.tensor import Tensor
+
+    if not isinstance(e, Tensor):
+        e = int(e)
+        if e < 0:
+            raise ValueError(
+                f"integers to negative integer powers are not allowed (exponent {e}); "
+                "use a floating base"
+            )
+        out, base = x._full_like_shape(1), x
+        while e:
+            if e & 1:
+                out = out * base
+            e >>= 1
+            if e:
+                base = base * base
+        return out
+    a, b = x._operands(e)
+    if a.dtype == bool_:
+        raise TypeError("pow is not supported for bool tensors")
+    bits = 63
+    if b.lazy.buf is not None and b.numel():
+        bits = max(int(np.abs(b.numpy()).max()).bit_length(), 1)
+    neg = b < 0
+    k = neg._select(-b, b)
+    out, base = a._full_like_shape(1), a
+    for i in range(bits):
+        out = ((k // (1 << i)) % 2 == 1)._select(out * base, out)
+        if i + 1 < bits:
+            base = base * base
+    odd = k % 2 == 1
+    sign_one = odd._select(a, a._full_like_shape(1))
+    neg_val = (a == 1)._select(1, (a == -1)._select(sign_one, 0)).cast(a.dtype)
+    return neg._select(neg_val, out)
