@@ -421,6 +421,10 @@ class Tensor(
             else:
                 if isinstance(other, np.generic):
                     other = other.item()
+                if isinstance(other, np.ndarray):  # as torch does: t + array is a Tensor op
+                    from idrak.core.dlpack import as_tensor
+
+                    return self._operands(as_tensor(other, device=self.device), reverse, float_only)
                 if not isinstance(other, (bool, int, float)):
                     raise TypeError(
                         f"unsupported operand type {type(other).__name__} for a "

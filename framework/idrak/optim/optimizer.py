@@ -87,6 +87,19 @@ def _tensor_list(params: Any, where: str) -> list[Tensor]:
     return out
 
 
+#: hyperparameters that must be real numbers, whichever optimizer has them
+_NUMERIC_OPTIONS = (
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "eps",
+    "alpha",
+    "lr_decay",
+    "initial_accumulator_value",
+)
+
+
 def _is_number(v: Any) -> bool:
     """A real number (Python or NumPy scalar, or a 0-d Tensor as torch allows for lr), not a
     bool."""
@@ -133,11 +146,9 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate one group's hyperparameters (subclasses extend this)."""
         name = type(self).__name__
-        for key, value in group.items():
-            default = self.defaults.get(key)
-            if isinstance(default, (int, float)) and not isinstance(default, bool):
-                if not _is_number(value):
-                    raise TypeError(f"{name}: {key} must be a number, got {value!r}")
+        for key in _NUMERIC_OPTIONS:
+            if key in group and not _is_number(group[key]):
+                raise TypeError(f"{name}: {key} must be a number, got {group[key]!r}")
         betas = group.get("betas")
         if betas is not None and not (
             isinstance(betas, (tuple, list)) and all(_is_number(b) for b in betas)

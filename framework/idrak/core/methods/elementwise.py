@@ -140,6 +140,9 @@ class MathMixin:
             raise TypeError(f"^ is only supported on bool tensors, got {a.dtype}")
         return _cmp(_CMPEQ, _cmp(_CMPEQ, a, b), a._full_like_shape(False))
 
+    def __rxor__(self: Tensor, other: Any) -> Tensor:
+        return self.__xor__(other)
+
     def __invert__(self: Tensor) -> Tensor:
         if self.dtype != bool_:
             raise TypeError(f"~ is only supported on bool tensors, got {self.dtype}")
