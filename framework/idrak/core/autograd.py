@@ -227,8 +227,9 @@ _VJPS: dict[Op, VJP] = {
     Op.FLIP: lambda g, out, ins, arg: (g.flip(arg),),
     Op.CONTIGUOUS: lambda g, out, ins, arg: (g,),
     Op.MATMUL: _matmul_vjp,
-    Op.GATHER: lambda g, out, ins, arg: (ins[0].zeros_like().scatter_add(arg, ins[1], g), None),
-    Op.SCATTER_ADD: lambda g, out, ins, arg: (g, None, g.gather(arg, ins[1])),
+    # the recorded index is in range (checked when the op was written): no second check
+    Op.GATHER: lambda g, out, ins, arg: (ins[0].zeros_like()._scatter_add(arg, ins[1], g), None),
+    Op.SCATTER_ADD: lambda g, out, ins, arg: (g, None, g._gather(arg, ins[1])),
     Op.CONV2D: _conv2d_vjp,
     # the gradient of a prefix sum is the suffix sum of g
     Op.CUMSUM: lambda g, out, ins, arg: (g.flip(arg).cumsum(arg).flip(arg),),

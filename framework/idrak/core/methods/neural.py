@@ -269,4 +269,4 @@ def _window_max(cols: Tensor, valid: Tensor | None) -> Tensor:
     # pick: its last tap (padding, -inf) is taken and its gradient dropped
     first = hit._select(kk, cols.shape[2] - 1).amin(2, keepdim=True)
     idx = (last_nan >= 0)._select(last_nan, first)
-    return cols.gather(2, idx.expand(cols.shape[:2] + idx.shape[2:])).squeeze(2)
+    return cols._gather(2, idx.expand(cols.shape[:2] + idx.shape[2:])).squeeze(2)

@@ -138,7 +138,7 @@ class ReduceMixin:
         """``self`` at ``idx`` (one index per slice along ``dim``) by GATHER, whose VJP sends the
         gradient to that index only."""
         d = self._dim(dim)
-        out = self.gather(d, idx if keepdim else idx.unsqueeze(d))
+        out = self._gather(d, idx if keepdim else idx.unsqueeze(d))
         return out if keepdim else out.squeeze(d)
 
     def _extreme_all(self: Tensor, largest: bool) -> Tensor:
