@@ -125,28 +125,52 @@ class MathMixin:
         return ~self._binary(_CMPEQ, other)
 
     def __and__(self: Tensor, other: Any) -> Tensor:
-        return _logic(_MUL, self, other)
+        """``&``: logical and of bool tensors, bitwise and of integer tensors (two's
+        complement, as ``torch.bitwise_and``)."""
+        return _logic(_MUL, self, other, "and")
 
-    __rand__ = __and__
+    def __rand__(self: Tensor, other: Any) -> Tensor:
+        return self.__and__(other)
 
     def __or__(self: Tensor, other: Any) -> Tensor:
-        return _logic(_ADD, self, other)
+        """``|``: logical or of bool tensors, bitwise or of integer tensors."""
+        return _logic(_ADD, self, other, "or")
 
-    __ror__ = __or__
+    def __ror__(self: Tensor, other: Any) -> Tensor:
+        return self.__or__(other)
 
     def __xor__(self: Tensor, other: Any) -> Tensor:
+        """``^``: logical xor of bool tensors, bitwise xor of integer tensors."""
         a, b = self._operands(other)
         if a.dtype != bool_:
-            raise TypeError(f"^ is only supported on bool tensors, got {a.dtype}")
+            return _bitwise(a, b, "xor")
         return _cmp(_CMPEQ, _cmp(_CMPEQ, a, b), a._full_like_shape(False))
 
     def __rxor__(self: Tensor, other: Any) -> Tensor:
         return self.__xor__(other)
 
     def __invert__(self: Tensor) -> Tensor:
+        """``~``: logical not of a bool tensor, bitwise not of an integer one (``-x - 1``
+        for signed, ``max - x`` for unsigned dtypes)."""
+        if self.dtype.kind == "i":
+            return -self - 1
+        if self.dtype.kind == "u":
+            return self._full_like_shape(2**self.dtype.bits - 1) - self
         if self.dtype != bool_:
-            raise TypeError(f"~ is only supported on bool tensors, got {self.dtype}")
+            raise TypeError(f"~ is only supported on bool and integer tensors, got {self.dtype}")
         return _cmp(_CMPEQ, self, self._full_like_shape(False))
+
+    def bitwise_and(self: Tensor, other: Any) -> Tensor:
+        return self & other
+
+    def bitwise_or(self: Tensor, other: Any) -> Tensor:
+        return self | other
+
+    def bitwise_xor(self: Tensor, other: Any) -> Tensor:
+        return self ^ other
+
+    def bitwise_not(self: Tensor) -> Tensor:
+        return ~self
 
     def logical_not(self: Tensor) -> Tensor:
         return ~(self != 0) if self.dtype != bool_ else ~self
@@ -465,13 +489,40 @@ def _cmp(op: Op, a: Tensor, b: Tensor) -> Tensor:
     return Tensor._prim(op, (a, b), None, a.shape, bool_)
 
 
-def _logic(op: Op, a: Tensor, other: Any) -> Tensor:
+def _logic(op: Op, a: Tensor, other: Any, kind: str) -> Tensor:
     from idrak.core.tensor import Tensor
 
     x, y = a._operands(other)
     if x.dtype != bool_:
-        raise TypeError(f"& and | are only supported on bool tensors, got {x.dtype}")
+        return _bitwise(x, y, kind)
     return Tensor._prim(op, (x, y), None, x.shape, bool_)
+
+
+def _bitwise(a: Tensor, b: Tensor, kind: str) -> Tensor:
+    """Bitwise and/or/xor of integer tensors ``a`` and ``b`` (same dtype and shape), composed
+    from the required ops (no bitwise primitive): each operand is split into its two's
+    complement bits by floor division by 2 (``x - 2 * (x // 2)`` is the low bit, negative ``x``
+    included), the bits are combined arithmetically (and: ``p*q``, or: ``p+q-p*q``, xor:
+    ``p+q-2pq``) and summed with weights ``2**i``, the top bit of a signed dtype weighing
+    ``-2**(bits-1)``. Costs O(bits) elementwise ops, which the fusion pass can merge.
+
+    Raises:
+        TypeError: a floating dtype (as torch: bitwise ops are for integers and bool).
+    """
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"bitwise {kind} is only supported on integer and bool tensors, got {a.dtype}")
+    nbits = a.dtype.bits
+    x, y = a.cast("int64"), b.cast("int64")
+    out = x._full_like_shape(0)
+    for i in range(nbits):
+        hx, hy = x // 2, y // 2
+        p, q = x - hx * 2, y - hy * 2
+        pq = p * q
+        r = pq if kind == "and" else p + q - pq if kind == "or" else p + q - pq * 2
+        w = -(2 ** (nbits - 1)) if a.dtype.kind == "i" and i == nbits - 1 else 2**i
+        out = out + r * w
+        x, y = hx, hy
+    return out.cast(a.dtype)
 
 
 def _check_int_divisor(a: Tensor, other: Any, op: str) -> None:
