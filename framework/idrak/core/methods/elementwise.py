@@ -291,17 +291,17 @@ class MathMixin:
         """
         from idrak.core.tensor import Tensor
 
-        if not isinstance(exponent, Tensor) and not (
-            isinstance(exponent, float) and self.dtype.kind != "f"
-        ):
+        if not isinstance(exponent, Tensor):
+            # an integer tensor to a float power is a float result (torch)
+            x = self._float() if isinstance(exponent, float) else self
             if exponent == 2:
-                return self * self
+                return x * x
             if exponent == 1:
-                return self * 1
-            if exponent == 0.5 and self.dtype.kind == "f":
-                return self.sqrt()
-            if exponent == -1 and self.dtype.kind == "f":
-                return self.reciprocal()
+                return x * 1
+            if exponent == 0.5 and x.dtype.kind == "f":
+                return x.sqrt()
+            if exponent == -1 and x.dtype.kind == "f":
+                return x.reciprocal()
         if self.dtype.kind in "iu" and _is_int_exponent(exponent):
             return _int_pow(self, exponent)
         a, b = self._operands(exponent, float_only=True)
