@@ -7,11 +7,11 @@ dotted names, ``m["fn"]`` is the function a module computes with (replace it wit
 
 from __future__ import annotations
 
-import numpy as np
-
 import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+import numpy as np
 
 from idrak.core.autograd import no_grad
 from idrak.core.layer_type import Module as _LayerType
@@ -423,9 +423,7 @@ class Module(ModuleExtrasMixin):
 
         first = next(iter(self.parameters()), None)
         return tuple(
-            to_tensor(a, f"{type(self).__name__} input {i}", first)
-            if type(a) is np.ndarray
-            else a
+            to_tensor(a, f"{type(self).__name__} input {i}", first) if type(a) is np.ndarray else a
             for i, a in enumerate(args)
         )
 

@@ -14,10 +14,10 @@ replay; a changed learning rate changes the jit signature and is traced again.
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 from idrak.core.autograd import enable_grad, no_grad
 from idrak.core.creation import full

@@ -510,7 +510,9 @@ def _bitwise(a: Tensor, b: Tensor, kind: str) -> Tensor:
         TypeError: a floating dtype (as torch: bitwise ops are for integers and bool).
     """
     if a.dtype.kind not in "iu":
-        raise TypeError(f"bitwise {kind} is only supported on integer and bool tensors, got {a.dtype}")
+        raise TypeError(
+            f"bitwise {kind} is only supported on integer and bool tensors, got {a.dtype}"
+        )
     nbits = a.dtype.bits
     x, y = a.cast("int64"), b.cast("int64")
     out = x._full_like_shape(0)

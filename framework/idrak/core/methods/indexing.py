@@ -56,8 +56,8 @@ def _check_bounds(index: Tensor, n: int, op: str, negative: bool) -> Tensor:
             raise IndexError(f"{op}: index {bad} is out of bounds for dimension with size {n}")
         return index
     i = index.detach()
-    bad = (i < low) | (i >= n)
-    safe = bad._select(0, i).cast(index.dtype)
+    outside = (i < low) | (i >= n)
+    safe = outside._select(0, i).cast(index.dtype)
 
     def fail() -> BaseException:
         a = i.numpy()
@@ -67,7 +67,7 @@ def _check_bounds(index: Tensor, n: int, op: str, negative: bool) -> Tensor:
             "(a device-side check on a lazy index, reported when the result was realized)"
         )
 
-    _lazy.add_guard(safe.lazy, bad.any().lazy, fail)
+    _lazy.add_guard(safe.lazy, outside.any().lazy, fail)
     return safe
 
 

@@ -197,8 +197,9 @@ class NNOpsMixin:
         if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
             raise ValueError(f"pad {p} should be at most half of kernel size {k}")
         n, c, h, w = self.shape
-        oh, ow = out_size(h, k[0], s[0], p[0], d[0], ceil_mode), out_size(
-            w, k[1], s[1], p[1], d[1], ceil_mode
+        oh, ow = (
+            out_size(h, k[0], s[0], p[0], d[0], ceil_mode),
+            out_size(w, k[1], s[1], p[1], d[1], ceil_mode),
         )
         if oh < 1 or ow < 1:
             raise ValueError(
@@ -256,8 +257,8 @@ def _window_max(cols: Tensor, valid: Tensor | None) -> Tensor:
     """Max over axis 2 of im2col ``cols`` (N, C, K, OH, OW) by GATHER at torch's index, so the
     gradient goes to that one tap: the last NaN if the window has one, else the first maximum
     among the taps inside the input (``valid``, None when every tap is)."""
-    from idrak.core.creation import arange
     from idrak.contract.dtypes import int64
+    from idrak.core.creation import arange
 
     kk = arange(cols.shape[2], dtype=int64, device=cols.device).reshape(1, 1, -1, 1, 1)
     cd = cols.detach()

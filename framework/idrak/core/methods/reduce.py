@@ -32,10 +32,11 @@ class ReduceMixin:
     def _axes(self: Tensor, dim: Dims) -> tuple[int, ...]:
         if dim is None:
             return tuple(range(self.ndim))
-        dims = (dim,) if isinstance(dim, int) else tuple(dim) if isinstance(dim, (tuple, list)) else ()
-        if not dims and not isinstance(dim, (tuple, list)) or not all(
-            isinstance(d, int) and not isinstance(d, bool) for d in dims
-        ):
+        if isinstance(dim, int):
+            dims: tuple[int, ...] = (dim,)
+        elif isinstance(dim, (tuple, list)) and all(isinstance(d, int) for d in dim):
+            dims = tuple(dim)
+        else:
             raise TypeError(f"dim must be an int or a tuple of ints, got {dim!r}")
         axes = tuple(sorted({self._dim(d) for d in dims}))
         if self.ndim == 0:  # dim 0 / -1 of a 0-d tensor names the tensor itself: nothing to reduce

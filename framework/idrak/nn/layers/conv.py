@@ -61,7 +61,6 @@ class Conv2d(Module):
             raise ValueError(
                 f"Conv2d: padding_mode {padding_mode!r} is not supported (only 'zeros')"
             )
-        from idrak.core.methods.convolution import pair
 
         pair(kernel_size, "Conv2d: kernel_size", 1)
         pair(stride, "Conv2d: stride", 1)

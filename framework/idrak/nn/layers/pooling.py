@@ -11,7 +11,6 @@ from idrak.nn.module import Module
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
 
 
-
 def _check_window(kernel_size: Any, stride: Any, padding: Any, dilation: Any, cls: str) -> None:
     """Raise ValueError (naming the layer, the argument and its value) for a kernel, stride or
     dilation below 1 or a negative padding, at construction rather than at the first call."""
@@ -22,6 +21,7 @@ def _check_window(kernel_size: Any, stride: Any, padding: Any, dilation: Any, cl
         pair(stride, f"{cls}: stride", 1)
     pair(padding, f"{cls}: padding", 0)
     pair(dilation, f"{cls}: dilation", 1)
+
 
 class MaxPool2d(Module):
     """Max over sliding windows of (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel.
