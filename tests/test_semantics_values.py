@@ -249,6 +249,16 @@ def test_integer_division_by_zero_raises(call) -> None:
         call(idrak)
 
 
+def test_lazy_integer_divisor_of_zero_raises_at_realization() -> None:
+    a = idrak.tensor([7, -7])
+    for op in (lambda x, y: x // y, lambda x, y: x % y):
+        out = op(a, idrak.tensor([2, 0]) + 0)  # writing the op does not raise
+        with pytest.raises(ZeroDivisionError, match="lazy divisor"):
+            out.numpy()
+    assert (a // (idrak.tensor([2, -2]) + 0)).tolist() == [3, 3]
+    assert (a % (idrak.tensor([2, -2]) + 0)).tolist() == [1, -1]
+
+
 def _compare_int(call) -> None:
     a, b = call(idrak), call(torch)
     assert a.dtype.name == str(b.dtype).removeprefix("torch."), (a.dtype, b.dtype)

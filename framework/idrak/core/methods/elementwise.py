@@ -241,11 +241,12 @@ class MathMixin:
         """``self // other`` rounded toward -inf (``torch.floor_divide``).
 
         Floats follow torch at the infinities: ``3.08 // -inf`` is -1, ``inf // 3`` is NaN.
-        Integers divided by 0 raise when the divisor is known on the host (a Python number or
-        a realized tensor); a lazy integer divisor is not checked (see docs/semantics.md).
+        Integers divided by 0 raise: at once when the divisor is on the host (a Python number
+        or a realized tensor), at realization for a lazy divisor (a device-side guard, as for
+        lazy indices; see docs/semantics.md).
 
         Raises:
-            ZeroDivisionError: an integer division by a host-known 0.
+            ZeroDivisionError: an integer division by 0.
         """
         a, b = self._operands(other)
         if a.dtype.kind == "f":
@@ -255,7 +256,7 @@ class MathMixin:
             opposite = b.isinf() & a.isfinite() & (a != 0) & ((a < 0) != (b < 0))
             q = opposite._select(-1.0, q)
             return (a.isinf() & (b != 0))._select(math.nan, q)
-        _check_int_divisor(a, other, "floor_divide")
+        b = _check_int_divisor(a, b, other, "floor_divide")
         return a._binary(_DIV, b)
 
     def remainder(self: Tensor, other: Any) -> Tensor:
@@ -267,8 +268,8 @@ class MathMixin:
         """
         a, b = self._operands(other)
         if a.dtype.kind != "f":
-            _check_int_divisor(a, other, "remainder")
-            return a - a.floor_divide(b) * b
+            b = _check_int_divisor(a, b, other, "remainder")
+            return a - a._binary(_DIV, b) * b
         r = a - a.floor_divide(b) * b
         fin = b.isinf() & a.isfinite()
         flip = (a != 0) & ((a < 0) != (b < 0))
@@ -527,17 +528,38 @@ def _bitwise(a: Tensor, b: Tensor, kind: str) -> Tensor:
     return out.cast(a.dtype)
 
 
-def _check_int_divisor(a: Tensor, other: Any, op: str) -> None:
-    """Raise for an integer division by zero where the divisor is on the host: a Python number
-    or a realized tensor (no graph is forced, as for index bounds)."""
-    from idrak.core.tensor import Tensor
+def _check_int_divisor(a: Tensor, b: Tensor, other: Any, op: str) -> Tensor:
+    """The integer divisor ``b`` (``other`` promoted and broadcast), checked for zeros.
 
-    if isinstance(other, Tensor):
-        if other.lazy.buf is None or other.numel() == 0 or not (other.numpy() == 0).any():
-            return
-    elif other != 0:
-        return
-    raise ZeroDivisionError(f"{op}: integer division by zero (dividend dtype {a.dtype})")
+    A Python number or a realized tensor is checked at once (no graph is forced). A lazy
+    divisor is checked on the device like a lazy index: the division gets ``where(b == 0, 1,
+    b)`` and a guard whose flag ``any(b == 0)`` raises when the result is realized.
+
+    Raises:
+        ZeroDivisionError: a host-known zero divisor.
+    """
+    from idrak.core.tensor import Tensor
+    from idrak.engine import lazy as _lazy
+
+    message = f"{op}: integer division by zero (dividend dtype {a.dtype})"
+    if not isinstance(other, Tensor):
+        if other == 0:
+            raise ZeroDivisionError(message)
+        return b
+    if other.numel() == 0:
+        return b
+    if other.lazy.buf is not None:
+        if (other.numpy() == 0).any():
+            raise ZeroDivisionError(message)
+        return b
+    zero = b == 0
+    safe = zero._select(1, b).cast(b.dtype)
+    _lazy.add_guard(
+        safe.lazy,
+        zero.any().lazy,
+        lambda: ZeroDivisionError(message + " (a lazy divisor, found when it was realized)"),
+    )
+    return safe
 
 
 def _is_int_exponent(e: Any) -> bool:
