@@ -438,6 +438,37 @@ def test_from_numpy_shares_memory_and_as_tensor_copies_only_when_needed() -> Non
             ValueError,
             "kernel_size must be an int or a pair of ints, got 2.5",
         ),
+        (lambda: nn.BatchNorm2d(3, eps="x"), TypeError, "BatchNorm2d: eps must be a number"),
+        (lambda: nn.BatchNorm2d(3, momentum="x"), TypeError, "momentum must be a number"),
+        (lambda: nn.LayerNorm(3, eps="x"), TypeError, "LayerNorm: eps must be a number"),
+        (lambda: nn.LeakyReLU("x"), TypeError, "negative_slope must be a number, got 'x'"),
+        (lambda: nn.ELU("x"), TypeError, "ELU: alpha must be a number"),
+        (lambda: F.leaky_relu(idrak.ones(2), "x"), TypeError, "negative_slope must be a number"),
+        (lambda: nn.AdaptiveAvgPool2d(0), ValueError, "output_size must be positive, got 0"),
+        (
+            lambda: F.cross_entropy(idrak.ones(2, 3), idrak.tensor([0, 1]), label_smoothing="x"),
+            TypeError,
+            "label_smoothing must be a number",
+        ),
+        (
+            lambda: idrak.optim.lr_scheduler.StepLR(
+                idrak.optim.SGD([nn.Parameter(idrak.ones(2))], lr=0.1), step_size="2"
+            ),
+            TypeError,
+            "StepLR: step_size must be an int, got '2'",
+        ),
+        (
+            lambda: nn.utils.clip_grad_norm_([nn.Parameter(idrak.ones(2))], "x"),
+            TypeError,
+            "max_norm must be a number",
+        ),
+        (lambda: idrak.full((2,), "x"), TypeError, "fill_value must be a number, got 'x'"),
+        (lambda: idrak.arange("3"), TypeError, "arange: end must be a number, got '3'"),
+        (lambda: idrak.manual_seed("x"), TypeError, "seed must be an int, got 'x'"),
+        (lambda: idrak.ones(2, 3).softmax(dim=1.0), TypeError, "dim must be an int, got 1.0"),
+        (lambda: idrak.ones(2, 3).argmax(dim=1.5), TypeError, "dim must be an int, got 1.5"),
+        (lambda: idrak.ones(6).reshape("a"), TypeError, "must be integers, got 'a'"),
+        (lambda: idrak.tensor([1, [2]]), ValueError, "ragged"),
     ],
 )
 def test_clear_errors_name_the_argument_and_value(call, exc, match) -> None:

@@ -208,6 +208,8 @@ class Tensor(
 
     def _dim(self, d: int) -> int:
         n = self.ndim
+        if not isinstance(d, builtins.int):
+            raise TypeError(f"dim must be an int, got {d!r}")
         if not -max(n, 1) <= d < max(n, 1):
             raise IndexError(
                 f"dimension {d} out of range for a tensor of {n} dims (shape {self.shape})"

@@ -216,6 +216,8 @@ def cross_entropy(
         IndexError: a class index outside [0, C) that is not ``ignore_index``.
     """
     fn = "cross_entropy"
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)):
+        raise TypeError(f"{fn}: label_smoothing must be a number, got {label_smoothing!r}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if reduction not in ("mean", "sum", "none"):

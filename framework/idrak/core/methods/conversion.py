@@ -198,7 +198,13 @@ def tensor(
             out = out.cast(dtype)
         out = Tensor._from_lazy(out.realize().lazy)
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise ValueError(
+                "tensor: data is ragged (nested sequences of unequal lengths); every row of a "
+                f"nested list must have the same length, got {data!r:.80}"
+            ) from None
         big = _first_big_int(data) if arr.dtype == object else None
         if big is not None and dtype is None:
             raise OverflowError(

@@ -21,6 +21,9 @@ __all__ = ["MovementMixin", "cat", "stack"]
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
+    for s in shape:
+        if isinstance(s, (bool, float, str)) or not hasattr(s, "__index__"):
+            raise TypeError(f"sizes and dims must be integers, got {s!r} in {tuple(shape)!r}")
     return tuple(int(s) for s in shape)
 
 

@@ -238,7 +238,7 @@ class NNOpsMixin:
         """Average into an (OH, OW) grid; cell i covers [floor(i*H/OH), ceil((i+1)*H/OH))."""
         from idrak.core.methods.movement import stack
 
-        oh, ow = pair(output_size, "output_size")
+        oh, ow = pair(output_size, "output_size", 1)
         h, w = self.shape[-2:]
         if h % oh == 0 and w % ow == 0:
             return self.avg_pool2d((h // oh, w // ow))

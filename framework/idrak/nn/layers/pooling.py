@@ -101,6 +101,9 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
+        from idrak.core.methods.convolution import pair
+
+        pair(output_size, "AdaptiveAvgPool2d: output_size", 1)
         self.output_size = output_size
 
     def forward(self, x: Tensor) -> Tensor:
