@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
 
-__all__ = ["conv2d_decomposed", "out_size", "pair", "unfold2d"]
+__all__ = ["conv2d_decomposed", "out_size", "pair", "unfold2d", "window_taps"]
 
 
 def pair(v: Any, name: str, low: int | None = None) -> tuple[int, int]:
@@ -50,7 +50,7 @@ def out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) ->
     return q + 1
 
 
-def unfold2d(
+def window_taps(
     x: Tensor,
     kernel: tuple[int, int],
     stride: tuple[int, int],
@@ -59,14 +59,13 @@ def unfold2d(
     pad_value: float = 0.0,
     ceil_mode: bool = False,
     overhang_value: float | None = None,
-) -> Tensor:
-    """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW).
+) -> list[Tensor]:
+    """The KH*KW strided slices of the padded input, one per kernel tap in row-major order,
+    each (N, C, OH, OW): tap (i, j) of output (y, x) is ``xpad[..., y*sh + i*dh, x*sw + j*dw]``.
 
     ``padding`` is filled with ``pad_value``; the extra bottom/right cells that ceil-mode
     windows hang over past the padding with ``overhang_value`` (``pad_value`` when None).
     """
-    from idrak.core.methods.movement import stack
-
     h, w = x.shape[2], x.shape[3]
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     oh = out_size(h, kh, sh, ph, dh, ceil_mode)
@@ -80,12 +79,30 @@ def unfold2d(
     else:
         xp = x._pad(((0, 0), (0, 0), (ph, ph), (pw, pw)), pad_value)
         xp = xp._pad(((0, 0), (0, 0), (0, eh), (0, ew)), ov)
-    cols = []
+    taps = []
     for i in range(kh):
         for j in range(kw):
             r = xp._slice_dim(2, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh))
-            cols.append(r._slice_dim(3, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)))
-    return stack(cols, dim=2)
+            taps.append(r._slice_dim(3, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)))
+    return taps
+
+
+def unfold2d(
+    x: Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    pad_value: float = 0.0,
+    ceil_mode: bool = False,
+    overhang_value: float | None = None,
+) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C, KH*KW, OH, OW), the :func:`window_taps` stacked on
+    axis 2."""
+    from idrak.core.methods.movement import stack
+
+    taps = window_taps(x, kernel, stride, padding, dilation, pad_value, ceil_mode, overhang_value)
+    return stack(taps, dim=2)
 
 
 def conv2d_decomposed(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from idrak.contract.dtypes import result_type
 from idrak.contract.ops import Op
-from idrak.core.methods.convolution import out_size, pair, unfold2d
+from idrak.core.methods.convolution import out_size, pair, unfold2d, window_taps
 
 if TYPE_CHECKING:
     from idrak.core.tensor import Tensor
@@ -215,17 +215,22 @@ class NNOpsMixin:
             if kind == "max":
                 if not x._tracks_grad():
                     return xs.amax((3, 5))
-                cols = xs.permute(0, 1, 3, 5, 2, 4).reshape(n, c, k[0] * k[1], oh, ow)
-                return _window_max(cols, None)
+                full = ((0, n), (0, c), (0, oh), (0, k[0]), (0, ow), (0, k[1]))
+                taps = [
+                    xs._shrink(full[:3] + ((i, i + 1),) + full[4:5] + ((j, j + 1),)).reshape(
+                        n, c, oh, ow
+                    )
+                    for i in range(k[0])
+                    for j in range(k[1])
+                ]
+                return _window_max(taps)
             red = xs.sum((3, 5))
             return red / float(k[0] * k[1]) if kind == "avg" else red
+        if kind == "max" and x._tracks_grad():
+            return _window_max(window_taps(x, k, s, p, d, -math.inf, ceil_mode))
         cols = unfold2d(x, k, s, p, d, -math.inf if kind == "max" else 0.0, ceil_mode)
         if kind == "max":
-            if not x._tracks_grad():
-                return cols.amax(2)
-            inside = x._full_like_shape(1.0, (1, 1, h, w))
-            valid = unfold2d(inside, k, s, p, d, 0.0, ceil_mode) > 0.0
-            return _window_max(cols, valid)
+            return cols.amax(2)
         if kind == "sum":
             return cols.sum(2)
         if ceil_mode:  # windows that hang past the padded input average only what they cover
@@ -253,21 +258,15 @@ class NNOpsMixin:
         return stack(rows, -2)
 
 
-def _window_max(cols: Tensor, valid: Tensor | None) -> Tensor:
-    """Max over axis 2 of im2col ``cols`` (N, C, K, OH, OW) by GATHER at torch's index, so the
-    gradient goes to that one tap: the last NaN if the window has one, else the first maximum
-    among the taps inside the input (``valid``, None when every tap is)."""
-    from idrak.contract.dtypes import int64
-    from idrak.core.creation import arange
-
-    kk = arange(cols.shape[2], dtype=int64, device=cols.device).reshape(1, 1, -1, 1, 1)
-    cd = cols.detach()
-    last_nan = cd.isnan()._select(kk, -1).amax(2, keepdim=True)
-    hit = cd == cd.amax(2, keepdim=True)
-    if valid is not None:
-        hit = hit & valid
-    # a window with no tap inside the input (dilated, over padding only) has no maximum to
-    # pick: its last tap (padding, -inf) is taken and its gradient dropped
-    first = hit._select(kk, cols.shape[2] - 1).amin(2, keepdim=True)
-    idx = (last_nan >= 0)._select(last_nan, first)
-    return cols._gather(2, idx.expand(cols.shape[:2] + idx.shape[2:])).squeeze(2)
+def _window_max(taps: list[Tensor]) -> Tensor:
+    """The elementwise max of the window taps (each (N, C, OH, OW), in row-major window order)
+    by torch's scan: a tap replaces the running maximum when it is larger or NaN. The result is
+    one of the taps, exactly, and its gradient goes to that tap only: the first maximum, or the
+    last NaN of the window, as torch's max_pool2d. (A window whose taps inside the input are
+    all -inf keeps a padding tap's -inf, and that gradient is dropped; torch gives it to the
+    first tap inside the input.)"""
+    best = taps[0]
+    for t in taps[1:]:
+        take = (t > best) | t.isnan()
+        best = take._select(t, best)
+    return best
