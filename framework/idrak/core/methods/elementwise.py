@@ -295,6 +295,8 @@ class MathMixin:
         if not isinstance(exponent, Tensor):
             # an integer tensor to a float power is a float result (torch)
             x = self._float() if isinstance(exponent, float) else self
+            if exponent == 0:  # 1 everywhere (NaN included), gradient 0, still in the graph
+                return x._full_like_shape(False, dtype=bool_)._select(x, 1)
             if exponent == 2:
                 return x * x
             if exponent == 1:
