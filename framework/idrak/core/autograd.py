@@ -229,7 +229,8 @@ def _reduce_max_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -
 
 def _pow_vjp(g: Tensor, out: Tensor, ins: tuple[Tensor, ...], arg: Any) -> tuple[Any, ...]:
     x, y = ins
-    gx = g * y * x.pow(y - 1.0)
+    # d/dx x**0 is 0 everywhere (torch), not 0 * x**-1 (NaN at x == 0)
+    gx = (y == 0.0)._select(0.0, g * y * x.pow(y - 1.0))
     gy = ((x == 0.0) & (y >= 0.0))._select(0.0, g * out * x.log())
     return gx, gy
 
@@ -336,8 +337,9 @@ _VJPS: dict[Op, VJP] = {
     Op.FLIP: lambda g, out, ins, arg: (g.flip(arg),),
     Op.CONTIGUOUS: lambda g, out, ins, arg: (g,),
     Op.MATMUL: _matmul_vjp,
-    Op.GATHER: lambda g, out, ins, arg: (ins[0].zeros_like().scatter_add(arg, ins[1], g), None),
-    Op.SCATTER_ADD: lambda g, out, ins, arg: (g, None, g.gather(arg, ins[1])),
+    # the recorded index is in range (checked when the op was written): no second check
+    Op.GATHER: lambda g, out, ins, arg: (ins[0].zeros_like()._scatter_add(arg, ins[1], g), None),
+    Op.SCATTER_ADD: lambda g, out, ins, arg: (g, None, g._gather(arg, ins[1])),
     Op.CONV2D: _conv2d_vjp,
     # the gradient of a prefix sum is the suffix sum of g
     Op.CUMSUM: lambda g, out, ins, arg: (g.flip(arg).cumsum(arg).flip(arg),),

@@ -48,7 +48,15 @@ def full(
     device: DeviceLike | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """A tensor of ``shape`` filled with ``fill_value`` (dtype inferred from the value)."""
+    """A tensor of ``shape`` filled with ``fill_value`` (dtype inferred from the value).
+
+    Raises:
+        TypeError: ``fill_value`` is not a number.
+    """
+    if isinstance(fill_value, np.generic):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (bool, int, float)):
+        raise TypeError(f"full: fill_value must be a number, got {fill_value!r}")
     if dtype is None:
         dtype = (
             bool_
@@ -122,6 +130,9 @@ def arange(
     """
     if end is None:
         start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: {name} must be a number, got {v!r}")
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     all_int = all(isinstance(v, int) for v in (start, end, step))

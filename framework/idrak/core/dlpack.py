@@ -25,7 +25,7 @@ from idrak.errors import IdrakError
 from idrak.runtime.devices import DeviceLike
 from idrak.runtime.devices import device as _device
 
-__all__ = ["from_dlpack"]
+__all__ = ["as_tensor", "from_dlpack", "from_numpy"]
 
 _CPU, _CUDA = 1, 2  # DLDeviceType codes (kDLCPU, kDLCUDA)
 
@@ -73,3 +73,50 @@ def from_dlpack(obj: Any, device: DeviceLike | None = None) -> Any:
         host = arr if module == "numpy" else arr.get()
         buf = dev.backend.from_numpy(np.ascontiguousarray(host), dev.index)
     return Tensor._from_lazy(_lazy.LazyBuffer(None, (), None, tuple(arr.shape), dt, dev, buf))
+
+
+def from_numpy(array: np.ndarray) -> Any:
+    """A ``cpu`` Tensor sharing the memory of NumPy ``array``, like ``torch.from_numpy``.
+
+    The array's dtype and shape are kept. Memory is shared when the array is C-contiguous and
+    the ``cpu`` backend keeps NumPy arrays (the in-tree one does): writing into the array is then
+    visible in the tensor's realized value. A strided array, or a backend with its own buffers,
+    gets a private copy. Note that idrak ops never write into their inputs, so results computed
+    from the tensor are new arrays.
+
+    Raises:
+        TypeError: ``array`` is not a NumPy array, or its dtype is not one idrak knows.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    to_dtype(str(array.dtype))  # an unknown dtype (object, complex, ...) raises, naming it
+    return from_dlpack(array if array.flags.writeable else array.copy(), "cpu")
+
+
+def as_tensor(data: Any, dtype: Any = None, device: DeviceLike | None = None) -> Any:
+    """``data`` as a Tensor, copying only when needed (``torch.as_tensor``).
+
+    A Tensor of the requested dtype and device is returned as is (else cast / moved); a NumPy
+    array that needs no conversion shares its memory (see :func:`from_numpy`); anything else
+    (lists, numbers, arrays of another dtype) is copied by :func:`idrak.tensor`.
+
+    Raises:
+        TypeError: data idrak cannot hold, or an unknown dtype.
+    """
+    from idrak.core.tensor import Tensor, tensor
+
+    if isinstance(data, Tensor):
+        out = data
+        if device is not None and _device(device) != out.device:
+            out = out.to(device)
+        return out if dtype is None else out.cast(dtype)
+    if (
+        isinstance(data, np.ndarray)
+        and data.dtype.kind in "biuf"
+        and (dtype is None or to_dtype(dtype).name == str(data.dtype))
+        and (device is None or _device(device).backend.name == "numpy")
+        and data.flags.c_contiguous
+    ):
+        out = from_numpy(data)
+        return out if device is None else out.to(device)
+    return tensor(data, dtype=dtype, device=device)

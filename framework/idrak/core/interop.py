@@ -1,41 +1,14 @@
-"""PyTorch's small top-level helpers for arrays and tensors: ``from_numpy``, ``as_tensor``,
-``is_tensor``, ``is_floating_point``, ``numel``.
-
-idrak tensors are values in a lazy graph, so ``from_numpy`` and ``as_tensor`` COPY the array
-(PyTorch's share its memory): writing into the NumPy array later does not change the tensor.
-``idrak.from_dlpack`` is the zero-copy route.
-"""
+"""PyTorch's small top-level predicates on tensors: ``is_tensor``, ``is_floating_point``,
+``numel``. (``from_numpy`` and ``as_tensor``, which share memory as torch's do, are in
+:mod:`idrak.core.dlpack`.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from idrak.core.tensor import Tensor
 
-from idrak.core.tensor import Tensor, tensor
-from idrak.runtime.devices import DeviceLike
-
-__all__ = ["as_tensor", "from_numpy", "is_floating_point", "is_tensor", "numel"]
-
-
-def from_numpy(ndarray: np.ndarray) -> Tensor:
-    """A tensor holding a copy of ``ndarray`` (its dtype kept), on the default device.
-
-    Raises:
-        TypeError: ``ndarray`` is not a NumPy array, or has a dtype idrak lacks (named).
-    """
-    if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(ndarray).__name__}")
-    return tensor(ndarray)
-
-
-def as_tensor(data: Any, dtype: Any = None, device: DeviceLike | None = None) -> Tensor:
-    """``data`` as a Tensor: a Tensor already of that dtype and device is returned as is,
-    anything else is copied as by :func:`idrak.tensor`."""
-    if isinstance(data, Tensor):
-        out = data if device is None else data.to(device)
-        return out if dtype is None or out.dtype == dtype else out.cast(dtype)
-    return tensor(data, dtype=dtype, device=device)
+__all__ = ["is_floating_point", "is_tensor", "numel"]
 
 
 def is_tensor(obj: Any) -> bool:

@@ -79,6 +79,8 @@ class Generator:
         self.manual_seed(seed)
 
     def manual_seed(self, seed: int) -> Generator:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an int, got {seed!r}")
         s = int(seed)
         if not -(2**63) <= s < 2**64:
             raise ValueError(f"seed must fit in 64 bits, got {seed}")

@@ -247,6 +247,8 @@ class Tensor(
 
     def _dim(self, d: int) -> int:
         n = self.ndim
+        if not isinstance(d, builtins.int):
+            raise TypeError(f"dim must be an int, got {d!r}")
         if not -max(n, 1) <= d < max(n, 1):
             raise IndexError(
                 f"dimension {d} out of range for a tensor of {n} dims (shape {self.shape})"
@@ -456,6 +458,10 @@ class Tensor(
             else:
                 if isinstance(other, np.generic):
                     other = other.item()
+                if isinstance(other, np.ndarray):  # as torch does: t + array is a Tensor op
+                    from idrak.core.dlpack import as_tensor
+
+                    return self._operands(as_tensor(other, device=self.device), reverse, float_only)
                 if not isinstance(other, (bool, int, float)):
                     raise TypeError(
                         f"unsupported operand type {type(other).__name__} for a "

@@ -20,7 +20,8 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from idrak.contract.backend import Backend
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "LazyBuffer",
+    "add_guard",
     "eager",
     "execute",
     "is_eager",
@@ -264,14 +266,59 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
         ctx.__exit__(None, None, None)
 
 
+class _Guard:
+    """A check that travels with a node: ``flag`` (a 0-d bool node) is realized with it, and
+    ``fail()`` builds the exception to raise when the flag is true."""
+
+    __slots__ = ("fail", "flag")
+
+    def __init__(self, flag: LazyBuffer, fail: Callable[[], BaseException]) -> None:
+        self.flag, self.fail = flag, fail
+
+
+#: pending guards by the node they protect; an entry dies with its node if never realized
+_guards: weakref.WeakKeyDictionary[LazyBuffer, list[_Guard]] = weakref.WeakKeyDictionary()
+
+
+def add_guard(node: LazyBuffer, flag: LazyBuffer, fail: Callable[[], BaseException]) -> None:
+    """Check ``flag`` (a 0-d bool node) whenever ``node`` is realized: the flag is computed in
+    the same schedule (so the fusion pass sees it), read back once the schedule ran, and
+    ``fail()`` is raised when it is true. Used for device-side index bounds checks
+    (docs/semantics.md). :func:`idrak.jit` replays run without the guards of their trace."""
+    _guards.setdefault(node, []).append(_Guard(flag, fail))
+
+
+def _with_guards(nodes: list[LazyBuffer], order: list[LazyBuffer]) -> tuple[list, list[_Guard]]:
+    """``order`` extended by the flags of the guards on its nodes (transitively)."""
+    checks: list[_Guard] = []
+    roots = list(nodes)
+    while True:
+        new = [g for n in order if n in _guards for g in _guards.pop(n)]
+        if not new:
+            return order, checks
+        checks += new
+        roots += [g.flag for g in new]
+        order = schedule(roots)
+
+
 def realize(*nodes: LazyBuffer) -> None:
-    """Compute every given node (and what it depends on) on its backend."""
+    """Compute every given node (and what it depends on) on its backend.
+
+    Raises:
+        whatever a guard on a realized node reports (see :func:`add_guard`).
+    """
     order = schedule(list(nodes))
     if not order:
         return
+    checks: list[_Guard] = []
+    if _guards:
+        order, checks = _with_guards(list(nodes), order)
     for hook in schedule_hooks:
         order = hook(order)
     execute(order)
+    for g in checks:
+        if bool(g.flag.device.backend.to_numpy(g.flag.buf)):
+            raise g.fail()
 
 
 def is_eager() -> bool:

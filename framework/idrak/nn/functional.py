@@ -7,6 +7,7 @@ methods (so from idrak's primitive ops); gradients come from autograd. The losse
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
@@ -204,6 +205,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Raises:
         ValueError: ``p`` outside [0, 1].
     """
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"dropout: p must be a number in [0, 1], got {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not training or p == 0.0:
@@ -225,7 +228,13 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``x`` if ``x > 0`` else ``negative_slope * x``."""
+    """``x`` if ``x > 0`` else ``negative_slope * x``.
+
+    Raises:
+        TypeError: ``negative_slope`` is not a number.
+    """
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
     return input.leaky_relu(negative_slope)
 
 
@@ -452,3 +461,17 @@ __all__ += [
     "pairwise_distance",
     "scaled_dot_product_attention",
 ]
+
+
+# NumPy arrays, lists and numbers are accepted wherever a Tensor is (idrak.nn._convert); keep
+# this the last statement of the module so functions added above are covered too.
+def _accept_arrays_everywhere() -> None:
+    from idrak.nn._convert import accepts_arrays
+
+    g = globals()
+    for name in __all__:
+        if inspect.isfunction(g[name]):
+            g[name] = accepts_arrays(g[name])
+
+
+_accept_arrays_everywhere()

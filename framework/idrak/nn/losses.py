@@ -7,6 +7,8 @@ large positive value, and no branch of a ``where`` produces NaN gradients.
 
 from __future__ import annotations
 
+import math
+
 from idrak.core.tensor import Tensor
 
 __all__ = [
@@ -96,6 +98,21 @@ def huber_loss(
 
 
 # classification ----------------------------------------------------------------------------------
+def _weighted_mean(total: Tensor, den: Tensor) -> Tensor:
+    """``total / den``, and NaN with a zero gradient (torch's value and gradient) when ``den``
+    is 0, e.g. every target is ``ignore_index``: the plain quotient's gradient is ``0 * inf``."""
+    empty = den == 0
+    return empty._select(math.nan, total / empty._select(1.0, den))
+
+
+def _check_target_dtype(target: Tensor, fn: str) -> None:
+    if target.dtype.kind == "b":
+        raise TypeError(
+            f"{fn}: target must hold int64 class indices (or floating class probabilities), "
+            "got a bool tensor; convert it with .long()"
+        )
+
+
 def _class_dim(input: Tensor, fn: str) -> int:
     if input.ndim == 0:
         raise ValueError(f"{fn}: input must have a class dimension, got a 0-d tensor")
@@ -163,11 +180,12 @@ def nll_loss(
         ValueError: mismatched shapes or weight. IndexError: a class index outside [0, C).
     """
     cdim = _class_dim(input, "nll_loss")
+    _check_target_dtype(target, "nll_loss")
     _check_indices(input, target, cdim, ignore_index, "nll_loss")
     _check_weight(weight, input.shape[cdim], "nll_loss")
     loss, w, _ = _nll(input, target, weight, ignore_index, cdim)
     if reduction == "mean":
-        return loss.sum() / w.sum()
+        return _weighted_mean(loss.sum(), w.sum())
     return _reduce(loss, reduction, "nll_loss")
 
 
@@ -198,6 +216,8 @@ def cross_entropy(
         IndexError: a class index outside [0, C) that is not ``ignore_index``.
     """
     fn = "cross_entropy"
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)):
+        raise TypeError(f"{fn}: label_smoothing must be a number, got {label_smoothing!r}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if reduction not in ("mean", "sum", "none"):
@@ -205,6 +225,7 @@ def cross_entropy(
     cdim = _class_dim(input, fn)
     c = input.shape[cdim]
     _check_weight(weight, c, fn)
+    _check_target_dtype(target, fn)
     logp = input.log_softmax(cdim)
     if target.dtype.kind == "f":  # class probabilities
         _same_shape(input, target, fn + " (probability targets)")
@@ -213,13 +234,14 @@ def cross_entropy(
             p = p * (1.0 - label_smoothing) + label_smoothing / c
         prod = logp * p if weight is None else logp * p * _weight_view(weight, logp, cdim)
         loss = -prod.sum(cdim)
-        if reduction == "mean":
-            return loss.sum() / float(max(input.numel() // c, 1))
+        if reduction == "mean":  # N = 0 gives NaN, as in torch
+            n = input.numel() // max(c, 1)
+            return loss.sum() / float(n) if n else loss.sum() * math.nan
         return _reduce(loss, reduction, fn)
     _check_indices(input, target, cdim, ignore_index, fn)
     nll, w, valid = _nll(logp, target, weight, ignore_index, cdim)
     if reduction == "mean":
-        out = nll.sum() / w.sum()
+        out = _weighted_mean(nll.sum(), w.sum())
     else:
         out = _reduce(nll, reduction, fn)
     if label_smoothing <= 0:
@@ -228,7 +250,7 @@ def cross_entropy(
     smooth = valid._select(-lw.sum(cdim), 0.0)
     if reduction == "mean":
         den = w.sum() if weight is not None else valid.cast(logp.dtype).sum()
-        smooth = smooth.sum() / den
+        smooth = _weighted_mean(smooth.sum(), den)
     else:
         smooth = _reduce(smooth, reduction, fn)
     return out * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
@@ -242,9 +264,18 @@ def binary_cross_entropy(
     ``x = 0`` or ``1`` gives a finite loss). Prefer :func:`binary_cross_entropy_with_logits`.
 
     Raises:
-        ValueError: different shapes, unknown ``reduction``.
+        ValueError: different shapes, unknown ``reduction``, or an input outside [0, 1] (NaN
+            included; checked on the host, as torch does, so the input is realized here).
     """
     _same_shape(input, target, "binary_cross_entropy")
+    if input.numel():
+        a = input.detach().numpy()
+        outside = ~((a >= 0) & (a <= 1))
+        if outside.any():
+            raise ValueError(
+                "binary_cross_entropy: all elements of input should be between 0 and 1, got "
+                f"{float(a[outside].flat[0])}; use binary_cross_entropy_with_logits for logits"
+            )
     y = target.cast(input.dtype)
     loss = -(y * input.log().clamp(min=-100.0) + (1.0 - y) * (1.0 - input).log().clamp(min=-100.0))
     if weight is not None:

@@ -11,6 +11,8 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from idrak.core.autograd import no_grad
 from idrak.core.layer_type import Module as _LayerType
 from idrak.core.tensor import Tensor, tensor
@@ -402,6 +404,8 @@ class Module(ModuleExtrasMixin):
         return RemovableHandle(self._post_hooks, key)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if any(type(a) is np.ndarray for a in args):  # NumPy inputs, as in idrak.nn._convert
+            args = self._arrays_to_tensors(args)
         for hook in list(self._pre_hooks.values()):
             r = hook(self, args)
             if r is not None:
@@ -413,6 +417,15 @@ class Module(ModuleExtrasMixin):
             if r is not None:
                 out = r
         return out
+
+    def _arrays_to_tensors(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        from idrak.nn._convert import to_tensor
+
+        first = next(iter(self.parameters()), None)
+        return tuple(
+            to_tensor(a, f"{type(self).__name__} input {i}", first) if type(a) is np.ndarray else a
+            for i, a in enumerate(args)
+        )
 
     # composition ---------------------------------------------------------------------------
     def __rshift__(self, other: Any) -> Any:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from idrak.core.autograd import enable_grad, no_grad
 from idrak.core.creation import full
 from idrak.core.tensor import Tensor
@@ -149,6 +151,27 @@ class _Mirrored:
         self.used: set[str] = set()
 
 
+#: hyperparameters that must be real numbers, whichever optimizer has them
+_NUMERIC_OPTIONS = (
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "eps",
+    "alpha",
+    "lr_decay",
+    "initial_accumulator_value",
+)
+
+
+def _is_number(v: Any) -> bool:
+    """A real number (Python or NumPy scalar, or a 0-d Tensor as torch allows for lr), not a
+    bool."""
+    if isinstance(v, Tensor):
+        return v.ndim == 0
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts with ``"params"`` and the
     hyperparameters) and per-parameter ``state`` (a dict keyed by the parameter).
@@ -196,6 +219,14 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate one group's hyperparameters (subclasses extend this)."""
         name = type(self).__name__
+        for key in _NUMERIC_OPTIONS:
+            if key in group and not _is_number(group[key]):
+                raise TypeError(f"{name}: {key} must be a number, got {group[key]!r}")
+        betas = group.get("betas")
+        if betas is not None and not (
+            isinstance(betas, (tuple, list)) and all(_is_number(b) for b in betas)
+        ):
+            raise TypeError(f"{name}: betas must be a pair of numbers, got {betas!r}")
         if "lr" in group and not group["lr"] >= 0:
             raise ValueError(f"{name}: invalid learning rate lr={group['lr']}")
         if not group.get("weight_decay", 0.0) >= 0:

@@ -139,7 +139,27 @@ def _infer_dtype(arr: np.ndarray, data: Any) -> DType:
         return int64
     if kind == "f":
         return get_default_dtype()
+    if kind == "O":
+        big = _first_big_int(data)
+        if big is not None:
+            raise OverflowError(
+                f"cannot make a tensor from the integer {big}: it overflows int64 "
+                f"([-2**63, 2**63)); pass dtype=idrak.float64 to store it as a float"
+            )
     raise TypeError(f"cannot make a tensor from {type(data).__name__} with numpy dtype {arr.dtype}")
+
+
+def _first_big_int(data: Any) -> int | None:
+    """The first Python int in (nested) ``data`` outside int64, or None."""
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            big = _first_big_int(d)
+            if big is not None:
+                return big
+        return None
+    if isinstance(data, int) and not isinstance(data, bool) and not -(2**63) <= data < 2**63:
+        return data
+    return None
 
 
 def _host(data: Any) -> Any:
@@ -161,7 +181,19 @@ def host_buffer(data: Any, dtype: DType | str | None, dev: Device) -> _lazy.Lazy
         TypeError: unknown dtype or data type, or bfloat16 (NumPy has none).
         NotSupportedError: the backend of ``dev`` does not declare the dtype.
     """
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data)
+    except ValueError:
+        raise ValueError(
+            "tensor: data is ragged (nested sequences of unequal lengths); every row of a "
+            f"nested list must have the same length, got {data!r:.80}"
+        ) from None
+    big = _first_big_int(data) if arr.dtype == object else None
+    if big is not None and dtype is None:
+        raise OverflowError(
+            f"cannot make a tensor from the integer {big}: it overflows int64 "
+            f"([-2**63, 2**63)); pass dtype=idrak.float64 to store it as a float"
+        )
     if arr.dtype == object and isinstance(data, (list, tuple)):
         # a (nested) list of tensors, like torch.tensor([t0, t1]); they keep their dtype
         data = np.asarray(_host(data))

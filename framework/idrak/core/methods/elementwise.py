@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Self, TypeVar
 
+import numpy as np
+
 from idrak.contract.dtypes import bool_, get_default_dtype
 from idrak.contract.ops import Op
 from idrak.core.methods.base import TensorBase
@@ -120,25 +122,52 @@ class MathMixin(TensorBase):
         return ~self._binary(_CMPEQ, other)
 
     def __and__(self, other: Any) -> Self:
-        return _logic(_MUL, self, other)
+        """``&``: logical and of bool tensors, bitwise and of integer tensors (two's
+        complement, as ``torch.bitwise_and``)."""
+        return _logic(_MUL, self, other, "and")
 
-    __rand__ = __and__
+    def __rand__(self, other: Any) -> Self:
+        return self.__and__(other)
 
     def __or__(self, other: Any) -> Self:
-        return _logic(_ADD, self, other)
+        """``|``: logical or of bool tensors, bitwise or of integer tensors."""
+        return _logic(_ADD, self, other, "or")
 
-    __ror__ = __or__
+    def __ror__(self, other: Any) -> Self:
+        return self.__or__(other)
 
     def __xor__(self, other: Any) -> Self:
+        """``^``: logical xor of bool tensors, bitwise xor of integer tensors."""
         a, b = self._operands(other)
         if a.dtype != bool_:
-            raise TypeError(f"^ is only supported on bool tensors, got {a.dtype}")
+            return _bitwise(a, b, "xor")
         return _cmp(_CMPEQ, _cmp(_CMPEQ, a, b), a._full_like_shape(False))
 
+    def __rxor__(self, other: Any) -> Self:
+        return self.__xor__(other)
+
     def __invert__(self) -> Self:
+        """``~``: logical not of a bool tensor, bitwise not of an integer one (``-x - 1``
+        for signed, ``max - x`` for unsigned dtypes)."""
+        if self.dtype.kind == "i":
+            return -self - 1
+        if self.dtype.kind == "u":
+            return self._full_like_shape(2**self.dtype.bits - 1) - self
         if self.dtype != bool_:
-            raise TypeError(f"~ is only supported on bool tensors, got {self.dtype}")
+            raise TypeError(f"~ is only supported on bool and integer tensors, got {self.dtype}")
         return _cmp(_CMPEQ, self, self._full_like_shape(False))
+
+    def bitwise_and(self, other: Any) -> Self:
+        return self & other
+
+    def bitwise_or(self, other: Any) -> Self:
+        return self | other
+
+    def bitwise_xor(self, other: Any) -> Self:
+        return self ^ other
+
+    def bitwise_not(self) -> Self:
+        return ~self
 
     def logical_not(self) -> Self:
         return ~(self != 0) if self.dtype != bool_ else ~self
@@ -206,30 +235,73 @@ class MathMixin(TensorBase):
         raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
     def floor_divide(self, other: Any) -> Self:
+        """``self // other`` rounded toward -inf (``torch.floor_divide``).
+
+        Floats follow torch at the infinities: ``3.08 // -inf`` is -1, ``inf // 3`` is NaN.
+        Integers divided by 0 raise: at once when the divisor is on the host (a Python number
+        or a realized tensor), at realization for a lazy divisor (a device-side guard, as for
+        lazy indices; see docs/semantics.md).
+
+        Raises:
+            ZeroDivisionError: an integer division by 0.
+        """
         a, b = self._operands(other)
         if a.dtype.kind == "f":
-            return (a / b).floor()
+            q = (a / b).floor()
+            # a finite over +-inf: -1 where the signs differ (torch's fmod-based rule), and an
+            # infinite dividend over a finite non-zero divisor has no quotient (NaN)
+            opposite = b.isinf() & a.isfinite() & (a != 0) & ((a < 0) != (b < 0))
+            q = opposite._select(-1.0, q)
+            return (a.isinf() & (b != 0))._select(math.nan, q)
+        b = _check_int_divisor(a, b, other, "floor_divide")
         return a._binary(_DIV, b)
 
     def remainder(self, other: Any) -> Self:
-        """Python-style modulo (sign of the divisor), like ``torch.remainder``."""
+        """Python-style modulo (sign of the divisor), like ``torch.remainder``: for floats
+        ``x % +-inf`` is ``x`` when the signs agree (or ``x == 0``), else the divisor.
+
+        Raises:
+            ZeroDivisionError: an integer remainder by a host-known 0.
+        """
         a, b = self._operands(other)
-        return a - a.floor_divide(b) * b
+        if a.dtype.kind != "f":
+            b = _check_int_divisor(a, b, other, "remainder")
+            return a - a._binary(_DIV, b) * b
+        r = a - a.floor_divide(b) * b
+        fin = b.isinf() & a.isfinite()
+        flip = (a != 0) & ((a < 0) != (b < 0))
+        return fin._select(flip._select(b, a), r)
+
+    def __rmod__(self, other: Any) -> Self:
+        a, b = self._operands(other, reverse=True)
+        return a.remainder(b)
 
     def true_divide(self, other: Any) -> Self:
         return self / other
 
     def pow(self, exponent: Any) -> Self:
-        """``self ** exponent``. Small integer exponents become multiplications."""
+        """``self ** exponent``. Small integer exponents become multiplications; an integer
+        tensor to an integer power stays integer (exact, wrapping like torch), by squaring.
+
+        Raises:
+            ValueError: an integer tensor to a negative Python integer power (torch's rule; a
+                negative exponent *tensor* gives 0 unless the base is 1 or -1, as in torch).
+        """
         if not isinstance(exponent, TensorBase):
+            # an integer tensor to a float power is a float result (torch)
+            x = self._float() if isinstance(exponent, float) else self
+            if exponent == 0:  # 1 everywhere (NaN included), gradient 0, still in the graph
+                return x._full_like_shape(False, dtype=bool_)._select(x, 1)
             if exponent == 2:
-                return self * self
+                return x * x
             if exponent == 1:
-                return self * 1
-            if exponent == 0.5 and self.dtype.kind == "f":
-                return self.sqrt()
-            if exponent == -1:
-                return self.reciprocal()
+                return x * 1
+            if exponent == 0.5 and x.dtype.kind == "f":
+                return x.sqrt()
+            if exponent == -1 and x.dtype.kind == "f":
+                return x.reciprocal()
+        if self.dtype.kind in "iu" and _is_int_exponent(exponent):
+            return _int_pow(self, exponent)
         a, b = self._operands(exponent, float_only=True)
         return a._optional(Op.POW, (a, b), None, a.shape, a.dtype)
 
@@ -285,7 +357,9 @@ class MathMixin(TensorBase):
         return self.exp() - 1.0
 
     def square(self) -> Self:
-        return self * self
+        """``self * self``; bool squares to int64, as in torch."""
+        x = self.cast("int64") if self.dtype == bool_ else self
+        return x * x
 
     def tanh(self) -> Self:
         x = self._float()
@@ -310,19 +384,37 @@ class MathMixin(TensorBase):
         return (self > 0)._select(one, (self < 0)._select(-one, self * 0))
 
     def clamp(self, min: Any = None, max: Any = None) -> Self:
-        """Limit values to ``[min, max]`` (either may be None or a Tensor)."""
+        """Limit values to ``[min, max]`` (either may be None, a number or a Tensor), as
+        ``torch.clamp``: ``min(max(x, min), max)``, so ``min > max`` gives ``max``.
+
+        NaN in ``self`` or in a bound gives NaN, and no gradient flows there. The gradient goes
+        to ``self`` where ``min <= x <= max`` (bounds included), else to the bound that won.
+
+        Raises:
+            ValueError: both bounds are None.
+            TypeError: a bound is not a number or a Tensor.
+        """
         if min is None and max is None:
-            raise ValueError("clamp needs min or max")
+            raise ValueError("clamp needs min or max (both are None)")
+        bounds = [b.item() if isinstance(b, np.generic) else b for b in (min, max)]
+        for name, b in zip(("min", "max"), bounds):
+            if b is not None and not isinstance(b, (bool, int, float, TensorBase)):
+                raise TypeError(f"clamp: {name} must be a number or a Tensor, got {b!r}")
+        lo, hi = bounds
+        if any(isinstance(b, float) and math.isnan(b) for b in bounds):
+            return self._full_like_shape(False, dtype=bool_)._select(self, math.nan)
         out = self
-        if min is not None:
-            out = (
-                (out < min)._select(min, out) if isinstance(min, (int, float)) else out.maximum(min)
-            )
-        if max is not None:
-            out = (
-                (out > max)._select(max, out) if isinstance(max, (int, float)) else out.minimum(max)
-            )
-        return out
+        if lo is not None:
+            out = (out < lo)._select(lo, out)
+        if hi is not None:
+            out = (out > hi)._select(hi, out)
+        if out.dtype.kind != "f":
+            return out
+        nan = self.isnan() if self.dtype.kind == "f" else None
+        for b in (lo, hi):
+            if isinstance(b, TensorBase) and b.dtype.kind == "f":
+                nan = b.isnan() if nan is None else nan | b.isnan()
+        return out if nan is None else nan._select(math.nan, out)
 
     clip = clamp
 
@@ -389,8 +481,117 @@ def _cmp(op: Op, a: T, b: T) -> T:
     return a._prim(op, (a, b), None, a.shape, bool_)
 
 
-def _logic(op: Op, a: T, other: Any) -> T:
+def _logic(op: Op, a: T, other: Any, kind: str) -> T:
     x, y = a._operands(other)
     if x.dtype != bool_:
-        raise TypeError(f"& and | are only supported on bool tensors, got {x.dtype}")
-    return x._prim(op, (x, y), None, x.shape, bool_)
+        return _bitwise(x, y, kind)
+    return self._prim(op, (x, y), None, x.shape, bool_)
+
+
+def _bitwise(a: T, b: T, kind: str) -> T:
+    """Bitwise and/or/xor of integer tensors ``a`` and ``b`` (same dtype and shape), composed
+    from the required ops (no bitwise primitive): each operand is split into its two's
+    complement bits by floor division by 2 (``x - 2 * (x // 2)`` is the low bit, negative ``x``
+    included), the bits are combined arithmetically (and: ``p*q``, or: ``p+q-p*q``, xor:
+    ``p+q-2pq``) and summed with weights ``2**i``, the top bit of a signed dtype weighing
+    ``-2**(bits-1)``. Costs O(bits) elementwise ops, which the fusion pass can merge.
+
+    Raises:
+        TypeError: a floating dtype (as torch: bitwise ops are for integers and bool).
+    """
+    if a.dtype.kind not in "iu":
+        raise TypeError(
+            f"bitwise {kind} is only supported on integer and bool tensors, got {a.dtype}"
+        )
+    nbits = a.dtype.bits
+    x, y = a.cast("int64"), b.cast("int64")
+    out = x._full_like_shape(0)
+    for i in range(nbits):
+        hx, hy = x // 2, y // 2
+        p, q = x - hx * 2, y - hy * 2
+        pq = p * q
+        r = pq if kind == "and" else p + q - pq if kind == "or" else p + q - pq * 2
+        w = -(2 ** (nbits - 1)) if a.dtype.kind == "i" and i == nbits - 1 else 2**i
+        out = out + r * w
+        x, y = hx, hy
+    return out.cast(a.dtype)
+
+
+def _check_int_divisor(a: T, b: T, other: Any, op: str) -> T:
+    """The integer divisor ``b`` (``other`` promoted and broadcast), checked for zeros.
+
+    A Python number or a realized tensor is checked at once (no graph is forced). A lazy
+    divisor is checked on the device like a lazy index: the division gets ``where(b == 0, 1,
+    b)`` and a guard whose flag ``any(b == 0)`` raises when the result is realized.
+
+    Raises:
+        ZeroDivisionError: a host-known zero divisor.
+    """
+    from idrak.engine import lazy as _lazy
+
+    message = f"{op}: integer division by zero (dividend dtype {a.dtype})"
+    if not isinstance(other, TensorBase):
+        if other == 0:
+            raise ZeroDivisionError(message)
+        return b
+    if other.numel() == 0:
+        return b
+    if other.lazy.buf is not None:
+        if (other.numpy() == 0).any():
+            raise ZeroDivisionError(message)
+        return b
+    zero = b == 0
+    safe = zero._select(1, b).cast(b.dtype)
+    _lazy.add_guard(
+        safe.lazy,
+        zero.any().lazy,
+        lambda: ZeroDivisionError(message + " (a lazy divisor, found when it was realized)"),
+    )
+    return safe
+
+
+def _is_int_exponent(e: Any) -> bool:
+    if isinstance(e, TensorBase):
+        return e.dtype.kind in "iu"
+    return isinstance(e, (int, np.integer)) and not isinstance(e, bool)
+
+
+def _int_pow(x: T, e: Any) -> T:
+    """Integer ``x ** e`` by binary exponentiation (wraps like torch's integer pow).
+
+    A Python exponent unrolls its own bits. An exponent tensor uses as many bits as its
+    host-known maximum needs (all 63 when it is lazy); negative exponents give 0, except for
+    bases 1 (1) and -1 (+-1 by parity), as torch's integer pow does.
+    """
+    if not isinstance(e, TensorBase):
+        e = int(e)
+        if e < 0:
+            raise ValueError(
+                f"integers to negative integer powers are not allowed (exponent {e}); "
+                "use a floating base"
+            )
+        out, base = x._full_like_shape(1), x
+        while e:
+            if e & 1:
+                out = out * base
+            e >>= 1
+            if e:
+                base = base * base
+        return out
+    a, b = x._operands(e)
+    if a.dtype == bool_:
+        raise TypeError("pow is not supported for bool tensors")
+    bits = 63
+    if b.lazy.buf is not None and b.numel():
+        bits = max(int(np.abs(b.numpy()).max()).bit_length(), 1)
+    neg = b < 0
+    k = neg._select(-b, b)
+    out, base = a._full_like_shape(1), a
+    for i in range(bits):
+        out = ((k // (1 << i)) % 2 == 1)._select(out * base, out)
+        if i + 1 < bits:
+            base = base * base
+    odd = k % 2 == 1
+    sign_one = odd._select(a, a._full_like_shape(1))
+    neg_val = (a == 1)._select(1, (a == -1)._select(sign_one, 0)).cast(a.dtype)
+    return neg._select(neg_val, out)

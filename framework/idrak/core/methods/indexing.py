@@ -8,7 +8,7 @@ rules and become one GATHER on a flattened view, so their gradients are SCATTER_
 from __future__ import annotations
 
 import math
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,8 @@ from idrak.core.methods.inplace import mark_view
 from idrak.core.methods.movement import broadcast_shapes
 from idrak.errors import IdrakError, ShapeError
 
+T = TypeVar("T", bound=TensorBase)
+
 __all__ = ["IndexingMixin"]
 
 
@@ -26,20 +28,43 @@ def _is_adv(i: Any) -> bool:
     return isinstance(i, (TensorBase, list, np.ndarray)) and not isinstance(i, bool)
 
 
-def _check_bounds(index: TensorBase, n: int, op: str, negative: bool) -> None:
-    """Raise IndexError for an index outside ``[-n, n)`` (``[0, n)`` without ``negative``).
+def _check_bounds(index: T, n: int, op: str, negative: bool) -> T:
+    """``index``, checked to lie in ``[-n, n)`` (``[0, n)`` without ``negative``).
 
-    Checked only where the index data is already on the host side (a realized buffer), so no
-    graph is forced; a lazy index is not checked (see docs/semantics.md).
+    An index whose data is on the host (a realized buffer) is checked at once. A lazy index is
+    checked on its device: the result is ``where(bad, 0, index)`` (so no backend ever sees an
+    out-of-range index) carrying a guard whose flag ``any(bad)`` is computed in the same
+    schedule; the IndexError is raised when the result is realized (docs/semantics.md).
+
+    Raises:
+        IndexError: an index out of range, naming ``op``, the index and the size.
     """
-    if index.lazy.buf is None or index.numel() == 0 or index.dtype.kind not in "iu":
-        return
-    a = index.numpy()
-    lo, hi = int(a.min()), int(a.max())
+    from idrak.engine import lazy as _lazy
+
+    if index.numel() == 0 or index.dtype.kind not in "iu":
+        return index
     low = -n if negative else 0
-    if lo < low or hi >= n:
-        bad = lo if lo < low else hi
-        raise IndexError(f"{op}: index {bad} is out of bounds for dimension with size {n}")
+    if index.lazy.buf is not None:
+        a = index.numpy()
+        lo, hi = int(a.min()), int(a.max())
+        if lo < low or hi >= n:
+            bad = lo if lo < low else hi
+            raise IndexError(f"{op}: index {bad} is out of bounds for dimension with size {n}")
+        return index
+    i = index.detach()
+    outside = (i < low) | (i >= n)
+    safe = outside._select(0, i).cast(index.dtype)
+
+    def fail() -> BaseException:
+        a = i.numpy()
+        off = a[(a < low) | (a >= n)].flat[0]
+        return IndexError(
+            f"{op}: index {int(off)} is out of bounds for dimension with size {n} "
+            "(a device-side check on a lazy index, reported when the result was realized)"
+        )
+
+    _lazy.add_guard(safe.lazy, outside.any().lazy, fail)
+    return safe
 
 
 class IndexingMixin(TensorBase):
@@ -134,7 +159,7 @@ class IndexingMixin(TensorBase):
                     raise IndexError(
                         f"tensors used as indices must be integer or bool, got {idx.dtype}"
                     )
-                _check_bounds(idx, x.shape[d], "index", negative=True)
+                idx = _check_bounds(idx, x.shape[d], "index", negative=True)
                 if not isinstance(it, TensorBase):
                     a = np.asarray(it)
                     if a.size and (a.max() >= x.shape[d] or a.min() < -x.shape[d]):
@@ -176,7 +201,7 @@ class IndexingMixin(TensorBase):
         rest_shape = tuple(self.shape[i] for i in rest)
         xs = x.reshape((math.prod(sizes),) + rest_shape)
         g = flat.reshape((-1,) + (1,) * len(rest_shape)).expand((flat.shape[0],) + rest_shape)
-        out = xs.gather(0, g).reshape(bshape + rest_shape)
+        out = xs._gather(0, g).reshape(bshape + rest_shape)
         if adjacent and dims[0] > 0:
             nb = len(bshape)
             order = (
@@ -214,8 +239,8 @@ class IndexingMixin(TensorBase):
             )
             vals = vals.cast(self.dtype)._broadcast_to(sel.shape).reshape(-1)
             flat = src.reshape(-1)
-            placed = flat.zeros_like().scatter_add(0, region, vals)
-            hit = flat.zeros_like().cast(int64).scatter_add(0, region, region.ones_like()) > 0
+            placed = flat.zeros_like()._scatter_add(0, region, vals)
+            hit = flat.zeros_like().cast(int64)._scatter_add(0, region, region.ones_like()) > 0
             new = hit._select(placed, flat).reshape(self.shape)
         new = new.cast(self.dtype)
         if self._ctx is None and not new.requires_grad:
@@ -239,7 +264,11 @@ class IndexingMixin(TensorBase):
                 raise ShapeError(
                     f"gather: index shape {index.shape} exceeds input shape {self.shape} at dim {i}"
                 )
-        _check_bounds(index, self.shape[d], "gather", negative=False)
+        index = _check_bounds(index, self.shape[d], "gather", negative=False)
+        return self._gather(d, index)
+
+    def _gather(self, d: int, index: TensorBase) -> Self:
+        """GATHER along ``d`` of an index known to be in range (no bounds check)."""
         idx = index.cast(int64)
         x = self._shrink(
             tuple((0, s) if i == d else (0, index.shape[i]) for i, s in enumerate(self.shape))
@@ -249,7 +278,11 @@ class IndexingMixin(TensorBase):
     def scatter_add(self, dim: int, index: TensorBase, src: TensorBase) -> Self:
         """A copy of ``self`` with ``src`` added at ``index`` along ``dim`` (duplicates add)."""
         d = self._dim(dim)
-        _check_bounds(index, self.shape[d], "scatter_add", negative=False)
+        index = _check_bounds(index, self.shape[d], "scatter_add", negative=False)
+        return self._scatter_add(d, index, src)
+
+    def _scatter_add(self, d: int, index: TensorBase, src: TensorBase) -> Self:
+        """SCATTER_ADD along ``d`` of an index known to be in range (no bounds check)."""
         idx = index.cast(int64)
         src = (
             src.cast(self.dtype)._shrink(tuple((0, s) for s in idx.shape))
@@ -266,8 +299,12 @@ class IndexingMixin(TensorBase):
 
     def index_select(self, dim: int, index: TensorBase) -> Self:
         d = self._dim(dim)
-        _check_bounds(index, self.shape[d], "index_select", negative=False)
-        return self[(slice(None),) * d + (index,)]
+        if index.ndim > 1:
+            raise IndexError(f"index_select: index must be 0-d or 1-d, got shape {index.shape}")
+        index = _check_bounds(index, self.shape[d], "index_select", negative=False)
+        if index.ndim == 0:
+            return self._advanced([(d, index.reshape(1))]).squeeze(d)
+        return self._advanced([(d, index)])
 
     def masked_fill(self, mask: Self, value: Any) -> Self:
         return mask._select(value, self)

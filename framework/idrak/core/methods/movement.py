@@ -21,6 +21,9 @@ __all__ = ["MovementMixin", "broadcast_shapes", "cat", "stack"]
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
+    for s in shape:
+        if isinstance(s, (bool, float, str)) or not hasattr(s, "__index__"):
+            raise TypeError(f"sizes and dims must be integers, got {s!r} in {tuple(shape)!r}")
     return tuple(int(s) for s in shape)
 
 
@@ -91,9 +94,7 @@ class MovementMixin(TensorBase):
             return self
         return mark_view(
             self,
-            self._prim(
-                Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
-            ),
+            self._prim(Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype),
         )
 
     def expand(self, *shape: Any) -> Self:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import result_type
 from idrak.contract.ops import Op
 from idrak.core.methods.base import TensorBase
-from idrak.core.methods.convolution import out_size, pair, unfold2d
+from idrak.core.methods.convolution import out_size, pair, unfold2d, window_taps
 from idrak.core.methods.movement import broadcast_shapes, stack
 from idrak.errors import ShapeError
+
+T = TypeVar("T", bound=TensorBase)
 
 __all__ = ["NNOpsMixin"]
 
@@ -95,7 +97,7 @@ class NNOpsMixin(TensorBase):
                 f"conv2d: input has {c} channels, weight {weight.shape} with "
                 f"groups={groups} expects {cg * groups}"
             )
-        s, d = pair(stride, "stride"), pair(dilation, "dilation")
+        s, d = pair(stride, "stride", 1), pair(dilation, "dilation", 1)
         if isinstance(padding, str):
             if padding == "valid":
                 p = (0, 0)
@@ -111,7 +113,7 @@ class NNOpsMixin(TensorBase):
                     f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
                 )
         else:
-            p = pair(padding, "padding")
+            p = pair(padding, "padding", 0)
         oh, ow = out_size(h, kh, s[0], p[0], d[0]), out_size(w, kw, s[1], p[1], d[1])
         if oh <= 0 or ow <= 0:
             raise ValueError(
@@ -142,7 +144,12 @@ class NNOpsMixin(TensorBase):
     ) -> Self:
         """Max over windows (``torch.nn.functional.max_pool2d``); input (N, C, H, W) or (C, H, W).
 
-        Padding counts as -inf. The window maximum's gradient goes to the (tied) maxima evenly.
+        Padding counts as -inf. As in torch, each window's gradient goes to one element: the
+        first maximum in row-major window order, or the last NaN when the window holds NaN.
+
+        Raises:
+            ValueError: a kernel, stride or dilation below 1, negative padding, padding above
+                half the kernel, or an output smaller than 1 (the sizes named).
         """
         return self._pool(kernel_size, stride, padding, dilation, ceil_mode, "max")
 
@@ -180,12 +187,21 @@ class NNOpsMixin(TensorBase):
             )
         if self.ndim != 4:
             raise ValueError(f"pooling expects (N, C, H, W) or (C, H, W), got {self.shape}")
-        k = pair(kernel_size, "kernel_size")
-        s = pair(stride if stride is not None else k, "stride")
-        p, d = pair(padding, "padding"), pair(dilation, "dilation")
+        k = pair(kernel_size, "kernel_size", 1)
+        s = pair(stride if stride is not None else k, "stride", 1)
+        p, d = pair(padding, "padding", 0), pair(dilation, "dilation", 1)
         if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
             raise ValueError(f"pad {p} should be at most half of kernel size {k}")
         n, c, h, w = self.shape
+        oh, ow = (
+            out_size(h, k[0], s[0], p[0], d[0], ceil_mode),
+            out_size(w, k[1], s[1], p[1], d[1], ceil_mode),
+        )
+        if oh < 1 or ow < 1:
+            raise ValueError(
+                f"pooling: input {self.shape} is too small for kernel {k} with stride {s}, "
+                f"padding {p} and dilation {d} (output would be {oh}x{ow})"
+            )
         x = self if self.dtype.kind == "f" else self._float()
         if s == k and p == (0, 0) and d == (1, 1) and not ceil_mode:
             # non-overlapping windows: a reshape, no im2col
@@ -193,25 +209,35 @@ class NNOpsMixin(TensorBase):
             xs = x._shrink(((0, n), (0, c), (0, oh * k[0]), (0, ow * k[1])))
             xs = xs.reshape(n, c, oh, k[0], ow, k[1])
             if kind == "max":
-                return xs.amax((3, 5))
+                if not x._tracks_grad():
+                    return xs.amax((3, 5))
+                full = ((0, n), (0, c), (0, oh), (0, k[0]), (0, ow), (0, k[1]))
+                taps = [
+                    xs._shrink(full[:3] + ((i, i + 1),) + full[4:5] + ((j, j + 1),)).reshape(
+                        n, c, oh, ow
+                    )
+                    for i in range(k[0])
+                    for j in range(k[1])
+                ]
+                return _window_max(taps)
             red = xs.sum((3, 5))
             return red / float(k[0] * k[1]) if kind == "avg" else red
+        if kind == "max" and x._tracks_grad():
+            return _window_max(window_taps(x, k, s, p, d, -math.inf, ceil_mode))
         cols = unfold2d(x, k, s, p, d, -math.inf if kind == "max" else 0.0, ceil_mode)
         if kind == "max":
             return cols.amax(2)
         if kind == "sum":
             return cols.sum(2)
         if ceil_mode:  # windows that hang past the padded input average only what they cover
-            ones = x._full_like_shape(1.0, (1, 1, h, w))._pad(
-                ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), 1.0
-            )
-            cnt = unfold2d(ones, k, s, (0, 0), d, 0.0, ceil_mode).sum(2)
+            ones = x._full_like_shape(1.0, (1, 1, h, w))
+            cnt = unfold2d(ones, k, s, p, d, 1.0, ceil_mode, overhang_value=0.0).sum(2)
             return cols.sum(2) / cnt
         return cols.mean(2)
 
     def adaptive_avg_pool2d(self, output_size: Any) -> Self:
         """Average into an (OH, OW) grid; cell i covers [floor(i*H/OH), ceil((i+1)*H/OH))."""
-        oh, ow = pair(output_size, "output_size")
+        oh, ow = pair(output_size, "output_size", 1)
         h, w = self.shape[-2:]
         if h % oh == 0 and w % ow == 0:
             return self.avg_pool2d((h // oh, w // ow))
@@ -224,3 +250,17 @@ class NNOpsMixin(TensorBase):
                 cols.append(self.narrow(-2, r0, r1 - r0).narrow(-1, c0, c1 - c0).mean((-2, -1)))
             rows.append(stack(cols, -1))
         return stack(rows, -2)
+
+
+def _window_max(taps: list[T]) -> T:
+    """The elementwise max of the window taps (each (N, C, OH, OW), in row-major window order)
+    by torch's scan: a tap replaces the running maximum when it is larger or NaN. The result is
+    one of the taps, exactly, and its gradient goes to that tap only: the first maximum, or the
+    last NaN of the window, as torch's max_pool2d. (A window whose taps inside the input are
+    all -inf keeps a padding tap's -inf, and that gradient is dropped; torch gives it to the
+    first tap inside the input.)"""
+    best = taps[0]
+    for t in taps[1:]:
+        take = (t > best) | t.isnan()
+        best = take._select(t, best)
+    return best

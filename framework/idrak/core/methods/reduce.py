@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import bool_, int64
 from idrak.contract.ops import Op
 from idrak.core.methods.base import Dims, TensorBase
+
+T = TypeVar("T", bound=TensorBase)
 
 __all__ = ["ReduceMixin", "values_indices"]
 
@@ -24,7 +26,12 @@ class ReduceMixin(TensorBase):
     def _axes(self, dim: Dims) -> tuple[int, ...]:
         if dim is None:
             return tuple(range(self.ndim))
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if isinstance(dim, int):
+            dims: tuple[int, ...] = (dim,)
+        elif isinstance(dim, (tuple, list)) and all(isinstance(d, int) for d in dim):
+            dims = tuple(dim)
+        else:
+            raise TypeError(f"dim must be an int or a tuple of ints, got {dim!r}")
         axes = tuple(sorted({self._dim(d) for d in dims}))
         if self.ndim == 0:  # dim 0 / -1 of a 0-d tensor names the tensor itself: nothing to reduce
             return ()
@@ -82,20 +89,63 @@ class ReduceMixin(TensorBase):
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """``max()`` -> the largest value; ``max(dim)`` -> (values, indices);
-        ``max(other_tensor)`` -> elementwise maximum."""
+        ``max(other_tensor)`` -> elementwise maximum.
+
+        Gradients follow torch: ``max()`` splits the gradient evenly among the maxima (NaN counts
+        as equal to NaN); ``max(dim)`` sends it to the returned index only (the first maximum,
+        or the first NaN). :meth:`amax` splits evenly too, and a NaN maximum gives NaN gradients
+        to the whole reduced slice, as torch's ``amax`` does.
+        """
         if isinstance(dim, TensorBase):
             return self.maximum(dim)
         if dim is None:
-            return self.amax()
-        return values_indices(self.amax(dim, keepdim), self.argmax(dim, keepdim))
+            return self._extreme_all(True) if self._tracks_grad() else self.amax()
+        idx = self.argmax(dim, keepdim)
+        if not self._tracks_grad() or self.ndim == 0:
+            return values_indices(self.amax(dim, keepdim), idx)
+        return values_indices(self._take_along(dim, idx, keepdim), idx)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        """Like :meth:`max`, for the smallest value."""
+        """Like :meth:`max`, for the smallest value (same gradient rules)."""
         if isinstance(dim, TensorBase):
             return self.minimum(dim)
         if dim is None:
-            return self.amin()
-        return values_indices(self.amin(dim, keepdim), self.argmin(dim, keepdim))
+            return self._extreme_all(False) if self._tracks_grad() else self.amin()
+        idx = self.argmin(dim, keepdim)
+        if not self._tracks_grad() or self.ndim == 0:
+            return values_indices(self.amin(dim, keepdim), idx)
+        return values_indices(self._take_along(dim, idx, keepdim), idx)
+
+    def _tracks_grad(self) -> bool:
+        from idrak.core.autograd import is_grad_enabled
+
+        return self.requires_grad and is_grad_enabled()
+
+    def _take_along(self, dim: int, idx: TensorBase, keepdim: bool) -> Self:
+        """``self`` at ``idx`` (one index per slice along ``dim``) by GATHER, whose VJP sends the
+        gradient to that index only."""
+        d = self._dim(dim)
+        out = self._gather(d, idx if keepdim else idx.unsqueeze(d))
+        return out if keepdim else out.squeeze(d)
+
+    def _extreme_all(self, largest: bool) -> Self:
+        """The maximum (minimum) of all elements, its gradient split evenly among the maxima.
+
+        Written as ``m - sum(w * (m' - where(mask, x, m')))`` with ``m`` the detached maximum,
+        ``w`` ``1/count`` on the maxima and ``m'`` ``m`` where finite (else 0): the sum is +0.0 for
+        a finite maximum (so the value is ``m`` exactly, -0.0 included) and -+inf/NaN otherwise,
+        and its gradient is ``w`` on the maxima, 0 elsewhere.
+        """
+        x = self.reshape(-1)
+        if x.shape[0] == 0:
+            raise ValueError(f"max/min of an empty tensor (shape {self.shape})")
+        xd = x.detach()
+        m = xd._max_keep((0,)) if largest else xd.amin(0, keepdim=True)
+        mask = (xd == m) | (xd.isnan() & m.isnan())
+        w = mask.cast(x.dtype) / mask.cast(x.dtype)._sum_keep((0,))
+        m_fin = m.isfinite()._select(m, 0.0)
+        t = mask._select(x, m_fin)
+        return (m - ((m_fin - t) * w)._sum_keep((0,))).reshape(())
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Self:
         """Index of the first largest value along ``dim`` (flattened when None); NaN is largest."""
@@ -161,7 +211,8 @@ class ReduceMixin(TensorBase):
         keepdim: bool = False,
         unbiased: bool | None = None,
     ) -> Self:
-        return self.var(dim, correction, keepdim, unbiased).sqrt()
+        """Standard deviation; its gradient at a zero deviation is 0, as in torch."""
+        return _root0(self.var(dim, correction, keepdim, unbiased), 2.0)
 
     def prod(self, dim: int | None = None, keepdim: bool = False) -> Self:
         """Product along ``dim`` by pairwise halving (exact for integers, differentiable)."""
@@ -248,10 +299,21 @@ class ReduceMixin(TensorBase):
         return x if x is not self else self.clone()
 
     def norm(self, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Self:
+        """The ``p``-norm over ``dim`` (all dims when None). The gradient of a zero norm is 0
+        (torch's subgradient), not the 0/0 of the chain rule."""
         if p == 2:
-            return self.square().sum(dim, keepdim).sqrt()
+            return _root0(self.square().sum(dim, keepdim), 2.0)
         if p == 1:
             return self.abs().sum(dim, keepdim)
         if p == math.inf:
             return self.abs().amax(dim, keepdim)
-        return self.abs().pow(p).sum(dim, keepdim).pow(1.0 / p)
+        return _root0(self.abs().pow(p).sum(dim, keepdim), float(p))
+
+
+def _root0(s: T, p: float) -> T:
+    """``s ** (1/p)`` for ``s >= 0`` with gradient 0 where ``s == 0`` (the chain rule would give
+    ``inf * 0``): the root is taken of ``where(s == 0, 1, s)`` and replaced by 0 there."""
+    zero = s == 0
+    safe = zero._select(1.0, s)
+    root = safe.sqrt() if p == 2.0 else safe.pow(1.0 / p)
+    return zero._select(0.0, root)

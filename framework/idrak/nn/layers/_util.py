@@ -17,6 +17,13 @@ def check_positive(layer: str, **values: Any) -> None:
             raise ValueError(f"{layer}: {name} must be a positive int, got {v!r}")
 
 
+def check_number(layer: str, **values: Any) -> None:
+    """Raise ``TypeError`` naming the first argument that is not a real number (None allowed)."""
+    for name, v in values.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise TypeError(f"{layer}: {name} must be a number, got {v!r}")
+
+
 def new_param(*shape: int, dtype: Any = None, device: Any = None, fill: float = 0.0) -> Parameter:
     """A Parameter of ``shape`` filled with ``fill`` (layers then run reset_parameters)."""
     return Parameter(creation.full(shape, float(fill), dtype=dtype, device=device))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from idrak.core.tensor import Tensor
 from idrak.nn import functional as F
+from idrak.nn.layers._util import check_number
 from idrak.nn.module import Module
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh"]
@@ -26,6 +27,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
+        check_number("LeakyReLU", negative_slope=negative_slope)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
@@ -71,6 +73,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
+        check_number("ELU", alpha=alpha)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:

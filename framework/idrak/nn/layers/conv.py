@@ -61,6 +61,12 @@ class Conv2d(Module):
             raise ValueError(
                 f"Conv2d: padding_mode {padding_mode!r} is not supported (only 'zeros')"
             )
+
+        pair(kernel_size, "Conv2d: kernel_size", 1)
+        pair(stride, "Conv2d: stride", 1)
+        pair(dilation, "Conv2d: dilation", 1)
+        if not isinstance(padding, str):
+            pair(padding, "Conv2d: padding", 0)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride, self.dilation = pair(stride, "stride"), pair(dilation, "dilation")

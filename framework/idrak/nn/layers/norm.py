@@ -11,7 +11,7 @@ from idrak.core.tensor import Tensor
 from idrak.core.toplevel import realize
 from idrak.nn import functional as F
 from idrak.nn import init
-from idrak.nn.layers._util import check_positive, new_param
+from idrak.nn.layers._util import check_number, check_positive, new_param
 from idrak.nn.module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
@@ -50,6 +50,7 @@ class _BatchNorm(Module):
     ) -> None:
         super().__init__()
         check_positive(type(self).__name__, num_features=num_features)
+        check_number(type(self).__name__, eps=eps, momentum=momentum)
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(
                 f"{type(self).__name__}: momentum must be in [0, 1] or None, got {momentum}"
@@ -180,6 +181,7 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        check_number("LayerNorm", eps=eps)
         shape = (
             (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         )
@@ -229,6 +231,7 @@ class GroupNorm(Module):
     ) -> None:
         super().__init__()
         check_positive("GroupNorm", num_groups=num_groups, num_channels=num_channels)
+        check_number("GroupNorm", eps=eps)
         if num_channels % num_groups:
             raise ValueError(
                 f"GroupNorm: num_channels ({num_channels}) must be divisible by "

@@ -11,6 +11,18 @@ from idrak.nn.module import Module
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
 
 
+def _check_window(kernel_size: Any, stride: Any, padding: Any, dilation: Any, cls: str) -> None:
+    """Raise ValueError (naming the layer, the argument and its value) for a kernel, stride or
+    dilation below 1 or a negative padding, at construction rather than at the first call."""
+    from idrak.core.methods.convolution import pair
+
+    pair(kernel_size, f"{cls}: kernel_size", 1)
+    if stride is not None:
+        pair(stride, f"{cls}: stride", 1)
+    pair(padding, f"{cls}: padding", 0)
+    pair(dilation, f"{cls}: dilation", 1)
+
+
 class MaxPool2d(Module):
     """Max over sliding windows of (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel.
 
@@ -28,6 +40,7 @@ class MaxPool2d(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
+        _check_window(kernel_size, stride, padding, dilation, "MaxPool2d")
         self.return_indices = return_indices
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
@@ -63,6 +76,7 @@ class AvgPool2d(Module):
         divisor_override: int | None = None,
     ) -> None:
         super().__init__()
+        _check_window(kernel_size, stride, padding, 1, "AvgPool2d")
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
@@ -93,6 +107,9 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
+        from idrak.core.methods.convolution import pair
+
+        pair(output_size, "AdaptiveAvgPool2d: output_size", 1)
         self.output_size = output_size
 
     def forward(self, x: Tensor) -> Tensor:

@@ -46,6 +46,8 @@ def clip_grad_norm_(
         IdrakError: a non-finite total norm with ``error_if_nonfinite``.
         ValueError: ``max_norm < 0``.
     """
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
+        raise TypeError(f"clip_grad_norm_: max_norm must be a number, got {max_norm!r}")
     if max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     grads: list[Any] = [p for p in _params(parameters) if p.grad is not None]
