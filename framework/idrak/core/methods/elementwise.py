@@ -485,7 +485,7 @@ def _logic(op: Op, a: T, other: Any, kind: str) -> T:
     x, y = a._operands(other)
     if x.dtype != bool_:
         return _bitwise(x, y, kind)
-    return self._prim(op, (x, y), None, x.shape, bool_)
+    return x._prim(op, (x, y), None, x.shape, bool_)
 
 
 def _bitwise(a: T, b: T, kind: str) -> T:
