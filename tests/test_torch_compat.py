@@ -295,8 +295,8 @@ def test_interop_helpers() -> None:
     a = np.arange(6, dtype=np.int32).reshape(2, 3)
     t = idrak.from_numpy(a)
     assert t.dtype == idrak.int32 and t.numpy().tolist() == a.tolist()
-    a[0, 0] = 99  # a copy, unlike torch.from_numpy (documented)
-    assert t.numpy()[0, 0] == 0
+    a[0, 0] = 99  # shared memory, as torch.from_numpy's
+    assert t.numpy()[0, 0] == 99
     assert idrak.as_tensor(t) is t
     assert idrak.as_tensor([1.0, 2.0], dtype=idrak.float64).dtype == idrak.float64
     assert idrak.is_tensor(t) and not idrak.is_tensor(a)

@@ -95,7 +95,7 @@ class LikeMixin:
     ) -> Tensor:
         """A copy of ``data`` (lists, numbers, arrays, Tensors) with ``self``'s dtype and device
         unless given (PyTorch's rule: ``self``'s dtype even for int data)."""
-        from idrak.core.methods.conversion import tensor
+        from idrak.core.tensor import tensor
 
         return tensor(
             data,
