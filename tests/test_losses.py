@@ -275,3 +275,24 @@ def test_functional_reachable_from_idrak() -> None:
     logits = idrak.tensor([[2.0, 0.0], [0.0, 2.0]])
     loss = idrak.functional.cross_entropy(logits, idrak.tensor([0, 1]))
     assert loss.item() == pytest.approx(np.log1p(np.exp(-2.0)))
+
+
+def test_lazy_targets_are_checked_on_the_device_and_jit_traces_them() -> None:
+    """A target computed in the step (``y.reshape(-1)``) is checked when the loss is realized,
+    so a jitted step with ignore_index traces and replays instead of reading the target."""
+    x = idrak.randn(4, 3)
+    with pytest.raises(IndexError, match=r"class index 5, outside \[0, 3\).*on the device"):
+        F.cross_entropy(x, idrak.tensor([[0, 1], [2, 5]]).reshape(-1)).item()
+    w = idrak.randn(3, 3, requires_grad=True)
+
+    def step(xb: idrak.Tensor, yb: idrak.Tensor) -> tuple[idrak.Tensor, idrak.Tensor]:
+        loss = F.cross_entropy(xb.matmul(w), yb.reshape(-1), ignore_index=-1)
+        (g,) = idrak.grad(loss, [w])
+        return loss, g
+
+    fn = idrak.jit(step)
+    y = idrak.tensor([[0, 1], [2, -1]])
+    losses = [fn(x, y)[0].item() for _ in range(3)]
+    plain = F.cross_entropy(x.matmul(w), y.reshape(-1), ignore_index=-1).item()
+    assert losses == pytest.approx([plain] * 3, rel=1e-6)
+    assert fn.stats["traces"] == 1 and fn.stats["replays"] == 2

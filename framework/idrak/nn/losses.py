@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from idrak.core.tensor import Tensor
 
 __all__ = [
@@ -119,7 +121,21 @@ def _class_dim(input: Tensor, fn: str) -> int:
     return 0 if input.ndim == 1 else 1
 
 
-def _check_indices(input: Tensor, target: Tensor, cdim: int, ignore_index: int, fn: str) -> None:
+def _check_indices(input: Tensor, target: Tensor, cdim: int, ignore_index: int, fn: str) -> Tensor:
+    """``target``, checked to hold class indices in ``[0, C)`` or ``ignore_index``.
+
+    Targets already on the host (a realized buffer) are checked at once; a lazy target (one
+    computed in the step, e.g. ``y.reshape(-1)``, or any target inside :func:`idrak.jit`) is
+    checked on its device, as lazy indices are (``engine.lazy.add_guard``): the result is the
+    target with bad entries replaced by 0, and the IndexError is raised when the loss is
+    realized.
+
+    Raises:
+        ValueError: the target's shape does not match the input's.
+        IndexError: a class index outside ``[0, C)`` that is not ``ignore_index``.
+    """
+    from idrak.engine import lazy as _lazy
+
     expect = input.shape[:cdim] + input.shape[cdim + 1 :]
     if tuple(target.shape) != tuple(expect):
         raise ValueError(
@@ -127,13 +143,30 @@ def _check_indices(input: Tensor, target: Tensor, cdim: int, ignore_index: int, 
             f"{tuple(input.shape)} (expected {tuple(expect)} for class indices)"
         )
     c = input.shape[cdim]
-    t = target.numpy()
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bad.any():
-        raise IndexError(
+
+    def message(t: np.ndarray) -> str:
+        bad = (t != ignore_index) & ((t < 0) | (t >= c))
+        return (
             f"{fn}: target holds class index {int(t[bad].flat[0])}, outside "
             f"[0, {c}) (ignore_index={ignore_index})"
         )
+
+    if target.numel() == 0:
+        return target
+    if target.lazy.buf is not None:
+        t = target.numpy()
+        if ((t != ignore_index) & ((t < 0) | (t >= c))).any():
+            raise IndexError(message(t))
+        return target
+    i = target.detach()
+    outside = (i != ignore_index) & ((i < 0) | (i >= c))
+    safe = outside._select(0, i).cast(target.dtype)
+    _lazy.add_guard(
+        safe.lazy,
+        outside.any().lazy,
+        lambda: IndexError(message(i.numpy()) + " (checked on the device, at realization)"),
+    )
+    return safe
 
 
 def _check_weight(weight: Tensor | None, c: int, fn: str) -> None:
@@ -181,7 +214,7 @@ def nll_loss(
     """
     cdim = _class_dim(input, "nll_loss")
     _check_target_dtype(target, "nll_loss")
-    _check_indices(input, target, cdim, ignore_index, "nll_loss")
+    target = _check_indices(input, target, cdim, ignore_index, "nll_loss")
     _check_weight(weight, input.shape[cdim], "nll_loss")
     loss, w, _ = _nll(input, target, weight, ignore_index, cdim)
     if reduction == "mean":
@@ -238,7 +271,7 @@ def cross_entropy(
             n = input.numel() // max(c, 1)
             return loss.sum() / float(n) if n else loss.sum() * math.nan
         return _reduce(loss, reduction, fn)
-    _check_indices(input, target, cdim, ignore_index, fn)
+    target = _check_indices(input, target, cdim, ignore_index, fn)
     nll, w, valid = _nll(logp, target, weight, ignore_index, cdim)
     if reduction == "mean":
         out = _weighted_mean(nll.sum(), w.sum())
