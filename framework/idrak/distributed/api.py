@@ -270,7 +270,7 @@ def _from_array(like: Any, arr: Any, native: bool) -> Any:
     if native:
         shape = tuple(int(s) for s in arr.shape)
         return Tensor._from_lazy(LazyBuffer(None, (), None, shape, like.dtype, like.device, arr))
-    from idrak.core.methods.conversion import tensor
+    from idrak.core.tensor import tensor
 
     if like.dtype.name == "bool":
         arr = np.asarray(arr) != 0

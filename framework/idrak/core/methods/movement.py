@@ -91,9 +91,7 @@ class MovementMixin(TensorBase):
             return self
         return mark_view(
             self,
-            self._prim(
-                Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
-            ),
+            self._prim(Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype),
         )
 
     def expand(self, *shape: Any) -> Self:
