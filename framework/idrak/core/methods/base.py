@@ -59,7 +59,7 @@ class TensorBase:
     type checker only.
     """
 
-    if TYPE_CHECKING:  # the checker sees Tensor's slots, which mixins assign (``__setitem__``)
+    if TYPE_CHECKING:  # the checker sees Tensor's slots, which mixins assign (in-place ops, views)
         __slots__ = (
             "_base",
             "_bver",
