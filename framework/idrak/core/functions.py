@@ -1,4 +1,4 @@
-"""Top-level spellings of the ops added by issue 12 (``idrak.sort(x)``, ``idrak.einsum(...)``),
+"""Top-level spellings of more Tensor methods (``idrak.sort(x)``, ``idrak.atan2(y, x)``, ...),
 plus the functions torch has only at the top level: ``einsum``, ``meshgrid``, ``std_mean``,
 ``var_mean``. See docs/ops.md ("Added ops")."""
 
@@ -129,13 +129,13 @@ def std_mean(
 acos = _function(Tensor.acos)
 acosh = _function(Tensor.acosh)
 allclose = _function(Tensor.allclose)
-arccos = _function(Tensor.arccos)
-arccosh = _function(Tensor.arccosh)
-arcsin = _function(Tensor.arcsin)
-arcsinh = _function(Tensor.arcsinh)
-arctan = _function(Tensor.arctan)
-arctan2 = _function(Tensor.arctan2)
-arctanh = _function(Tensor.arctanh)
+arccos = _function(Tensor.acos)  # the same function object
+arccosh = _function(Tensor.acosh)  # the same function object
+arcsin = _function(Tensor.asin)  # the same function object
+arcsinh = _function(Tensor.asinh)  # the same function object
+arctan = _function(Tensor.atan)  # the same function object
+arctan2 = _function(Tensor.atan2)  # the same function object
+arctanh = _function(Tensor.atanh)  # the same function object
 argsort = _function(Tensor.argsort)
 asin = _function(Tensor.asin)
 asinh = _function(Tensor.asinh)
@@ -154,7 +154,7 @@ isclose = _function(Tensor.isclose)
 logaddexp = _function(Tensor.logaddexp)
 logcumsumexp = _function(Tensor.logcumsumexp)
 masked_select = _function(Tensor.masked_select)
-moveaxis = _function(Tensor.moveaxis)
+moveaxis = _function(Tensor.movedim)  # the same function object
 movedim = _function(Tensor.movedim)
 msort = _function(Tensor.msort)
 multinomial = _function(Tensor.multinomial)

@@ -16,6 +16,7 @@ from idrak.data.dataset import (
     TensorDataset,
     random_split,
 )
+from idrak.data.distributed_sampler import DistributedSampler
 from idrak.data.download import (
     Checksum,
     ChecksumError,
@@ -26,7 +27,6 @@ from idrak.data.download import (
 from idrak.data.idx import IdxFormatError, read_idx, write_idx
 from idrak.data.loader import DataLoader
 from idrak.data.names import names_file
-from idrak.data.distributed_sampler import DistributedSampler
 from idrak.data.sampler import (
     BatchSampler,
     RandomSampler,

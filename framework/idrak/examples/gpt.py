@@ -197,7 +197,7 @@ class GPT(nn.Module):
                     p.assign(idrak.zeros(*p.shape))
 
     def forward(self, idx: idrak.Tensor) -> idrak.Tensor:
-        b, t = idx.shape
+        _, t = idx.shape
         if t > self.block_size:
             raise ValueError(f"sequence of length {t} is longer than block_size {self.block_size}")
         tr = self.transformer

@@ -15,6 +15,32 @@ from idrak.core import creation
 from idrak.core.autograd import no_grad
 from idrak.core.tensor import Tensor
 from idrak.core.toplevel import one_hot
+from idrak.nn._functional_conv import (
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d_with_indices,
+    max_unpool1d,
+    max_unpool2d,
+)
+from idrak.nn._functional_resample import interpolate, pad_nonconstant
+from idrak.nn._functional_seq import (
+    cosine_similarity,
+    pairwise_distance,
+    scaled_dot_product_attention,
+)
+from idrak.nn.functional_more import (
+    celu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    mish,
+    selu,
+    softmin,
+    softsign,
+)
 from idrak.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -29,11 +55,17 @@ from idrak.nn.losses import (
 
 __all__ = [
     "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "celu",
+    "conv1d",
     "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
     "elu",
@@ -41,7 +73,11 @@ __all__ = [
     "flatten",
     "gelu",
     "group_norm",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
     "huber_loss",
+    "interpolate",
     "kl_div",
     "l1_loss",
     "layer_norm",
@@ -49,19 +85,30 @@ __all__ = [
     "linear",
     "log_softmax",
     "logsigmoid",
+    "max_pool1d",
     "max_pool2d",
+    "max_pool2d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
     "normalize",
     "one_hot",
     "pad",
+    "pad_nonconstant",
+    "pairwise_distance",
     "relu",
     "relu6",
+    "scaled_dot_product_attention",
+    "selu",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
     "softmax",
+    "softmin",
     "softplus",
+    "softsign",
     "tanh",
 ]
 
@@ -413,54 +460,6 @@ def group_norm(
     if bias is not None:
         out = out + bias.reshape(cs)
     return out
-
-
-# the activations added by issue 12 live in their own module (re-exported here) -----------------
-from idrak.nn.functional_more import (  # noqa: E402
-    celu,
-    hardsigmoid,
-    hardswish,
-    hardtanh,
-    mish,
-    selu,
-    softmin,
-    softsign,
-)
-
-__all__ += ["celu", "hardsigmoid", "hardswish", "hardtanh", "mish", "selu", "softmin", "softsign"]
-# 1-D, transposed and sequence ops (split into their own modules) --------------------------------
-from idrak.nn._functional_conv import (  # noqa: E402
-    avg_pool1d,
-    conv1d,
-    conv_transpose1d,
-    conv_transpose2d,
-    max_pool1d,
-    max_pool2d_with_indices,
-    max_unpool1d,
-    max_unpool2d,
-)
-from idrak.nn._functional_resample import interpolate, pad_nonconstant  # noqa: E402
-from idrak.nn._functional_seq import (  # noqa: E402
-    cosine_similarity,
-    pairwise_distance,
-    scaled_dot_product_attention,
-)
-
-__all__ += [
-    "avg_pool1d",
-    "conv1d",
-    "conv_transpose1d",
-    "conv_transpose2d",
-    "cosine_similarity",
-    "interpolate",
-    "max_pool1d",
-    "max_pool2d_with_indices",
-    "max_unpool1d",
-    "max_unpool2d",
-    "pad_nonconstant",
-    "pairwise_distance",
-    "scaled_dot_product_attention",
-]
 
 
 # NumPy arrays, lists and numbers are accepted wherever a Tensor is (idrak.nn._convert); keep

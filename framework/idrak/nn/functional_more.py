@@ -1,4 +1,4 @@
-"""The activations added by issue 12 as ``nn.functional`` functions (re-exported there):
+"""More activations as ``nn.functional`` functions (re-exported there):
 celu, selu, hardtanh, hardsigmoid, hardswish, softsign, softmin, mish. Each calls the Tensor
 method of the same name (:mod:`idrak.core.methods.activation_more`); ``inplace`` is accepted for
 PyTorch compatibility and ignored (idrak computes a new value)."""

@@ -5,18 +5,15 @@ Each piecewise function is one WHERE per kink, so the gradient at a kink is exac
 outer pieces' slopes; CELU/SELU take the ``x > 0`` branch's slope only for ``x > 0``).
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Self, TypeVar
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import TensorBase
 
 __all__ = ["SELU_ALPHA", "SELU_SCALE", "MoreActivationMixin"]
+
+T = TypeVar("T", bound=TensorBase)
 
 #: the SELU constants of Klambauer et al., "Self-Normalizing Neural Networks" (NeurIPS 2017)
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -28,12 +25,12 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-class MoreActivationMixin:
+class MoreActivationMixin(TensorBase):
     """celu, selu, hardtanh, hardsigmoid, hardswish, softsign, softmin."""
 
     __slots__ = ()
 
-    def celu(self: Tensor, alpha: float = 1.0) -> Tensor:
+    def celu(self, alpha: float = 1.0) -> Self:
         """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (Barron 2017).
 
         Raises:
@@ -45,12 +42,12 @@ class MoreActivationMixin:
         neg = (x > 0)._select(0.0, x)  # the exp branch never sees a large positive argument
         return (x > 0)._select(x, ((neg / alpha).exp() - 1.0) * alpha)
 
-    def selu(self: Tensor) -> Tensor:
+    def selu(self) -> Self:
         """``scale * (max(0, x) + min(0, alpha * (exp(x) - 1)))`` with the fixed constants of
         Klambauer et al. 2017 (:data:`SELU_ALPHA`, :data:`SELU_SCALE`)."""
         return self._float().elu(SELU_ALPHA) * SELU_SCALE
 
-    def hardtanh(self: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    def hardtanh(self, min_val: float = -1.0, max_val: float = 1.0) -> Self:
         """``x`` clipped to ``[min_val, max_val]``; gradient 1 strictly inside, else 0 (torch).
 
         Raises:
@@ -65,29 +62,29 @@ class MoreActivationMixin:
             .cast(x.dtype if x.dtype.kind == "f" else _promoted(x, min_val, max_val))
         )
 
-    def hardsigmoid(self: Tensor) -> Tensor:
+    def hardsigmoid(self) -> Self:
         """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, ``x/6 + 1/2`` between (gradient 0 at
         the ends, as torch)."""
         x = self._float()
         return (x <= -3.0)._select(0.0, (x >= 3.0)._select(1.0, x / 6.0 + 0.5))
 
-    def hardswish(self: Tensor) -> Tensor:
+    def hardswish(self) -> Self:
         """``x * relu6(x + 3) / 6`` (Howard et al., "Searching for MobileNetV3", 2019)."""
         x = self._float()
         return (x <= -3.0)._select(0.0, (x < 3.0)._select(x * (x + 3.0) / 6.0, x))
 
-    def softsign(self: Tensor) -> Tensor:
+    def softsign(self) -> Self:
         """``x / (1 + |x|)``."""
         x = self._float()
         return x / (x.abs() + 1.0)
 
-    def softmin(self: Tensor, dim: int | None = None) -> Tensor:
+    def softmin(self, dim: int | None = None) -> Self:
         """``softmax(-x)`` along ``dim`` (torch's implicit dim when None: 0 for 0/1/3-d inputs,
         else 1)."""
         d = _softmax_dim(self.ndim) if dim is None else dim
         return (-self._float()).softmax(d)
 
 
-def _promoted(x: Tensor, lo: float, hi: float) -> str:
+def _promoted(x: T, lo: float, hi: float) -> str:
     """hardtanh of an integer tensor stays integer (torch) unless a bound is fractional."""
     return x.dtype.name if float(lo).is_integer() and float(hi).is_integer() else "float32"

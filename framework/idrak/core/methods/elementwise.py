@@ -410,11 +410,11 @@ class MathMixin(TensorBase):
             out = (out > hi)._select(hi, out)
         if out.dtype.kind != "f":
             return out
-        nan = self.isnan() if self.dtype.kind == "f" else None
+        nan: TensorBase | None = self.isnan() if self.dtype.kind == "f" else None
         for b in (lo, hi):
             if isinstance(b, TensorBase) and b.dtype.kind == "f":
                 nan = b.isnan() if nan is None else nan | b.isnan()
-        return out if nan is None else nan._select(math.nan, out)
+        return out if nan is None else nan._select(math.nan, out)  # type: ignore[return-value]
 
     clip = clamp
 

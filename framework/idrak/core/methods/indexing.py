@@ -8,6 +8,7 @@ rules and become one GATHER on a flattened view, so their gradients are SCATTER_
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Self, TypeVar
 
 import numpy as np
@@ -183,7 +184,7 @@ class IndexingMixin(TensorBase):
                 x = x.narrow(d, i, 1).squeeze(d)
         return x._advanced(adv) if adv else x
 
-    def _advanced(self, adv: list[tuple[int, Self]]) -> Self:
+    def _advanced(self, adv: Sequence[tuple[int, TensorBase]]) -> Self:
         dims = [d for d, _ in adv]
         bshape = broadcast_shapes(*[i.shape for _, i in adv])
         adjacent = dims == list(range(dims[0], dims[0] + len(dims)))

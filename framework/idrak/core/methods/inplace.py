@@ -34,30 +34,26 @@ PyTorch's mutation of memory:
   not chain every step's graph into the next.
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import bool_
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
 from idrak.errors import IdrakError
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
-
 __all__ = ["InplaceMixin", "live_base", "mark_view", "sync_view", "synced_lazy", "version_of"]
+
+T = TypeVar("T", bound=TensorBase)
 
 _RESHAPE, _PERMUTE, _SHRINK, _EXPAND, _PAD = Op.RESHAPE, Op.PERMUTE, Op.SHRINK, Op.EXPAND, Op.PAD
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 
-def mark_view(src: Tensor, out: Tensor) -> Tensor:
+def mark_view(src: T, out: T) -> T:
     """Record ``out`` (just made from ``src`` by one RESHAPE/PERMUTE/SHRINK/EXPAND) as a view of
     ``src``'s storage. Called by the movement primitives; returns ``out``."""
     if out is src:
@@ -76,19 +72,19 @@ def mark_view(src: Tensor, out: Tensor) -> Tensor:
 _ref = weakref.ref
 
 
-def live_base(t: Tensor) -> Tensor | None:
+def live_base(t: T) -> T | None:
     """The base of the view ``t``, or ``None`` when ``t`` is not a view. A view whose base was
     freed becomes a storage of its own here (keeping the version it had)."""
     r = t._base
     if r is None:
         return None
-    b: Tensor | None = r()
+    b: T | None = r()
     if b is None:
         t._base, t._vers = None, t._bver
     return b
 
 
-def version_of(t: Tensor) -> int:
+def version_of(t: T) -> int:
     """The version counter of ``t``'s storage: bumped by every in-place op on ``t``, on its base
     or on any view of that base (``torch``'s ``t._version``)."""
     if t._base is None:
@@ -97,7 +93,7 @@ def version_of(t: Tensor) -> int:
     return t._vers if b is None else b._vers
 
 
-def synced_lazy(t: Tensor) -> Any:
+def synced_lazy(t: T) -> Any:
     """``t.lazy`` after :func:`sync_view` (the frontend's per-op hook for views)."""
     b = live_base(t)
     if b is not None and t._bver != b._vers:
@@ -105,7 +101,7 @@ def synced_lazy(t: Tensor) -> Any:
     return t.lazy
 
 
-def sync_view(t: Tensor) -> None:
+def sync_view(t: T) -> None:
     """Bring the view ``t`` up to date if its base was modified in place (called by the
     frontend before ``t`` is used; a no-op when it is current)."""
     b = live_base(t)
@@ -113,37 +109,33 @@ def sync_view(t: Tensor) -> None:
         t._sync()
 
 
-def _own_storage(t: Tensor) -> None:
+def _own_storage(t: T) -> None:
     t._base = None
 
 
-def _set_bver(t: Tensor, version: int) -> None:
+def _set_bver(t: T, version: int) -> None:
     t._bver = version
 
 
-def _plain(t: Tensor) -> Tensor:
+def _plain(t: T) -> T:
     """``t``'s current value as a new tensor with no history and no storage link."""
-    from idrak.core.tensor import Tensor
-
-    return Tensor._from_lazy(t.lazy)
+    return t._from_lazy(t.lazy)
 
 
-def _snapshot(t: Tensor) -> Tensor:
+def _snapshot(t: T) -> T:
     """A new tensor object holding ``t``'s current value and history (never modified later), so
     the graph of an in-place op runs through it rather than through ``t`` itself."""
-    from idrak.core.tensor import Tensor
 
-    s = Tensor._from_lazy(t.lazy, t.requires_grad)
+    s = t._from_lazy(t.lazy, t.requires_grad)
     s._ctx, s._vers = t._ctx, t._vers
     return s
 
 
-def _replay(steps: tuple[Any, ...], base: Tensor) -> Tensor:
-    from idrak.core.tensor import Tensor
+def _replay(steps: tuple[Any, ...], base: T) -> T:
 
     t = base
     for op, arg, _, shape in steps:
-        t = Tensor._prim(op, (t,), arg, shape, t.dtype)
+        t = t._prim(op, (t,), arg, shape, t.dtype)
     return t
 
 
@@ -157,7 +149,7 @@ def _check_no_overlap(steps: tuple[Any, ...], name: str) -> None:
             )
 
 
-def _write_back(steps: tuple[Any, ...], value: Tensor, base: Tensor, name: str) -> Tensor:
+def _write_back(steps: tuple[Any, ...], value: T, base: T, name: str) -> T:
     """The new value of ``base`` once the view ``steps`` of it is set to ``value``."""
     val, mask = value, None
     for op, arg, in_shape, out_shape in reversed(steps):
@@ -188,11 +180,11 @@ def _write_back(steps: tuple[Any, ...], value: Tensor, base: Tensor, name: str) 
     return val if mask is None else mask._select(val, base)
 
 
-def _fit(new: Any, self: Tensor, name: str, check_dtype: bool) -> Tensor:
+def _fit(new: Any, self: T, name: str, check_dtype: bool) -> T:
     """``new`` broadcast to ``self``'s shape and cast to its dtype, with torch's errors."""
-    from idrak.core.tensor import Tensor, broadcast_shapes
+    from idrak.core.methods.movement import broadcast_shapes
 
-    if not isinstance(new, Tensor):
+    if not isinstance(new, TensorBase):
         new = self._full_like_shape(new)
     if new.shape != self.shape:
         try:
@@ -217,7 +209,7 @@ def _fit(new: Any, self: Tensor, name: str, check_dtype: bool) -> Tensor:
     return new
 
 
-def _rebind(t: Tensor, new: Tensor) -> None:
+def _rebind(t: T, new: T) -> None:
     """Make ``new`` the value of the storage root ``t`` and bump its version."""
     t._vers += 1
     t.lazy = new.lazy
@@ -229,7 +221,7 @@ def _rebind(t: Tensor, new: Tensor) -> None:
     # output version no longer matches (backward raises where the VJP reads that output)
 
 
-def _redirect(new: Tensor, root: Tensor, mapping: dict[int, Tensor]) -> None:
+def _redirect(new: T, root: T, mapping: dict[int, T]) -> None:
     """Point the recorded graph of ``new`` at the snapshots in ``mapping`` (id of a tensor about
     to be rebound -> a tensor holding its old value and history) wherever it uses those tensors,
     and at a snapshot of every other view of ``root`` (the storage about to change) it uses.
@@ -241,7 +233,7 @@ def _redirect(new: Tensor, root: Tensor, mapping: dict[int, Tensor]) -> None:
     old history behind the snapshots).
     """
     seen = {id(t) for t in mapping.values()}
-    keep: list[Tensor] = []  # replaced tensors stay alive while ids name them
+    keep: list[T] = []  # replaced tensors stay alive while ids name them
     stack = [new]
     while stack:
         t = stack.pop()
@@ -271,7 +263,7 @@ def _redirect(new: Tensor, root: Tensor, mapping: dict[int, Tensor]) -> None:
                 stack.append(x)
 
 
-class InplaceMixin:
+class InplaceMixin(TensorBase):
     """The ``_``-suffixed in-place methods, ``+=`` and friends, ``.data``, ``__setitem__``,
     views and version counters (see the module docstring)."""
 
@@ -279,11 +271,11 @@ class InplaceMixin:
 
     # views and versions ---------------------------------------------------------------------
     @property
-    def _version(self: Tensor) -> int:
+    def _version(self) -> int:
         """The storage's version counter (torch's ``t._version``)."""
         return version_of(self)
 
-    def _sync(self: Tensor) -> None:
+    def _sync(self) -> None:
         """Derive this view again from its base (the base was modified in place)."""
         from idrak.core.autograd import _grad_mode
 
@@ -304,7 +296,7 @@ class InplaceMixin:
             self.lazy, self._ctx, self.requires_grad = r.lazy, r._ctx, r.requires_grad
         _set_bver(self, b._vers)
 
-    def _detached_view(self: Tensor) -> Tensor:
+    def _detached_view(self) -> Self:
         b = live_base(self) if self._base is not None else None
         if b is not None and self._bver != b._vers:
             self._sync()
@@ -316,7 +308,7 @@ class InplaceMixin:
         return out
 
     @property
-    def data(self: Tensor) -> Tensor:
+    def data(self) -> Self:
         """A tensor sharing this one's storage without autograd history (torch's ``.data``):
         in-place ops on it change this tensor. Assigning replaces the value (any shape/dtype),
         without recording it and leaving the tensor's leaf status and ``requires_grad`` as
@@ -324,10 +316,9 @@ class InplaceMixin:
         return self._detached_view()
 
     @data.setter
-    def data(self: Tensor, value: Tensor) -> None:
-        from idrak.core.tensor import Tensor
+    def data(self, value: TensorBase) -> None:
 
-        if not isinstance(value, Tensor):
+        if not isinstance(value, TensorBase):
             raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
         if value.device != self.device:
             value = value.to(self.device)
@@ -341,7 +332,7 @@ class InplaceMixin:
         self.lazy = value.lazy
 
     # the one in-place path ------------------------------------------------------------------
-    def _check_inplace(self: Tensor, name: str) -> None:
+    def _check_inplace(self, name: str) -> None:
         from idrak.core.autograd import _grad_state
 
         if not (_grad_state.enabled and self.requires_grad):
@@ -359,13 +350,13 @@ class InplaceMixin:
             )
 
     def _apply(
-        self: Tensor,
+        self,
         name: str,
-        fn: Callable[[Tensor], Any],
+        fn: Callable[[Self], Any],
         check_leaf: bool = True,
         check_dtype: bool = True,
         record: bool = True,
-    ) -> Tensor:
+    ) -> Self:
         """Replace this tensor's value with ``fn(old value)`` in place (see the module doc)."""
         from idrak.core.autograd import _grad_state
 
@@ -403,163 +394,159 @@ class InplaceMixin:
             root.realize()  # a parameter updated under no_grad: cut the graph here
         return self
 
-    def _setitem(self: Tensor, key: Any, value: Any) -> None:
-        from idrak.core.methods.indexing import IndexingMixin
-
-        def put(old: Tensor) -> Tensor:
+    def _setitem(self, key: Any, value: Any) -> None:
+        def put(old: Self) -> Self:
             tmp = _snapshot(old)  # ``old`` must keep the old value: IndexingMixin rebinds tmp
-            IndexingMixin.__setitem__(tmp, key, value)
+            # IndexingMixin's functional assignment: the next ``__setitem__`` in Tensor's MRO
+            super(InplaceMixin, tmp).__setitem__(key, value)
             return tmp
 
         self._apply("__setitem__", put, check_dtype=False)
 
-    def __setitem__(self: Tensor, key: Any, value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         """``x[key] = value`` as an in-place op (writes through views; bumps the version)."""
         self._setitem(key, value)
 
     # arithmetic -------------------------------------------------------------------------------
-    def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    def add_(self, other: Any, alpha: Any = 1) -> Self:
         """``self += alpha * other`` in place."""
         return self._apply("add_", lambda o: o.add(other, alpha=alpha))
 
-    def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    def sub_(self, other: Any, alpha: Any = 1) -> Self:
         """``self -= alpha * other`` in place."""
         return self._apply("sub_", lambda o: o - other * alpha if alpha != 1 else o - other)
 
-    def mul_(self: Tensor, other: Any) -> Tensor:
+    def mul_(self, other: Any) -> Self:
         return self._apply("mul_", lambda o: o * other)
 
-    def div_(self: Tensor, other: Any, rounding_mode: str | None = None) -> Tensor:
+    def div_(self, other: Any, rounding_mode: str | None = None) -> Self:
         return self._apply("div_", lambda o: o.div(other, rounding_mode=rounding_mode))
 
-    def floor_divide_(self: Tensor, other: Any) -> Tensor:
+    def floor_divide_(self, other: Any) -> Self:
         return self._apply("floor_divide_", lambda o: o // other)
 
-    def remainder_(self: Tensor, other: Any) -> Tensor:
+    def remainder_(self, other: Any) -> Self:
         return self._apply("remainder_", lambda o: o % other)
 
-    def pow_(self: Tensor, exponent: Any) -> Tensor:
+    def pow_(self, exponent: Any) -> Self:
         return self._apply("pow_", lambda o: o.pow(exponent))
 
-    def neg_(self: Tensor) -> Tensor:
+    def neg_(self) -> Self:
         return self._apply("neg_", lambda o: -o)
 
-    def abs_(self: Tensor) -> Tensor:
+    def abs_(self) -> Self:
         return self._apply("abs_", lambda o: o.abs())
 
-    def exp_(self: Tensor) -> Tensor:
+    def exp_(self) -> Self:
         return self._apply("exp_", lambda o: o.exp())
 
-    def log_(self: Tensor) -> Tensor:
+    def log_(self) -> Self:
         return self._apply("log_", lambda o: o.log())
 
-    def sqrt_(self: Tensor) -> Tensor:
+    def sqrt_(self) -> Self:
         return self._apply("sqrt_", lambda o: o.sqrt())
 
-    def reciprocal_(self: Tensor) -> Tensor:
+    def reciprocal_(self) -> Self:
         return self._apply("reciprocal_", lambda o: o.reciprocal())
 
-    def square_(self: Tensor) -> Tensor:
+    def square_(self) -> Self:
         return self._apply("square_", lambda o: o.square())
 
-    def sin_(self: Tensor) -> Tensor:
+    def sin_(self) -> Self:
         return self._apply("sin_", lambda o: o.sin())
 
-    def cos_(self: Tensor) -> Tensor:
+    def cos_(self) -> Self:
         return self._apply("cos_", lambda o: o.cos())
 
-    def sigmoid_(self: Tensor) -> Tensor:
+    def sigmoid_(self) -> Self:
         return self._apply("sigmoid_", lambda o: o.sigmoid())
 
-    def tanh_(self: Tensor) -> Tensor:
+    def tanh_(self) -> Self:
         return self._apply("tanh_", lambda o: o.tanh())
 
-    def relu_(self: Tensor) -> Tensor:
+    def relu_(self) -> Self:
         return self._apply("relu_", lambda o: o.relu())
 
-    def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    def clamp_(self, min: Any = None, max: Any = None) -> Self:
         return self._apply("clamp_", lambda o: o.clamp(min, max))
 
     clip_ = clamp_
 
-    def clamp_min_(self: Tensor, min: Any) -> Tensor:
+    def clamp_min_(self, min: Any) -> Self:
         return self._apply("clamp_min_", lambda o: o.clamp(min=min))
 
-    def clamp_max_(self: Tensor, max: Any) -> Tensor:
+    def clamp_max_(self, max: Any) -> Self:
         return self._apply("clamp_max_", lambda o: o.clamp(max=max))
 
-    def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    def lerp_(self, end: TensorBase, weight: Any) -> Self:
         return self._apply("lerp_", lambda o: o.lerp(end, weight))
 
-    def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any = 1) -> Tensor:
+    def addcmul_(self, tensor1: TensorBase, tensor2: TensorBase, value: Any = 1) -> Self:
         """``self += value * tensor1 * tensor2`` in place (``torch.Tensor.addcmul_``)."""
         return self._apply("addcmul_", lambda o: o + tensor1 * tensor2 * value)
 
-    def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any = 1) -> Tensor:
+    def addcdiv_(self, tensor1: TensorBase, tensor2: TensorBase, value: Any = 1) -> Self:
         """``self += value * tensor1 / tensor2`` in place (``torch.Tensor.addcdiv_``)."""
         return self._apply("addcdiv_", lambda o: o + tensor1 / tensor2 * value)
 
     # bitwise ------------------------------------------------------------------------------------
-    def bitwise_and_(self: Tensor, other: Any) -> Tensor:
+    def bitwise_and_(self, other: Any) -> Self:
         return self._apply("bitwise_and_", lambda o: o & other)
 
-    def bitwise_or_(self: Tensor, other: Any) -> Tensor:
+    def bitwise_or_(self, other: Any) -> Self:
         return self._apply("bitwise_or_", lambda o: o | other)
 
-    def bitwise_xor_(self: Tensor, other: Any) -> Tensor:
+    def bitwise_xor_(self, other: Any) -> Self:
         return self._apply("bitwise_xor_", lambda o: o ^ other)
 
     # filling ------------------------------------------------------------------------------------
-    def zero_(self: Tensor) -> Tensor:
+    def zero_(self) -> Self:
         """Set every element to zero in place."""
         return self._apply("zero_", lambda o: o._full_like_shape(0))
 
-    def fill_(self: Tensor, value: Any) -> Tensor:
+    def fill_(self, value: Any) -> Self:
         """Set every element to ``value`` (a number or a 0-d tensor) in place."""
-        from idrak.core.tensor import Tensor
-
-        if isinstance(value, Tensor) and value.ndim != 0:
+        if isinstance(value, TensorBase) and value.ndim != 0:
             raise IdrakError(
                 f"fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value.ndim} dimensions"
             )
         return self._apply(
             "fill_",
-            lambda o: value if isinstance(value, Tensor) else o._full_like_shape(value),
+            lambda o: value if isinstance(value, TensorBase) else o._full_like_shape(value),
             check_dtype=False,
         )
 
-    def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    def copy_(self, src: Any, non_blocking: bool = False) -> Self:
         """Copy ``src`` (broadcast to this shape, cast to this dtype, moved to this device) into
         this tensor in place; the gradient flows to ``src`` (``torch.Tensor.copy_``)."""
-        from idrak.core.tensor import Tensor
 
-        if not isinstance(src, Tensor):
-            src = Tensor(src, dtype=self.dtype, device=self.device)
+        if not isinstance(src, TensorBase):
+            src = self._from_host(src, self.dtype)
         if src.device != self.device:
             src = src.to(self.device)
         return self._apply("copy_", lambda o: src, check_dtype=False)
 
-    def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    def masked_fill_(self, mask: Self, value: Any) -> Self:
         if mask.dtype != bool_:
             raise IdrakError(f"masked_fill_ only supports boolean masks, but got {mask.dtype}")
         return self._apply("masked_fill_", lambda o: o.masked_fill(mask, value), check_dtype=False)
 
-    def index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    def index_fill_(self, dim: int, index: TensorBase, value: Any) -> Self:
         """Set ``self[..., index, ...] = value`` along ``dim`` in place."""
         d = self._dim(dim)
         key = (slice(None),) * d + (index,)
         self._setitem(key, value)
         return self
 
-    def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Self:
         """Fill with samples from U(a, b) in place (idrak's counter-based stream)."""
         from idrak.core.creation import rand
 
         u = rand(self.shape, dtype=self.dtype, device=self.device, generator=generator)
         return self._apply("uniform_", lambda o: u * (b - a) + a, check_dtype=False)
 
-    def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Self:
         """Fill with samples from N(mean, std^2) in place."""
         from idrak.core.creation import randn
 
@@ -567,32 +554,32 @@ class InplaceMixin:
         return self._apply("normal_", lambda o: z * std + mean, check_dtype=False)
 
     # augmented assignment: in place, as in torch ------------------------------------------------
-    def __iadd__(self: Tensor, other: Any) -> Tensor:
+    def __iadd__(self, other: Any) -> Self:
         return self._apply("__iadd__", lambda o: o + other)
 
-    def __isub__(self: Tensor, other: Any) -> Tensor:
+    def __isub__(self, other: Any) -> Self:
         return self._apply("__isub__", lambda o: o - other)
 
-    def __imul__(self: Tensor, other: Any) -> Tensor:
+    def __imul__(self, other: Any) -> Self:
         return self._apply("__imul__", lambda o: o * other)
 
-    def __itruediv__(self: Tensor, other: Any) -> Tensor:
+    def __itruediv__(self, other: Any) -> Self:
         return self._apply("__itruediv__", lambda o: o / other)
 
-    def __ifloordiv__(self: Tensor, other: Any) -> Tensor:
+    def __ifloordiv__(self, other: Any) -> Self:
         return self._apply("__ifloordiv__", lambda o: o // other)
 
-    def __imod__(self: Tensor, other: Any) -> Tensor:
+    def __imod__(self, other: Any) -> Self:
         return self._apply("__imod__", lambda o: o % other)
 
-    def __ipow__(self: Tensor, other: Any) -> Tensor:
+    def __ipow__(self, other: Any) -> Self:
         return self._apply("__ipow__", lambda o: o**other)
 
-    def __iand__(self: Tensor, other: Any) -> Tensor:
+    def __iand__(self, other: Any) -> Self:
         return self._apply("__iand__", lambda o: o & other)
 
-    def __ior__(self: Tensor, other: Any) -> Tensor:
+    def __ior__(self, other: Any) -> Self:
         return self._apply("__ior__", lambda o: o | other)
 
-    def __ixor__(self: Tensor, other: Any) -> Tensor:
+    def __ixor__(self, other: Any) -> Self:
         return self._apply("__ixor__", lambda o: o ^ other)

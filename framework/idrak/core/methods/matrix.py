@@ -7,49 +7,51 @@ backwards. ``Tensor.unfold`` gathers its windows with one index (overlapping win
 elements, so their gradients add).
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Self, TypeVar
 
 from idrak.contract.dtypes import bool_, int64
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
+from idrak.core.methods.movement import cat
 
 __all__ = ["MatrixMixin"]
 
+T = TypeVar("T", bound=TensorBase)
 
-def _tri_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
-    from idrak.core.creation import arange
+
+def _arange(like: T, n: int) -> T:
+    """``0, 1, ..., n-1`` as int64 on ``like``'s device (``idrak.arange(n)``)."""
+    return like._optional(Op.ARANGE, (), (0, n, 1, int64), (n,), int64)
+
+
+def _tri_mask(x: T, diagonal: int, lower: bool) -> T:
 
     n, m = x.shape[-2], x.shape[-1]
-    r = arange(n, dtype=int64, device=x.device).reshape(n, 1)
-    c = arange(m, dtype=int64, device=x.device).reshape(1, m)
+    r = _arange(x, n).reshape(n, 1)
+    c = _arange(x, m).reshape(1, m)
     d = c - r  # the column offset from the main diagonal
     return (d <= diagonal) if lower else (d >= diagonal)
 
 
-class MatrixMixin:
+class MatrixMixin(TensorBase):
     """tril, triu, diag, diagonal, roll and ``Tensor.unfold``."""
 
     __slots__ = ()
 
-    def tril(self: Tensor, diagonal: int = 0) -> Tensor:
+    def tril(self, diagonal: int = 0) -> Self:
         """The lower triangle of the last two dims: elements with ``col - row <= diagonal``
         kept, the rest 0. Raises ValueError for fewer than 2 dims."""
         return self._triangle(diagonal, True, "tril")
 
-    def triu(self: Tensor, diagonal: int = 0) -> Tensor:
+    def triu(self, diagonal: int = 0) -> Self:
         """The upper triangle of the last two dims: elements with ``col - row >= diagonal``
         kept, the rest 0. Raises ValueError for fewer than 2 dims."""
         return self._triangle(diagonal, False, "triu")
 
-    def _triangle(self: Tensor, diagonal: int, lower: bool, name: str) -> Tensor:
+    def _triangle(self, diagonal: int, lower: bool, name: str) -> Self:
         if self.ndim < 2:
             raise ValueError(f"{name}: input must have at least 2 dims, got shape {self.shape}")
         if isinstance(diagonal, bool) or not isinstance(diagonal, int):
@@ -58,7 +60,7 @@ class MatrixMixin:
         zero = False if self.dtype == bool_ else 0
         return mask._select(self, zero).cast(self.dtype)
 
-    def diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Self:
         """The diagonal ``offset`` (> 0 above the main one) of the ``(dim1, dim2)`` planes,
         as a new last dimension (``torch.diagonal``); length 0 when ``offset`` is out of range.
 
@@ -88,7 +90,7 @@ class MatrixMixin:
             lead + (length,)
         )
 
-    def diag(self: Tensor, diagonal: int = 0) -> Tensor:
+    def diag(self, diagonal: int = 0) -> Self:
         """1-D input: a square matrix with it on diagonal ``diagonal``; 2-D input: that
         diagonal as a vector (``torch.diag``).
 
@@ -109,9 +111,7 @@ class MatrixMixin:
         widths = ((0, k), (k, 0)) if diagonal >= 0 else ((k, 0), (0, k))
         return x._pad(widths, 0)
 
-    def roll(
-        self: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
-    ) -> Tensor:
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Self:
         """Rotate elements by ``shifts`` along ``dims`` (elements leaving one end re-enter at the
         other). Without ``dims`` the tensor is flattened, rolled and reshaped (``torch.roll``).
 
@@ -133,14 +133,11 @@ class MatrixMixin:
             if x.ndim == 0 or n == 0 or int(s) % n == 0:
                 continue
             s = int(s) % n
-            from idrak.core.methods.movement import cat
 
             x = cat([x.narrow(d, n - s, s), x.narrow(d, 0, n - s)], d)
         return x if x is not self else self.clone()  # new memory even when nothing moved
 
-    def movedim(
-        self: Tensor, source: int | Sequence[int], destination: int | Sequence[int]
-    ) -> Tensor:
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Self:
         """Move the dims ``source`` to the positions ``destination``, the others keeping their
         order (``torch.movedim``).
 
@@ -165,7 +162,7 @@ class MatrixMixin:
 
     moveaxis = movedim
 
-    def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    def unfold(self, dimension: int, size: int, step: int) -> Self:
         """Every window of ``size`` elements along ``dimension``, ``step`` apart
         (``torch.Tensor.unfold``): that dimension becomes the window count
         ``(n - size) // step + 1`` and a new last dimension of ``size`` is added.
@@ -173,8 +170,6 @@ class MatrixMixin:
         Raises:
             ValueError: ``size`` larger than the dimension, a negative ``size`` or ``step < 1``.
         """
-        from idrak.core.creation import arange
-
         d = self._dim(dimension)
         n = self.shape[d] if self.ndim else 1
         if size < 0 or size > n:
@@ -184,8 +179,8 @@ class MatrixMixin:
         if self.ndim == 0:
             return self.reshape(1)
         w = (n - size) // step + 1
-        start = arange(w, dtype=int64, device=self.device).reshape(w, 1) * step
-        idx = (start + arange(size, dtype=int64, device=self.device).reshape(1, size)).reshape(-1)
+        start = _arange(self, w).reshape(w, 1) * step
+        idx = (start + _arange(self, size).reshape(1, size)).reshape(-1)
         x = self.index_select(d, idx)
         x = x.reshape(self.shape[:d] + (w, size) + self.shape[d + 1 :])
         order = [i for i in range(x.ndim) if i != d + 1] + [d + 1]

@@ -3,30 +3,26 @@
 All broadcast and promote as PyTorch's binary ops do (a Python number on either side).
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import bool_
 from idrak.contract.ops import Op
+from idrak.core.methods.base import TensorBase
 from idrak.core.methods.trig import signbit
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
 
 __all__ = ["PairwiseMixin"]
 
+T = TypeVar("T", bound=TensorBase)
 
-class PairwiseMixin:
+
+class PairwiseMixin(TensorBase):
     """logaddexp, fmod, copysign, isclose, allclose."""
 
     __slots__ = ()
 
-    def logaddexp(self: Tensor, other: Any) -> Tensor:
+    def logaddexp(self, other: Any) -> Self:
         """``log(exp(self) + exp(other))`` without overflow: ``a + log1p(exp(b - a))`` with ``a``
         the larger operand (each branch smooth, so the gradient at ``a == b`` is torch's 1/2
         each). ``logaddexp(inf, inf) = inf``, ``logaddexp(-inf, -inf) = -inf``."""
@@ -40,7 +36,7 @@ class PairwiseMixin:
         out = first._select(a + (lo.exp() + 1.0).log(), b + (hi.exp() + 1.0).log())
         return same_inf._select(a, out)
 
-    def fmod(self: Tensor, other: Any) -> Tensor:
+    def fmod(self, other: Any) -> Self:
         """C's ``fmod``: ``self - trunc(self / other) * other``, the sign of the dividend
         (``torch.fmod``). Floats: ``fmod(x, 0)`` is NaN, ``fmod(x, ±inf)`` is ``x`` for finite
         ``x``. Integers: a zero divisor raises ``ZeroDivisionError`` when it is known on the host.
@@ -59,7 +55,7 @@ class PairwiseMixin:
         out = (b.isinf() & a.isfinite())._select(a, out)
         return (out == 0)._select(a * 0.0, out)  # a zero result keeps the dividend's sign
 
-    def copysign(self: Tensor, other: Any) -> Tensor:
+    def copysign(self, other: Any) -> Self:
         """``|self|`` with the sign bit of ``other`` (``-0.0`` counts as negative), as a float
         (integers give the default float dtype). The gradient is ``sign(self) * sign(result)`` for
         ``self`` (0 at 0, as torch) and 0 for ``other``."""
@@ -68,8 +64,8 @@ class PairwiseMixin:
         return signbit(b.detach())._select(-m, m)
 
     def isclose(
-        self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
-    ) -> Tensor:
+        self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+    ) -> Self:
         """``|self - other| <= atol + rtol * |other|`` elementwise (a bool tensor), as
         ``torch.isclose``: infinities are close only to themselves; NaN only with ``equal_nan``.
 
@@ -93,13 +89,13 @@ class PairwiseMixin:
         return out
 
     def allclose(
-        self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+        self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
     ) -> bool:
         """Whether every element :meth:`isclose` (a Python bool, realizes the comparison)."""
         return bool(self.isclose(other, rtol, atol, equal_nan).all().item())
 
 
-def _check_nonzero(b: Tensor, op: str) -> None:
+def _check_nonzero(b: T, op: str) -> None:
     if b.lazy.buf is not None and b.numel() and bool((b.numpy() == 0).any()):
         raise ZeroDivisionError(f"{op}: integer division by zero")
     if b.lazy.buf is None and b.lazy.op is Op.FULL and b.lazy.arg[1] == 0:

@@ -9,23 +9,19 @@ weights. The uniforms come from :func:`idrak.core.creation.rand`'s stream, so se
 ``idrak.jit`` replays behave as for every other random op.
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import float64, int64
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import TensorBase
 
 __all__ = ["SamplingMixin"]
 
+T = TypeVar("T", bound=TensorBase)
 
-def _check_weights(p: Tensor) -> None:
+
+def _check_weights(p: T) -> None:
     """Host-side validity check of realized weights (a lazy input is not forced)."""
     if p.lazy.buf is None or p.numel() == 0:
         return
@@ -38,14 +34,14 @@ def _check_weights(p: Tensor) -> None:
         raise ValueError("multinomial: every row of weights must have a positive sum")
 
 
-class SamplingMixin:
+class SamplingMixin(TensorBase):
     """multinomial."""
 
     __slots__ = ()
 
     def multinomial(
-        self: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
-    ) -> Tensor:
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Self:
         """``num_samples`` category indices per row of the non-negative weights ``self``
         (``(n,)`` or ``(batch, n)``; they need not sum to 1), as ``torch.multinomial``: int64 of
         shape ``(num_samples,)`` or ``(batch, num_samples)``.

@@ -8,31 +8,28 @@ masked values. For ``amax``/``amin`` the gradient is split evenly among the elem
 the result (those of ``self`` included when ``include_self``), as torch's.
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import bool_, int64
+from idrak.core.methods.base import TensorBase
 from idrak.core.methods.indexing import _check_bounds
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.matrix import _arange
+from idrak.core.methods.movement import broadcast_shapes
+from idrak.core.methods.sorting import _same
 
 __all__ = ["ScatterMixin"]
+
+T = TypeVar("T", bound=TensorBase)
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
-def _prep(x: Tensor, dim: int, index: Tensor, src: Any, op: str) -> tuple[int, Tensor, Tensor]:
+def _prep(x: T, dim: int, index: T, src: T | bool | int | float, op: str) -> tuple[int, T, T]:
     """Check ``index`` against ``x`` and return (dim, int64 index, src cut to index's shape)."""
-    from idrak.core.tensor import Tensor
-
-    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
-        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+    if not isinstance(index, TensorBase) or index.dtype.kind not in "iu":
+        got = index.dtype if isinstance(index, TensorBase) else type(index).__name__
         raise TypeError(f"{op}: index must be an integer tensor, got {got}")
     d = x._dim(dim)
     if index.ndim != x.ndim:
@@ -46,7 +43,7 @@ def _prep(x: Tensor, dim: int, index: Tensor, src: Any, op: str) -> tuple[int, T
             )
     _check_bounds(index, x.shape[d] if x.ndim else 1, op, negative=False)
     idx = index.cast(int64)
-    if isinstance(src, Tensor):
+    if isinstance(src, TensorBase):
         if src.ndim != idx.ndim or any(a > b for a, b in zip(idx.shape, src.shape)):
             raise ValueError(f"{op}: src shape {src.shape} is smaller than index shape {idx.shape}")
         s = src.cast(x.dtype)._shrink(tuple((0, n) for n in idx.shape))
@@ -55,25 +52,25 @@ def _prep(x: Tensor, dim: int, index: Tensor, src: Any, op: str) -> tuple[int, T
     return d, idx, s
 
 
-def _hits(x: Tensor, d: int, idx: Tensor) -> Tensor:
+def _hits(x: T, d: int, idx: T) -> T:
     """int64 count of the writes landing on each element of ``x``."""
     zero = x._full_like_shape(0, dtype=int64)
     return zero.scatter_add(d, idx, idx._full_like_shape(1))
 
 
-class ScatterMixin:
+class ScatterMixin(TensorBase):
     """scatter, scatter_reduce, masked_select."""
 
     __slots__ = ()
 
     def scatter(
-        self: Tensor,
+        self,
         dim: int,
-        index: Tensor,
+        index: Self,
         src: Any = None,
         value: Any = None,
         reduce: str | None = None,
-    ) -> Tensor:
+    ) -> Self:
         """A copy of ``self`` with ``src`` (a tensor, or a number ``value``) written at ``index``
         along ``dim`` (``torch.Tensor.scatter``): ``out[index[i][j]][j] = src[i][j]`` for dim 0.
 
@@ -106,14 +103,14 @@ class ScatterMixin:
         return hit._select(placed, self)
 
     def scatter_reduce(
-        self: Tensor,
+        self,
         dim: int,
-        index: Tensor,
+        index: Self,
         src: Any,
         reduce: str,
         *,
         include_self: bool = True,
-    ) -> Tensor:
+    ) -> Self:
         """Reduce ``src`` into ``self`` at ``index`` along ``dim`` with ``reduce`` in
         ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"`` (``torch.scatter_reduce``).
         With ``include_self=False`` the original values of written positions do not take part.
@@ -146,14 +143,12 @@ class ScatterMixin:
             return hit._select(total.floor_divide(n.cast(self.dtype)), self)
         return _dense_reduce(self, d, idx, s, reduce, include_self, hit)
 
-    def masked_select(self: Tensor, mask: Tensor) -> Tensor:
+    def masked_select(self, mask: TensorBase) -> Self:
         """The elements where ``mask`` (bool, broadcast with ``self``) is True, as a 1-D tensor
         in row-major order (``torch.masked_select``). The mask is read on the host (the result's
         length depends on it). Raises TypeError for a non-bool mask."""
-        from idrak.core.tensor import Tensor, broadcast_shapes
-
-        if not isinstance(mask, Tensor) or mask.dtype != bool_:
-            got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        if not isinstance(mask, TensorBase) or mask.dtype != bool_:
+            got = mask.dtype if isinstance(mask, TensorBase) else type(mask).__name__
             raise TypeError(f"masked_select: mask must be a bool tensor, got {got}")
         shape = broadcast_shapes(self.shape, mask.shape)
         x, m = self._broadcast_to(shape), mask._broadcast_to(shape)
@@ -162,18 +157,14 @@ class ScatterMixin:
         return x[m.contiguous()]
 
 
-def _dense_reduce(
-    x: Tensor, d: int, idx: Tensor, s: Tensor, reduce: str, include_self: bool, hit: Tensor
-) -> Tensor:
+def _dense_reduce(x: T, d: int, idx: T, s: T, reduce: str, include_self: bool, hit: T) -> T:
     """prod/amax/amin by an (n_out, n_index) mask per row, on the region ``idx`` covers."""
-    from idrak.core.creation import arange
-
     region_bounds = tuple((0, x.shape[i]) if i == d else (0, n) for i, n in enumerate(idx.shape))
     reg = x._shrink(region_bounds).movedim(d, -1)  # (..., n_out)
     reg_hit = hit._shrink(region_bounds).movedim(d, -1)
     ii, ss = idx.movedim(d, -1), s.movedim(d, -1)  # (..., n_index)
     n_out = reg.shape[-1]
-    pos = arange(n_out, dtype=int64, device=x.device).reshape(n_out, 1)
+    pos = _arange(x, n_out).reshape(n_out, 1)
     m = ii.unsqueeze(-2) == pos  # (..., n_out, n_index)
     vals = ss.unsqueeze(-2)._broadcast_to(m.shape)
     if reduce == "prod":
@@ -192,17 +183,14 @@ def _dense_reduce(
             r = r.maximum(reg) if big else r.minimum(reg)
         if x.dtype.kind == "f":
             r = _even_split(r.detach(), m, vals, reg, include_self)
-    r = reg_hit._select(r, reg).cast(x.dtype)
-    r = r.movedim(-1, d)
+    out = reg_hit._select(r, reg).cast(x.dtype).movedim(-1, d)
     widths = tuple((0, 0) if i == d else (0, x.shape[i] - n) for i, n in enumerate(idx.shape))
-    inside = r._full_like_shape(True, dtype=bool_)._pad(widths, False)
-    return inside._select(r._pad(widths, 0), x)
+    inside = out._full_like_shape(True, dtype=bool_)._pad(widths, False)
+    return inside._select(out._pad(widths, 0), x)
 
 
-def _even_split(r: Tensor, m: Tensor, vals: Tensor, reg: Tensor, include_self: bool) -> Tensor:
+def _even_split(r: T, m: T, vals: T, reg: T, include_self: bool) -> T:
     """``r``'s value, with the gradient shared evenly by the elements equal to it (torch)."""
-    from idrak.core.methods.sorting import _same
-
     tie = m & _same(vals, r.unsqueeze(-1)._broadcast_to(vals.shape))
     n = tie.sum(-1)
     own = _same(reg, r) if include_self else None
@@ -215,7 +203,7 @@ def _even_split(r: Tensor, m: Tensor, vals: Tensor, reg: Tensor, include_self: b
     return (n == 0)._select(r, out)
 
 
-def _int_range(x: Tensor) -> tuple[int, int]:
+def _int_range(x: T) -> tuple[int, int]:
     import numpy as np
 
     info = np.iinfo(np.dtype(x.dtype.name))

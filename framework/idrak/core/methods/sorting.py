@@ -13,22 +13,20 @@ MAX/minimum ops), take as index the last position holding it (torch's choice amo
 gather the values there; ``logcumsumexp`` scans with :meth:`logaddexp`.
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Self, TypeVar
 
 from idrak.contract.dtypes import bool_, int64
-
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import TensorBase
+from idrak.core.methods.matrix import _arange
+from idrak.core.methods.movement import stack
 
 __all__ = ["SortingMixin", "sort_result", "topk_result"]
+
+T = TypeVar("T", bound=TensorBase)
 
 #: ``sort`` returns this pair, like ``torch.return_types.sort``
 sort_result = namedtuple("sort_result", ["values", "indices"])
@@ -38,7 +36,7 @@ topk_result = namedtuple("topk_result", ["values", "indices"])
 cum_result = namedtuple("cum_result", ["values", "indices"])
 
 
-def _before(a: Tensor, b: Tensor, descending: bool) -> Tensor:
+def _before(a: T, b: T, descending: bool) -> T:
     """Whether ``a`` sorts strictly before ``b`` (NaN is the largest value)."""
     if descending:
         a, b = b, a
@@ -48,46 +46,43 @@ def _before(a: Tensor, b: Tensor, descending: bool) -> Tensor:
     return lt
 
 
-def _same(a: Tensor, b: Tensor) -> Tensor:
+def _same(a: T, b: T) -> T:
     eq = a == b
     if a.dtype.kind == "f":
         eq = eq | (a.isnan() & b.isnan())
     return eq
 
 
-def _to_last(x: Tensor, d: int) -> Tensor:
+def _to_last(x: T, d: int) -> T:
     return x if d == x.ndim - 1 else x.movedim(d, x.ndim - 1)
 
 
-def _rank_order(key: Tensor, descending: bool) -> Tensor:
+def _rank_order(key: T, descending: bool) -> T:
     """The stable sorting permutation of the last dim by comparison counting (O(n**2))."""
-    from idrak.core.creation import arange
-
     n = key.shape[-1]
     xi, xj = key.unsqueeze(-1), key.unsqueeze(-2)  # element i (rows), element j (cols)
-    pos = arange(n, dtype=int64, device=key.device)
+    pos = _arange(key, n)
     earlier = pos.reshape(1, n) < pos.reshape(n, 1)  # j < i
     before = _before(xj, xi, descending) | (_same(xj, xi) & earlier)
     rank = before.sum(-1)  # (..., n): the sorted position of element i
     return rank.zeros_like().scatter_add(-1, rank, pos._broadcast_to(rank.shape))
 
 
-def _bitonic_order(key: Tensor, descending: bool) -> Tensor:
+def _bitonic_order(key: T, descending: bool) -> T:
     """The stable sorting permutation of the last dim by Batcher's bitonic network
     (K. E. Batcher, "Sorting networks and their applications", AFIPS 1968): the dim is padded
     to a power of two P and ``log2(P) (log2(P) + 1) / 2`` compare-exchange stages run on
     (key, index) pairs. Ties compare by index and padding sorts after everything, so the order
     is total and the result stable. O(n log**2 n) work."""
-    from idrak.core.creation import arange
 
     n = key.shape[-1]
     p = 1 << (n - 1).bit_length()
     lead = key.shape[:-1]
     zeros = tuple((0, 0) for _ in lead)
     k = key._pad(zeros + ((0, p - n),), 0)
-    i = arange(p, dtype=int64, device=key.device)._broadcast_to(k.shape)
+    i = _arange(key, p)._broadcast_to(k.shape)
 
-    def before(ka: Tensor, ia: Tensor, kb: Tensor, ib: Tensor) -> Tensor:
+    def before(ka: T, ia: T, kb: T, ib: T) -> T:
         ra, rb = ia < n, ib < n  # real elements (not padding)
         order = _before(ka, kb, descending) | (_same(ka, kb) & (ia < ib))
         return (ra & ~rb) | ((ra == rb) & order)
@@ -98,7 +93,7 @@ def _bitonic_order(key: Tensor, descending: bool) -> Tensor:
         while j >= 1:
             shape = lead + (p // (2 * j), 2, j)
             kk, ii = k.reshape(shape), i.reshape(shape)
-            blocks = arange(p // (2 * j), dtype=int64, device=key.device) * (2 * j)
+            blocks = _arange(key, p // (2 * j)) * (2 * j)
             down = ((blocks // size) % 2 == 1).reshape(p // (2 * j), 1)  # descending blocks
             full = tuple((0, s) for s in lead)
             lo_b, hi_b = (
@@ -115,7 +110,6 @@ def _bitonic_order(key: Tensor, descending: bool) -> Tensor:
             swap = down._broadcast_to(klo.shape)._select(
                 before(klo, ilo, khi, ihi), before(khi, ihi, klo, ilo)
             )
-            from idrak.core.methods.movement import stack
 
             k = stack([swap._select(khi, klo), swap._select(klo, khi)], -2).reshape(k.shape)
             i = stack([swap._select(ihi, ilo), swap._select(ilo, ihi)], -2).reshape(i.shape)
@@ -132,7 +126,7 @@ def _bitonic_order(key: Tensor, descending: bool) -> Tensor:
 _SORT = {"rank_max": 512}
 
 
-def _scan(x: Tensor, d: int, fn: Callable[[Tensor, Tensor], Tensor], fill: object) -> Tensor:
+def _scan(x: T, d: int, fn: Callable[[T, T], T], fill: object) -> T:
     """Inclusive Hillis-Steele scan of ``fn`` along ``d`` (``fill`` pads the shifted copy)."""
     n = x.shape[d]
     shift = 1
@@ -144,14 +138,12 @@ def _scan(x: Tensor, d: int, fn: Callable[[Tensor, Tensor], Tensor], fill: objec
     return x
 
 
-class SortingMixin:
+class SortingMixin(TensorBase):
     """sort, argsort, topk, cummax, cummin, logcumsumexp."""
 
     __slots__ = ()
 
-    def sort(
-        self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
-    ) -> sort_result:
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> sort_result:
         """Sorted values and their indices along ``dim`` (``torch.sort``).
 
         Always stable (equal elements keep their order; torch's ``stable=False`` allows any
@@ -178,19 +170,15 @@ class SortingMixin:
             vals, idx = vals.movedim(-1, d), idx.movedim(-1, d)
         return sort_result(vals, idx)
 
-    def argsort(
-        self: Tensor, dim: int = -1, descending: bool = False, stable: bool = False
-    ) -> Tensor:
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Self:
         """The indices that sort ``dim`` (see :meth:`sort`), int64."""
         return self.sort(dim, descending, stable).indices
 
-    def msort(self: Tensor) -> Tensor:
+    def msort(self) -> Self:
         """Values sorted along dim 0 (``torch.msort``)."""
         return self.sort(0).values
 
-    def topk(
-        self: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
-    ) -> topk_result:
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> topk_result:
         """The ``k`` largest (``largest=False``: smallest) elements along ``dim`` and their
         indices (``torch.topk``). The result is always sorted (allowed for ``sorted=False``);
         among equal elements the earliest indices win; NaN counts as the largest.
@@ -207,7 +195,7 @@ class SortingMixin:
         d = self._dim(dim)
         return topk_result(vals.narrow(d, 0, k), idx.narrow(d, 0, k))
 
-    def _cum_extreme(self: Tensor, dim: int, largest: bool) -> cum_result:
+    def _cum_extreme(self, dim: int, largest: bool) -> cum_result:
         if self.ndim == 0:
             return cum_result(self * 1, self._full_like_shape(0, dtype=int64))
         d = self._dim(dim)
@@ -227,16 +215,16 @@ class SortingMixin:
         idx = _scan(cand, d, lambda a, b: a.maximum(b), -1)
         return cum_result(x.gather(d, idx), idx)
 
-    def cummax(self: Tensor, dim: int) -> cum_result:
+    def cummax(self, dim: int) -> cum_result:
         """Running maximum along ``dim`` and the index where it was last attained
         (``torch.cummax``); after a NaN the values are NaN. The gradient goes to those indices."""
         return self._cum_extreme(dim, True)
 
-    def cummin(self: Tensor, dim: int) -> cum_result:
+    def cummin(self, dim: int) -> cum_result:
         """Running minimum along ``dim`` and its (last) index; see :meth:`cummax`."""
         return self._cum_extreme(dim, False)
 
-    def logcumsumexp(self: Tensor, dim: int) -> Tensor:
+    def logcumsumexp(self, dim: int) -> Self:
         """``log(cumsum(exp(x)))`` along ``dim``, computed stably by a scan of
         :meth:`logaddexp` (no overflow, no underflow of small terms). Floats only, as torch."""
         if self.dtype.kind != "f":

@@ -16,19 +16,16 @@ Only SIN, EXP, LOG and SQRT are primitives; everything else is built on them:
 Integer and bool inputs compute in the default float dtype, as in torch.
 """
 
-# The methods of this mixin annotate ``self: Tensor`` (the class they are mixed into), which mypy
-# reports as "erased type of self ... not a supertype" (error code misc): silenced for this file.
-# mypy: disable-error-code="misc"
-
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self, TypeVar
 
-if TYPE_CHECKING:
-    from idrak.core.tensor import Tensor
+from idrak.core.methods.base import TensorBase
 
 __all__ = ["TrigMixin", "signbit"]
+
+T = TypeVar("T", bound=TensorBase)
 
 _LN2 = math.log(2.0)
 _HALF_PI = math.pi / 2
@@ -38,14 +35,14 @@ _BIG = 2.0**28
 _ATAN_TERMS = 12
 
 
-def signbit(x: Tensor) -> Tensor:
+def signbit(x: T) -> T:
     """Whether the sign bit of ``x`` is set (True for ``-0.0`` and negative values; NaN: False)."""
     if x.dtype.kind != "f":
         return x < 0
     return (x < 0) | ((x == 0) & (x.reciprocal() < 0))
 
 
-def _atan_small(x: Tensor) -> Tensor:
+def _atan_small(x: T) -> T:
     """atan on ``|x| <= tan(pi/16)`` by its Taylor series (Horner in ``x*x``)."""
     z = x * x
     acc = x._full_like_shape((-1.0) ** (_ATAN_TERMS - 1) / (2 * _ATAN_TERMS - 1))
@@ -54,34 +51,34 @@ def _atan_small(x: Tensor) -> Tensor:
     return acc * x
 
 
-def _atan_unit(x: Tensor) -> Tensor:
+def _atan_unit(x: T) -> T:
     """atan on ``[0, 1]``: two half-angle reductions, then the series."""
     for _ in range(2):
         x = x / (1.0 + (1.0 + x * x).sqrt())
     return _atan_small(x) * 4.0
 
 
-class TrigMixin:
+class TrigMixin(TensorBase):
     """tan, the hyperbolic functions, the inverse trigonometric functions and atan2."""
 
     __slots__ = ()
 
-    def tan(self: Tensor) -> Tensor:
+    def tan(self) -> Self:
         """Tangent (radians) as ``sin(x) / cos(x)``."""
         x = self._float()
         return x.sin() / x.cos()
 
-    def sinh(self: Tensor) -> Tensor:
+    def sinh(self) -> Self:
         """Hyperbolic sine ``(e**x - e**-x) / 2``; ``sinh(±inf) = ±inf``."""
         x = self._float()
         return (x.exp() - (-x).exp()) * 0.5
 
-    def cosh(self: Tensor) -> Tensor:
+    def cosh(self) -> Self:
         """Hyperbolic cosine ``(e**x + e**-x) / 2``."""
         x = self._float()
         return (x.exp() + (-x).exp()) * 0.5
 
-    def asinh(self: Tensor) -> Tensor:
+    def asinh(self) -> Self:
         """Inverse hyperbolic sine ``sign(x) log(|x| + sqrt(x*x + 1))`` (odd, exact at 0)."""
         x = self._float()
         neg = x < 0
@@ -95,7 +92,7 @@ class TrigMixin:
 
     arcsinh = asinh
 
-    def acosh(self: Tensor) -> Tensor:
+    def acosh(self) -> Self:
         """Inverse hyperbolic cosine ``log(x + sqrt(x*x - 1))`` for ``x >= 1`` (NaN below)."""
         x = self._float()
         big = x > _BIG
@@ -107,14 +104,14 @@ class TrigMixin:
 
     arccosh = acosh
 
-    def atanh(self: Tensor) -> Tensor:
+    def atanh(self) -> Self:
         """Inverse hyperbolic tangent ``log((1+x)/(1-x)) / 2``; ``±inf`` at ``±1``, NaN beyond."""
         x = self._float()
         return ((1.0 + x).log() - (1.0 - x).log()) * 0.5
 
     arctanh = atanh
 
-    def atan(self: Tensor) -> Tensor:
+    def atan(self) -> Self:
         """Inverse tangent in ``(-pi/2, pi/2)``; ``atan(±inf) = ±pi/2`` (see the module notes)."""
         x = self._float()
         neg = x < 0
@@ -126,21 +123,21 @@ class TrigMixin:
 
     arctan = atan
 
-    def asin(self: Tensor) -> Tensor:
+    def asin(self) -> Self:
         """Inverse sine in ``[-pi/2, pi/2]``; NaN outside ``[-1, 1]``."""
         x = self._float()
         return (x / ((1.0 - x) * (1.0 + x)).sqrt()).atan()
 
     arcsin = asin
 
-    def acos(self: Tensor) -> Tensor:
+    def acos(self) -> Self:
         """Inverse cosine in ``[0, pi]``; NaN outside ``[-1, 1]``."""
         x = self._float()
         return ((1.0 - x) / (1.0 + x)).sqrt().atan() * 2.0
 
     arccos = acos
 
-    def atan2(self: Tensor, other: Any) -> Tensor:
+    def atan2(self, other: Any) -> Self:
         """``atan2(self, other)``: the angle of the point ``(other, self)`` in ``[-pi, pi]``.
 
         Signed zeros and infinities follow C's ``atan2`` (``atan2(0.0, -0.0) = pi``,

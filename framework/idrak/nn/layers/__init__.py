@@ -4,47 +4,97 @@ layer objects as the class names (``nn.Linear(4, 3)``)."""
 from __future__ import annotations
 
 from idrak.nn.layers.activation import (
+    CELU,
     ELU,
     GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
     LogSoftmax,
+    Mish,
     ReLU,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
+    Softsign,
     Tanh,
 )
+from idrak.nn.layers.attention import MultiheadAttention
 from idrak.nn.layers.conv import Conv2d
+from idrak.nn.layers.conv_more import Conv1d, ConvTranspose1d, ConvTranspose2d
 from idrak.nn.layers.dropout import Dropout
 from idrak.nn.layers.embedding import Embedding
 from idrak.nn.layers.linear import Flatten, Identity, Linear, Unflatten
 from idrak.nn.layers.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from idrak.nn.layers.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from idrak.nn.layers.pooling1d import AvgPool1d, MaxPool1d, MaxUnpool1d, MaxUnpool2d
+from idrak.nn.layers.rnn import GRU, LSTM, RNN, RNNBase
+from idrak.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell
+from idrak.nn.layers.transformer import (
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from idrak.nn.layers.upsampling import CosineSimilarity, PairwiseDistance, Upsample
 
 __all__ = [
+    "CELU",
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "SELU",
     "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "CosineSimilarity",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "GroupNorm",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
     "Identity",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "Mish",
+    "MultiheadAttention",
+    "PairwiseDistance",
+    "RNNBase",
+    "RNNCell",
     "ReLU",
     "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softmin",
+    "Softsign",
     "Tanh",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
+    "Upsample",
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm1d",
@@ -74,57 +124,3 @@ dropout = Dropout
 embedding = Embedding
 flatten = Flatten
 identity = Identity
-
-# the activation modules added by issue 12
-from idrak.nn.layers.activation import (  # noqa: E402
-    CELU,
-    SELU,
-    Hardsigmoid,
-    Hardswish,
-    Hardtanh,
-    Mish,
-    Softmin,
-    Softsign,
-)
-
-__all__ += ["CELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "Mish", "Softmin", "Softsign"]
-# the PyTorch module zoo (issue 16): 1-D / transposed convolution, pooling, resampling,
-# recurrent, attention and transformer layers
-from idrak.nn.layers.attention import MultiheadAttention  # noqa: E402
-from idrak.nn.layers.conv_more import Conv1d, ConvTranspose1d, ConvTranspose2d  # noqa: E402
-from idrak.nn.layers.pooling1d import AvgPool1d, MaxPool1d, MaxUnpool1d, MaxUnpool2d  # noqa: E402
-from idrak.nn.layers.rnn import GRU, LSTM, RNN, RNNBase  # noqa: E402
-from idrak.nn.layers.rnn_cells import GRUCell, LSTMCell, RNNCell  # noqa: E402
-from idrak.nn.layers.transformer import (  # noqa: E402
-    TransformerDecoder,
-    TransformerDecoderLayer,
-    TransformerEncoder,
-    TransformerEncoderLayer,
-)
-from idrak.nn.layers.upsampling import CosineSimilarity, PairwiseDistance, Upsample  # noqa: E402
-
-ZOO = [
-    "GRU",
-    "LSTM",
-    "RNN",
-    "AvgPool1d",
-    "Conv1d",
-    "ConvTranspose1d",
-    "ConvTranspose2d",
-    "CosineSimilarity",
-    "GRUCell",
-    "LSTMCell",
-    "MaxPool1d",
-    "MaxUnpool1d",
-    "MaxUnpool2d",
-    "MultiheadAttention",
-    "PairwiseDistance",
-    "RNNBase",
-    "RNNCell",
-    "TransformerDecoder",
-    "TransformerDecoderLayer",
-    "TransformerEncoder",
-    "TransformerEncoderLayer",
-    "Upsample",
-]
-__all__ += ZOO

@@ -125,7 +125,7 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
-# the activation modules added by issue 12 --------------------------------------------------------
+# more activation modules -------------------------------------------------------------------------
 class CELU(Module):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (Barron 2017)."""
 
