@@ -14,7 +14,7 @@ PyTorch name   idrak dtype  note
 ``int``        int32
 ``long``       int64
 ``short``      int16
-``bool``       bool_
+``bool``       ``bool_``
 ``dtype``      DType        the class, for ``isinstance``
 =============  ===========  =============================
 """

@@ -99,16 +99,17 @@ class DataLoader:
             (dtypes kept: ``float32`` stays ``float32``, ``int64`` stays ``int64``).
         pin_memory: accepted; has no effect (host-to-device copies are the backend's business).
         drop_last: drop the last batch when it is smaller than ``batch_size``.
-        timeout, worker_init_fn, multiprocessing_context, prefetch_factor, persistent_workers,
-            pin_memory_device, in_order: accepted for PyTorch compatibility (see
-            ``num_workers``); they change nothing else.
         generator: an idrak ``Generator`` for ``shuffle`` (see above).
         seed: the ``shuffle`` seed; ``None`` draws one from the OS once, at construction.
         device: the device of the yielded Tensors (``None``: idrak's default device).
         prefetch: build the next NumPy batch in a background thread while the current one is
             used. Tensors are still made on the consuming thread (the backends' device state is
             per thread).
-        to_tensor: ``False`` yields the NumPy batches of the default collate instead of Tensors.
+        to_tensor: when False, yield the NumPy batches of the default collate, not Tensors.
+
+    ``timeout``, ``worker_init_fn``, ``multiprocessing_context``, ``prefetch_factor``,
+    ``persistent_workers``, ``pin_memory_device`` and ``in_order`` are accepted for PyTorch
+    compatibility (see ``num_workers``); they change nothing else.
 
     A :class:`~idrak.data.TensorDataset` (or a :class:`~idrak.data.Subset` of one) is batched by
     fancy-indexing its arrays with all of a batch's indices at once: no per-sample Python loop.

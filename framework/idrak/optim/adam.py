@@ -26,8 +26,8 @@ class Adam(Optimizer):
         lr: learning rate. betas: (b1, b2) in [0, 1). eps: added to the denominator.
         weight_decay: L2 penalty added to the gradient. amsgrad: keep the maximum of v.
         maximize: ascend instead of descend. decoupled_weight_decay: decay ``p`` directly,
-        which makes this AdamW (PyTorch >= 2.6). foreach, fused, capturable, differentiable:
-        PyTorch's flags, see :func:`~idrak.optim.optimizer.check_torch_flags`.
+            which makes this AdamW (PyTorch >= 2.6). foreach, fused, capturable, differentiable:
+            PyTorch's flags, see :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` (a 0-d float32 Tensor), ``exp_avg``, ``exp_avg_sq`` and,
     with amsgrad, ``max_exp_avg_sq``.

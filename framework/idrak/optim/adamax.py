@@ -24,9 +24,9 @@ class Adamax(Optimizer):
     Args:
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate (PyTorch's default 2e-3). betas: (b1, b2) in [0, 1). eps: added to
-        ``|g|``. weight_decay: L2 penalty added to the gradient. maximize: ascend instead of
-        descend. foreach, fused, capturable, differentiable: PyTorch's flags, see
-        :func:`~idrak.optim.optimizer.check_torch_flags`.
+            ``|g|``. weight_decay: L2 penalty added to the gradient. maximize: ascend instead of
+            descend. foreach, fused, capturable, differentiable: PyTorch's flags, see
+            :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` (a 0-d float32 Tensor), ``exp_avg``, ``exp_inf``.
 

@@ -28,7 +28,7 @@ class Lion(Optimizer):
         lr: learning rate. betas: (b1, b2) in [0, 1). weight_decay: decoupled decay.
         maximize: ascend instead of descend.
         foreach, fused, capturable, differentiable: PyTorch's flags, see
-        :func:`~idrak.optim.optimizer.check_torch_flags`.
+            :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``exp_avg``.
     """

@@ -35,10 +35,10 @@ class NAdam(Optimizer):
     Args:
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate (PyTorch's default 2e-3). betas: (b1, b2) in [0, 1). eps: added to
-        the denominator. weight_decay: decay factor. momentum_decay: psi above (4e-3).
+            the denominator. weight_decay: decay factor. momentum_decay: psi above (4e-3).
         decoupled_weight_decay: decay the parameter (as AdamW) instead of adding an L2 term.
         maximize: ascend instead of descend. foreach, fused, capturable, differentiable:
-        PyTorch's flags, see :func:`~idrak.optim.optimizer.check_torch_flags`.
+            PyTorch's flags, see :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` and ``mu_product`` (0-d float32 Tensors, as PyTorch keeps
     them), ``exp_avg``, ``exp_avg_sq``.

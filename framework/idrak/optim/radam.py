@@ -31,9 +31,9 @@ class RAdam(Optimizer):
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate. betas: (b1, b2) in [0, 1). eps: added to the denominator.
         weight_decay: decay factor. decoupled_weight_decay: decay the parameter (as AdamW)
-        instead of adding an L2 term. maximize: ascend instead of descend. foreach, fused,
-        capturable, differentiable: PyTorch's flags, see
-        :func:`~idrak.optim.optimizer.check_torch_flags`.
+            instead of adding an L2 term. maximize: ascend instead of descend. foreach, fused,
+            capturable, differentiable: PyTorch's flags, see
+            :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` (a 0-d float32 Tensor), ``exp_avg``, ``exp_avg_sq``.
 

@@ -27,9 +27,9 @@ class RMSprop(Optimizer):
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate. alpha: smoothing constant in [0, 1]. eps: added to the denominator.
         weight_decay: L2 penalty. momentum: momentum factor. centered: normalise by the
-        variance estimate. maximize: ascend instead of descend.
+            variance estimate. maximize: ascend instead of descend.
         foreach, fused, capturable, differentiable: PyTorch's flags, see
-        :func:`~idrak.optim.optimizer.check_torch_flags`.
+            :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``step`` (a 0-d float32 Tensor), ``square_avg``, and ``grad_avg`` /
     ``momentum_buffer`` when used.

@@ -27,9 +27,9 @@ class SGD(Optimizer):
         params: tensors, a ``.params`` dict, or parameter-group dicts.
         lr: learning rate. momentum: factor in [0, inf). dampening: for momentum.
         weight_decay: L2 penalty added to the gradient. nesterov: Nesterov momentum (needs
-        momentum > 0 and dampening 0). maximize: ascend instead of descend.
+            momentum > 0 and dampening 0). maximize: ascend instead of descend.
         foreach, fused, capturable, differentiable: PyTorch's flags, see
-        :func:`~idrak.optim.optimizer.check_torch_flags`.
+            :func:`~idrak.optim.optimizer.check_torch_flags`.
 
     State per parameter: ``momentum_buffer`` (when momentum > 0).
 
