@@ -498,3 +498,26 @@ def test_plugin_without_a_hook_is_reported(fresh_registry: None) -> None:
         assert "numpy" in plugins.available_backends()
     finally:
         plugins.unregister_plugin("hookless")
+
+
+def test_set_capabilities_drops_the_caches_derived_from_them() -> None:
+    """Hiding the optional ops and restoring them leaves no stale supports()/dispatch entry
+    behind (a fixture doing it by hand leaked "does not support SUB" into later tests)."""
+    import dataclasses
+
+    import idrak
+    from idrak.contract.dtypes import float32
+    from idrak.contract.ops import Op
+
+    be = idrak.runtime.plugins.get_backend("numpy")
+    assert be.supports(Op.SUB, float32)
+    prev = be.set_capabilities(dataclasses.replace(be.caps, optional_ops=frozenset()))
+    try:
+        assert not be.supports(Op.SUB, float32)
+        x = idrak.tensor([3.0, 1.0])
+        assert (x - 1.0).tolist() == [2.0, 0.0]  # decomposed: ADD of NEG
+    finally:
+        assert be.set_capabilities(prev) is not prev
+    assert be.supports(Op.SUB, float32)
+    x = be.from_numpy(np.array([3.0], np.float32))
+    assert be.to_numpy(be.run(Op.SUB, (x, x), None, float32, 0)).tolist() == [0.0]

@@ -730,12 +730,11 @@ def device(request: pytest.FixtureRequest) -> Iterator[str]:
     if not variant:
         yield name
         return
-    caps = be.caps
-    be.__dict__["_caps_cache"] = dataclasses.replace(caps, optional_ops=frozenset())
+    caps = be.set_capabilities(dataclasses.replace(be.caps, optional_ops=frozenset()))
     try:
         yield name
     finally:
-        be.__dict__["_caps_cache"] = caps
+        be.set_capabilities(caps)
 
 
 def _draw(spec: OpSpec, dtype: str) -> list[np.ndarray]:

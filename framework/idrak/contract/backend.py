@@ -169,6 +169,20 @@ class Backend:
             c = self.__dict__["_caps_cache"] = self.capabilities()
         return c
 
+    def set_capabilities(self, caps: Capabilities) -> Capabilities:
+        """Use ``caps`` instead of :meth:`capabilities` from now on; returns the previous ones.
+
+        For tests that hide declared ops (e.g. every optional op, to run the decompositions):
+        the caches derived from the capabilities (:meth:`supports`, the dispatch table of
+        :meth:`run`) are dropped with them, so nothing declared before leaks into the new set
+        or back.
+        """
+        prev = self.caps
+        self.__dict__["_caps_cache"] = caps
+        self.__dict__.pop("_supports", None)
+        self.__dict__.pop("_dispatch", None)
+        return prev
+
     @property
     def fusion(self) -> FusionSupport | None:
         """:meth:`fusion_support`, computed once."""
