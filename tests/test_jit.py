@@ -543,3 +543,44 @@ def test_jitted_adam_state_dict_round_trip(tmp_path: Any) -> None:
     assert f2.stats["replays"] >= 3  # the restored state replays after one trace
     for a, b in zip(m1.parameters(), m2.parameters()):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_replay_computes_input_independent_nodes_once() -> None:
+    """Constants made inside the step (ARANGE, FULL, and what is computed from constants alone:
+    their views, casts...) are hoisted: the first replay computes them, later replays reuse
+    them; results unchanged."""
+    from collections import Counter
+
+    be = idrak.runtime.plugins.get_backend("numpy")
+    w = idrak.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+
+    def f(x: idrak.Tensor) -> idrak.Tensor:
+        c = idrak.arange(3, dtype=idrak.float32).reshape(1, 3).expand(2, 3)  # input-free
+        return (x.matmul(c.T) + w.sum()).sum()
+
+    fn = idrak.jit(f)
+    xs = [idrak.tensor(np.full((2, 3), float(i), dtype=np.float32)) for i in range(4)]
+    for x in xs:
+        x.realize()
+    want = [f(x).item() for x in xs]
+    calls: Counter[str] = Counter()
+    run = be.run
+
+    def counting(op: Any, *rest: Any) -> Any:
+        calls[op.name] += 1
+        return run(op, *rest)
+
+    be.run = counting  # type: ignore[method-assign]
+    per_call = []
+    try:
+        got = []
+        for x in xs:  # trace, first replay (computes the constants), replays
+            calls.clear()
+            got.append(fn(x).item())
+            per_call.append(dict(calls))
+    finally:
+        del be.run
+    assert got == pytest.approx(want)
+    assert fn.stats["traces"] == 1 and fn.stats["replays"] == 3
+    assert per_call[1].get("ARANGE") == 1 and "ARANGE" not in per_call[2]
+    assert sum(per_call[2].values()) < sum(per_call[1].values()) and per_call[2] == per_call[3]

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from idrak.compile.state import JitError, State, auto_state, side_effect
+from idrak.contract.ops import Op
 from idrak.core import random as _random
 from idrak.core.tensor import Tensor
 from idrak.engine import lazy as _lazy
@@ -184,7 +185,8 @@ class _Program:
             st.srcs = tuple(self.slots[s] for s in srcs)
             st.frees = tuple(self.slots[f] for f in frees)
             steps.append(st)
-        self.steps = steps[::-1]
+        self.steps, self.hoisted = _hoist(steps[::-1], self.slots[:n_inputs], self.draws)
+        self._hoisted_bufs: list[Any] | None = None  # computed by the first run, then kept
         self.n_kernels = len(self.steps)
 
     def run(self, inputs: list[Any]) -> list[Any]:
@@ -198,6 +200,13 @@ class _Program:
             words = _random.threefry2x32(n, *gen.take(n))
             if into is not None:
                 into.buf = dev.backend.from_numpy(words, dev.index)
+        if self._hoisted_bufs is None:
+            for st in self.hoisted:
+                st.buf = None
+            _lazy.execute(self.hoisted, release=False)
+            self._hoisted_bufs = [st.buf for st in self.hoisted]
+        for st, b in zip(self.hoisted, self._hoisted_bufs):
+            st.buf = b
         for st in self.steps:
             st.buf = None
         try:
@@ -206,6 +215,39 @@ class _Program:
         finally:
             for slot in slots:  # hold no buffer between calls
                 slot.buf = None
+
+
+def _hoist(
+    steps: list[_Slot], inputs: list[_Slot], draws: list[tuple[Any, ...]]
+) -> tuple[list[_Slot], list[_Slot]]:
+    """``steps`` split into those that depend on an input or a random draw, and the others:
+    constants (FULL, ARANGE) and what is computed from constants alone (their views, casts...),
+    which a replay computes once and keeps instead of recomputing every call.
+
+    A hoisted step's buffer is never freed by the replay's ``frees`` for good: the kept list
+    holds it, and each run puts it back in its slot.
+    """
+    varying = {id(s) for s in inputs} | {id(d[3]) for d in draws if d[3] is not None}
+    kept, hoisted = [], []
+    for st in steps:
+        if st.op in _HOISTABLE_SOURCES or (st.srcs and all(id(x) not in varying for x in st.srcs)):
+            hoisted.append(st)
+        else:
+            varying.add(id(st))
+            kept.append(st)
+    # a hoisted step must not free a slot another hoisted step reads later in a replay: the
+    # frees lists were computed over all steps, so only the varying steps keep theirs
+    for st in hoisted:
+        st.frees = ()
+    hoisted_ids = {id(st) for st in hoisted}
+    for st in kept:
+        st.frees = tuple(f for f in st.frees if id(f) not in hoisted_ids)
+    return kept, hoisted
+
+
+#: creation ops whose result depends only on their argument (RANDOM_BITS does not qualify: a
+#: replay must draw again)
+_HOISTABLE_SOURCES = frozenset({Op.FULL, Op.ARANGE})
 
 
 # ---------------------------------------------------------------------------------------------
