@@ -45,6 +45,8 @@ __all__ = [
 
 #: ops whose operand dtype is their own (no array inputs, or a fused kernel's mixed inputs)
 _OWN_DTYPE = CREATION | {Op.FUSED}
+#: their values: a str hashes in C, an Enum member through Python's Enum.__hash__
+_OWN_DTYPE_VALUES = frozenset(op._value_ for op in _OWN_DTYPE)
 _EAGER_DEFAULT = os.environ.get("IDRAK_EAGER", "") not in ("", "0")
 
 
@@ -247,7 +249,7 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
                 tuple([s.buf for s in srcs]),
                 node.arg,
                 node.dtype
-                if not srcs or op in _OWN_DTYPE
+                if not srcs or op._value_ in _OWN_DTYPE_VALUES
                 else srcs[1].dtype
                 if op is _WHERE
                 else srcs[0].dtype,
