@@ -91,9 +91,7 @@ class MovementMixin(TensorBase):
             return self
         return mark_view(
             self,
-            self._prim(
-                Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype
-            ),
+            self._prim(Op.PERMUTE, (self,), order, tuple(self.shape[i] for i in order), self.dtype),
         )
 
     def expand(self, *shape: Any) -> Self:
@@ -265,11 +263,16 @@ class MovementMixin(TensorBase):
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Self, ...]:
-        n = self.shape[self._dim(dim)]
+        d = self._dim(dim)
+        n = self.shape[d]
+        if n == 0:  # torch: ``chunks`` empty pieces
+            return tuple(self.narrow(d, 0, 0) for _ in range(chunks))
         return self.split(max(1, math.ceil(n / chunks)), dim)
 
     def unbind(self, dim: int = 0) -> tuple[Self, ...]:
         d = self._dim(dim)
+        if self.shape[d] == 0:  # no slices along an empty dim
+            return ()
         return tuple(t.squeeze(d) for t in self.split(1, d))
 
     def narrow(self, dim: int, start: int, length: int) -> Self:
