@@ -8,6 +8,8 @@ slower.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +18,12 @@ from hypothesis import HealthCheck, settings
 import idrak
 import idrak.runtime.plugins
 from idrak.contract.backend import Backend
+
+#: hypothesis also caches the constants it finds in the source (``.hypothesis/constants``,
+#: whatever the database setting): keep that out of the checkout too
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "idrak-hypothesis")
+)
 
 #: hypothesis profiles: ``ci`` (the default: derandomized, no example database written, no
 #: deadline, the fuzz suite's fixed number of examples per op) and ``thorough`` for long local
@@ -42,8 +50,6 @@ settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    import os
-
     if os.environ.get("PYTEST_XDIST_WORKER"):
         idrak.set_num_threads(1)  # idrak's thread policy: BLAS, fused engine and numexpr
 

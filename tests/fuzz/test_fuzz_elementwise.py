@@ -64,6 +64,8 @@ def _fix_operands(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
             b = np.where(np.abs(b) < 0.1, np.ones_like(b), b)
     if op in ("div", "/", "true_divide") and b.dtype.kind == "f":  # b * b underflows
         b = np.where((b != 0) & (np.abs(b) < 1e-100), np.ones_like(b), b)
+    if op in ("pow", "**") and b.dtype.kind == "i":  # 0 ** -2**31: inf gradient (torch 0)
+        b = np.clip(b, -20, 20)
     if op in ("pow", "**") and b.dtype != np.bool_:
         b = np.where(b == 0, np.full_like(b, 2), b)  # the gradient of x ** 0 at 0: part B
     if op in INT_DIVIDE:  # int // 0, int % 0 (part B); the gradient at x % 0 (docs)
@@ -183,7 +185,21 @@ def _isclose(draw: Any) -> Case:
     return Case("isclose", f"a.{fn}(b, equal_nan={eq})", {"a": a, "b": b})
 
 
+def _bool_logic(op: str) -> Callable[[Any], Case]:
+    """``& | ^ ~`` on bool tensors (on integer tensors they are part B of issue 12)."""
+
+    def build(draw: Any) -> Case:
+        sa, sb = draw(broadcast_pair())
+        a, b = draw(arrays("bool", sa)), draw(arrays("bool", sb))
+        if op == "~":
+            return Case("bool-logic", "~a", {"a": a})
+        return Case("bool-logic", f"a {op} b", {"a": a, "b": b})
+
+    return build
+
+
 OPS: dict[str, Callable[[Any], Case]] = {}
+OPS.update({f"bool.{op}": _bool_logic(op) for op in ("&", "|", "^", "~")})
 OPS.update({f"unary.{op}": _unary(op, ALL) for op in UNARY_FLOAT})
 OPS.update({f"unary.{op}": _unary(op, ALL) for op in UNARY_ANY})
 OPS.update({f"binary.{op}": _binary(op, False) for op in BINARY})
