@@ -68,3 +68,11 @@ def test_scatter_of_a_number_at_repeated_indices_writes_it_once() -> None:
     got = idrak.tensor(a).scatter(0, idrak.tensor(i), 7)
     assert got.tolist() == want.tolist() == [7, 5, 7]
     assert idrak.tensor(3.0).scatter(0, idrak.tensor(0), 7).item() == 7.0
+
+
+def test_cat_and_roll_keep_negative_zeros() -> None:
+    x = np.array([-0.0, 0.0, -0.0], dtype=np.float32)
+    got = [idrak.tensor(x).roll(1, 0), idrak.cat([idrak.tensor(x), idrak.tensor(x)])]
+    want = [torch.tensor(x).roll(1, 0), torch.cat([torch.tensor(x), torch.tensor(x)])]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.signbit(g.numpy()), np.signbit(w.numpy()))

@@ -309,11 +309,13 @@ def cat(tensors: Sequence[T], dim: int = 0) -> T:
     if len(ts) == 1:
         return ts[0].clone()  # new memory, as torch's (an in-place op on it leaves the input)
     total = sum(t.shape[d] for t in ts)
+    # floats pad with -0.0, the additive identity that keeps a -0.0 element's sign
+    fill: Any = False if dt.name == "bool" else -0.0 if dt.kind == "f" else 0
     out, start = None, 0
     for t in ts:
         n = t.shape[d]
         widths = tuple((start, total - start - n) if j == d else (0, 0) for j in range(t.ndim))
-        piece = t._pad(widths, False if dt.name == "bool" else 0)
+        piece = t._pad(widths, fill)
         out = piece if out is None else out + piece if dt.name != "bool" else out | piece
         start += n
     assert out is not None
