@@ -8,18 +8,48 @@ slower.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import idrak
 import idrak.runtime.plugins
 from idrak.contract.backend import Backend
 
+#: hypothesis also caches the constants it finds in the source (``.hypothesis/constants``,
+#: whatever the database setting): keep that out of the checkout too
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "idrak-hypothesis")
+)
+
+#: hypothesis profiles: ``ci`` (the default: derandomized, no example database written, no
+#: deadline, the fuzz suite's fixed number of examples per op) and ``thorough`` for long local
+#: runs (``pytest tests/fuzz --hypothesis-profile=thorough``). Tests that pass their own
+#: ``max_examples`` keep it under either profile.
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=_QUIET,
+)
+settings.register_profile(
+    "thorough",
+    derandomize=False,
+    database=None,
+    deadline=None,
+    max_examples=1000,
+    suppress_health_check=_QUIET,
+)
+settings.load_profile("ci")
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    import os
-
     if os.environ.get("PYTEST_XDIST_WORKER"):
         idrak.set_num_threads(1)  # idrak's thread policy: BLAS, fused engine and numexpr
 

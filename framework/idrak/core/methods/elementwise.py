@@ -312,7 +312,9 @@ class MathMixin(TensorBase):
         a, b = self._operands(other)
         if a.dtype == bool_:
             return a & b
-        return -Tensor_max(-a, -b) if a.dtype.kind != "u" else (b < a)._select(b, a)
+        if a.dtype.kind != "f":  # -max(-a, -b) overflows at the integer minimum
+            return (b < a)._select(b, a)
+        return -Tensor_max(-a, -b)
 
     # unary math ----------------------------------------------------------------------------
     def neg(self) -> Self:

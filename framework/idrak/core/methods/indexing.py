@@ -308,6 +308,16 @@ class IndexingMixin(TensorBase):
         return self._advanced([(d, index)])
 
     def masked_fill(self, mask: Self, value: Any) -> Self:
+        """``value`` where ``mask`` is True, else ``self``; the result keeps ``self``'s dtype
+        (``value`` is cast to it, as torch does)."""
+        if isinstance(value, TensorBase):
+            value = value.cast(self.dtype) if value.dtype != self.dtype else value
+        elif self.dtype == bool_:
+            value = bool(value)
+        elif self.dtype.kind != "f" and isinstance(value, float):
+            if not math.isfinite(value):
+                raise IdrakError(f"masked_fill: value {value} cannot be cast to {self.dtype}")
+            value = int(value)
         return mask._select(value, self)
 
     def nonzero(self) -> Self:

@@ -154,6 +154,8 @@ class MatrixMixin(TensorBase):
         t = [self._dim(i) for i in dst]
         if len(set(s)) != len(s) or len(set(t)) != len(t):
             raise ValueError(f"movedim: repeated dim in {source!r} or {destination!r}")
+        if self.ndim == 0:  # dims 0 and -1 name the only position of a 0-d tensor
+            return self.clone()
         order: list[int | None] = [None] * self.ndim
         for a, b in zip(s, t):
             order[b] = a

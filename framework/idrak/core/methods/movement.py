@@ -266,11 +266,16 @@ class MovementMixin(TensorBase):
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Self, ...]:
-        n = self.shape[self._dim(dim)]
+        d = self._dim(dim)
+        n = self.shape[d]
+        if n == 0:  # torch: ``chunks`` empty pieces
+            return tuple(self.narrow(d, 0, 0) for _ in range(chunks))
         return self.split(max(1, math.ceil(n / chunks)), dim)
 
     def unbind(self, dim: int = 0) -> tuple[Self, ...]:
         d = self._dim(dim)
+        if self.shape[d] == 0:  # no slices along an empty dim
+            return ()
         return tuple(t.squeeze(d) for t in self.split(1, d))
 
     def narrow(self, dim: int, start: int, length: int) -> Self:
@@ -307,11 +312,13 @@ def cat(tensors: Sequence[T], dim: int = 0) -> T:
     if len(ts) == 1:
         return ts[0].clone()  # new memory, as torch's (an in-place op on it leaves the input)
     total = sum(t.shape[d] for t in ts)
+    # floats pad with -0.0, the additive identity that keeps a -0.0 element's sign
+    fill: Any = False if dt.name == "bool" else -0.0 if dt.kind == "f" else 0
     out, start = None, 0
     for t in ts:
         n = t.shape[d]
         widths = tuple((start, total - start - n) if j == d else (0, 0) for j in range(t.ndim))
-        piece = t._pad(widths, False if dt.name == "bool" else 0)
+        piece = t._pad(widths, fill)
         out = piece if out is None else out + piece if dt.name != "bool" else out | piece
         start += n
     assert out is not None

@@ -53,7 +53,9 @@ class PairwiseMixin(TensorBase):
         q = (a / b).trunc()
         out = a - q * b
         out = (b.isinf() & a.isfinite())._select(a, out)
-        return (out == 0)._select(a * 0.0, out)  # a zero result keeps the dividend's sign
+        # a zero result keeps the dividend's sign; ``out.detach() - out`` (+0.0) keeps the
+        # gradient 1 for ``self`` there, as torch's
+        return (out == 0)._select(a * 0.0 - (out.detach() - out), out)
 
     def copysign(self, other: Any) -> Self:
         """``|self|`` with the sign bit of ``other`` (``-0.0`` counts as negative), as a float

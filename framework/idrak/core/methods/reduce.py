@@ -283,11 +283,16 @@ class ReduceMixin(TensorBase):
             return x.reshape(1).cumsum(0).reshape(())
         return x._optional(Op.CUMSUM, (x,), d, x.shape, x.dtype)
 
-    def cumprod(self, dim: int) -> Self:
-        """Inclusive prefix product along ``dim`` (Hillis-Steele scan)."""
+    def cumprod(self, dim: int, dtype: Any = None) -> Self:
+        """Inclusive prefix product along ``dim`` (Hillis-Steele scan), as ``torch.cumprod``:
+        bool and integers multiply in int64 unless ``dtype`` is given (the input is cast to it
+        first)."""
         d = self._dim(dim)
         n = self.shape[d] if self.ndim else 1
-        x = self
+        if dtype is not None:
+            x = self.cast(dtype)
+        else:
+            x = self.cast(int64) if self.dtype == bool_ or self.dtype.kind in "ui" else self
         shift = 1
         while shift < n:
             widths = tuple((shift, 0) if i == d else (0, 0) for i in range(x.ndim))

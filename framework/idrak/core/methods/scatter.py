@@ -95,10 +95,17 @@ class ScatterMixin(TensorBase):
         if self.dtype == bool_:
             x = self.cast(int64)
             return x.scatter(dim, index, s if not hasattr(s, "cast") else s.cast(int64)).cast(bool_)
+        number = not hasattr(s, "shape")  # a number: every write is the same, as in torch
+        v = s
         d, idx, s = _prep(self, dim, index, s, "scatter")
         if self.ndim == 0:
-            return self.reshape(1).scatter(0, idx.reshape(1), s.reshape(1)).reshape(())
+            flat = self.reshape(1)
+            if number:
+                return flat.scatter(0, idx.reshape(-1), v).reshape(())
+            return flat.scatter(0, idx.reshape(1), s.reshape(1)).reshape(())
         hit = _hits(self, d, idx) > 0
+        if number:
+            return self.masked_fill(hit, v)
         placed = self.zeros_like().scatter_add(d, idx, s)
         return hit._select(placed, self)
 
