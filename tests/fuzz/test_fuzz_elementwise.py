@@ -29,9 +29,7 @@ OPERATORS = "+ - * / // % ** == != < <= > >=".split()
 FLOAT_ONLY_BINARY = {"atan2", "copysign", "logaddexp"}
 #: ops whose sign of a zero result torch defines (IEEE: the sign follows the operand)
 SIGNED_ZERO = {"neg", "abs", "copysign", "mul", "*", "div", "/", "true_divide", "trunc"}
-#: ops torch has no bool kernel for (idrak computes them: docs/fuzzing.md)
-NO_BOOL_KERNEL = {"abs", "ceil", "floor", "round", "trunc", "frac", "relu"}
-#: ops whose integer divisor 0 is a known difference (part B of issue 12): zeros are replaced
+#: ops built from a division (rounding grows with |a / b|: docs/fuzzing.md)
 INT_DIVIDE = {"floor_divide", "remainder", "fmod", "//", "%"}
 
 
@@ -40,12 +38,7 @@ def _unary(op: str, dtypes: tuple[str, ...]) -> Callable[[Any], Case]:
         dt = draw(st.sampled_from(dtypes))
         finite = draw(st.booleans())
         a = draw(arrays(dt, draw(shapes()), finite=finite))
-        # square(bool) is a known difference (issue 12 part B); frac/round/trunc... on ints raise
-        # in torch and are compared as errors
-        if op == "square" and dt == "bool":
-            dt, a = "int64", a.astype("int64")
-        if (op in NO_BOOL_KERNEL and dt == "bool") or (op == "frac" and dt in INTS):
-            a = a.astype("float32")  # torch has no kernel for these: see docs/fuzzing.md
+        # abs ceil floor round trunc frac relu on bool and frac on ints raise in both
         if op in ("sin", "cos", "tan") and dt != "bool":
             a = np.clip(a, -100, 100)  # float32 argument reduction differs for huge arguments
         return Case("unary", f"a.{op}()", {"a": a}, grad=("a",), signed_zero=op in SIGNED_ZERO)
@@ -54,10 +47,7 @@ def _unary(op: str, dtypes: tuple[str, ...]) -> Callable[[Any], Case]:
 
 
 def _fix_operands(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop the inputs whose difference from torch is already on issue 12's part-B list or
-    documented in docs/fuzzing.md."""
-    if op in ("sub", "-"):
-        a, b = (x.astype(np.int64) if x.dtype == np.bool_ else x for x in (a, b))
+    """Drop the inputs whose difference from torch is documented in docs/fuzzing.md."""
     if op in INT_DIVIDE:  # composed from a division: rounding grows with |a / b|
         a, b = (np.clip(x, -100, 100) if x.dtype.kind in "fi" else x for x in (a, b))
         if b.dtype.kind == "f":
@@ -66,17 +56,8 @@ def _fix_operands(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
         b = np.where((b != 0) & (np.abs(b) < 1e-100), np.ones_like(b), b)
     if op in ("pow", "**") and b.dtype.kind == "i":  # 0 ** -2**31: inf gradient (torch 0)
         b = np.clip(b, -20, 20)
-    if op in ("pow", "**") and b.dtype != np.bool_:
-        b = np.where(b == 0, np.full_like(b, 2), b)  # the gradient of x ** 0 at 0: part B
-    if op in INT_DIVIDE:  # int // 0, int % 0 (part B); the gradient at x % 0 (docs)
-        if b.dtype == np.bool_:
-            b = b.astype(np.int64)
-        b = np.where(b == 0, np.ones_like(b), b)
-    if op in ("floor_divide", "//", "remainder", "%"):
-        if a.dtype.kind == "f":
-            a = np.where(np.isinf(a), np.zeros_like(a), a)  # floor-division by / of inf
-        if b.dtype.kind == "f":
-            b = np.where(np.isinf(b), np.ones_like(b), b)
+    if op in INT_DIVIDE and (b.dtype.kind == "f" or a.dtype.kind == "f"):
+        b = np.where(b == 0, np.ones_like(b), b)  # the gradient at x % 0 (docs/fuzzing.md)
     return a, b
 
 
@@ -85,8 +66,6 @@ def _binary(op: str, operator: bool) -> Callable[[Any], Case]:
         sa, sb = draw(broadcast_pair())
         dtypes = FLOATS if op in FLOAT_ONLY_BINARY else ALL
         da, db = draw(st.sampled_from(dtypes)), draw(st.sampled_from(dtypes))
-        if op in ("pow", "**") and da in INTS + ("bool",) and db in INTS + ("bool",):
-            db = "float64"  # int ** int result dtype: a known difference (part B)
         finite = draw(st.booleans())
         a = draw(arrays(da, sa, finite=finite))
         b = draw(arrays(db, sb, finite=finite))
@@ -113,24 +92,11 @@ def _scalar(op: str) -> Callable[[Any], Case]:
         dt = draw(st.sampled_from(ALL))
         a = draw(arrays(dt, draw(shapes()), finite=draw(st.booleans())))
         s = draw(st.sampled_from(SCALARS))
-        reflected = draw(st.booleans()) and op != "%"  # reflected %: part B
-        if op == "**" and dt in INTS + ("bool",) and isinstance(s, int):
-            s = float(s)  # int ** int dtype and square(bool): part B
-        if op == "-" and dt == "bool":
-            a = a.astype(np.int64)  # torch refuses bool subtraction: docs/fuzzing.md
-        if op == "-" and isinstance(s, bool):
-            s = int(s)
-        if op == "**" and s == 0:
-            s = 2.0  # the NaN gradient of x ** 0 at 0: part B
-        if op == "**" and dt in INTS + ("bool",):
-            a = a.astype(np.float32)  # int ** 2.0 keeps the int dtype: docs/fuzzing.md
+        reflected = draw(st.booleans())
         if op in INT_DIVIDE:
-            if s == 0 or (isinstance(s, float) and np.isnan(s)):
-                s = 1  # int // 0 (part B); the gradient at x % nan (docs/fuzzing.md)
-            if isinstance(s, float) and np.isinf(s):
-                s = 2.5
-            if dt in FLOATS:
-                a = np.where(np.isinf(a), np.zeros_like(a), a)
+            zero = s == 0 and dt in FLOATS  # the gradient at x % 0 (docs/fuzzing.md)
+            if zero or (isinstance(s, float) and np.isnan(s)):
+                s = 1  # the gradient at x % nan (docs/fuzzing.md)
             if dt != "bool":
                 a = np.clip(a, -1e4, 1e4)
         lit = repr(s) if not (isinstance(s, float) and not np.isfinite(s)) else f"float('{s}')"
@@ -142,13 +108,12 @@ def _scalar(op: str) -> Callable[[Any], Case]:
 
 def _clamp(draw: Any) -> Case:
     dt = draw(st.sampled_from(NUMERIC))
-    a = draw(arrays(dt, draw(shapes()), finite=True))  # clamp's NaN gradient: part B
+    a = draw(arrays(dt, draw(shapes()), finite=draw(st.booleans())))
     lo = draw(st.sampled_from((None, -1, 0, -2.5)))
     hi = draw(st.sampled_from((None, 1, 3, 0.5)))
     if draw(st.booleans()):
         return Case("clamp", f"a.clamp(min={lo!r}, max={hi!r})", {"a": a}, grad=("a",))
-    b = draw(arrays(dt, a.shape, finite=True))
-    b = np.where(a == b, b + 1, b)  # ties: torch's gradient goes to self, idrak splits it
+    b = draw(arrays(dt, a.shape, finite=draw(st.booleans())))
     return Case("clamp", "a.clamp(min=b)", {"a": a, "b": b}, grad=("a", "b"))
 
 
@@ -186,11 +151,13 @@ def _isclose(draw: Any) -> Case:
 
 
 def _bool_logic(op: str) -> Callable[[Any], Case]:
-    """``& | ^ ~`` on bool tensors (on integer tensors they are part B of issue 12)."""
+    """``& | ^ ~`` on bool and integer tensors (each operand's dtype drawn separately)."""
 
     def build(draw: Any) -> Case:
         sa, sb = draw(broadcast_pair())
-        a, b = draw(arrays("bool", sa)), draw(arrays("bool", sb))
+        kinds = ("bool",) + INTS
+        a = draw(arrays(draw(st.sampled_from(kinds)), sa))
+        b = draw(arrays(draw(st.sampled_from(kinds)), sb))
         if op == "~":
             return Case("bool-logic", "~a", {"a": a})
         return Case("bool-logic", f"a {op} b", {"a": a, "b": b})

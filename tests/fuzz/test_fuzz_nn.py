@@ -52,9 +52,9 @@ def _activation(name: str) -> Callable[[Any], Case]:
         a = _float(draw, draw(shapes()), lo=-1e3, hi=1e3)
         if fn in ("gelu", "hardswish"):  # torch: gelu(inf) and hardswish(-inf) are NaN
             a = np.where(np.isinf(a), np.zeros_like(a), a)
-        # ELU/CELU's gradient at exactly 0 (subgradients: part B) and at the kinks of
-        # hardtanh/relu6/hardsigmoid/hardswish: torch picks one side; values there are moved
-        if fn in ("elu", "celu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "relu"):
+        # the gradients at the kinks of hardtanh/relu6/hardsigmoid/hardswish: torch picks one
+        # side (docs/fuzzing.md); values there are moved
+        if fn in ("hardtanh", "relu6", "hardsigmoid", "hardswish"):
             kinks = {
                 "hardtanh": (-0.5, 2.0),
                 "relu6": (0.0, 6.0),
@@ -120,9 +120,12 @@ def _classification_loss(name: str) -> Callable[[Any], Case]:
             expr = f"F.nll_loss(F.log_softmax(a, dim=1), t, reduction={red!r})"
         elif name == "cross_entropy-probs":
             expr = f"F.cross_entropy(a, F.softmax(a * 0.5, dim=1).detach(), reduction={red!r})"
-        elif name == "binary_cross_entropy":  # inputs outside [0, 1]: part B
+        elif name == "binary_cross_entropy":  # raw logits: inputs outside [0, 1] raise in both
             target = "lib.sigmoid(a.flip(0)).detach()"
-            expr = f"F.binary_cross_entropy(lib.sigmoid(a), {target}, reduction={red!r})"
+            x = "lib.sigmoid(a)" if draw(st.integers(0, 3)) else "a"
+            if x == "a":  # the gradient at exactly 0 and 1: docs/fuzzing.md
+                logits = np.where((logits == 0) | (logits == 1), logits + 0.25, logits)
+            expr = f"F.binary_cross_entropy({x}, {target}, reduction={red!r})"
         elif name == "binary_cross_entropy_with_logits":
             target = "lib.sigmoid(a.flip(0)).detach()"
             expr = f"F.binary_cross_entropy_with_logits(a, {target}, reduction={red!r})"
@@ -162,8 +165,8 @@ def _conv(name: str) -> Callable[[Any], Case]:
         dt = draw(st.sampled_from(FLOATS))
         x = draw(arrays(dt, (n, cin, *sp), finite=True, lo=-10, hi=10))
         stride, pad, dil = draw(st.integers(1, 2)), draw(st.integers(0, 1)), draw(st.integers(1, 2))
-        if not name.startswith("conv") or "transpose" in name:
-            k = min(k, sp[0] + 2 * pad)  # a window larger than the input: docs/fuzzing.md
+        if "transpose" in name:
+            k = min(k, sp[0] + 2 * pad)  # an empty transposed output: docs/fuzzing.md
         if "transpose" in name:
             pad = 0 if (sp[0] - 1) * stride + k - 2 * pad <= 0 else pad  # empty output
             w = draw(arrays(dt, (cin, cout, *(k,) * len(sp)), finite=True, lo=-3, hi=3))
@@ -173,10 +176,11 @@ def _conv(name: str) -> Callable[[Any], Case]:
             expr = f"F.{name}(a, w, stride={stride}, padding={pad}, dilation={dil})"
         else:
             w = np.zeros((1,), dt)
-            if name.startswith("max"):  # ties share the max-pool gradient: part B
-                x = (np.random.default_rng(x.size).permutation(x.size).reshape(x.shape)).astype(dt)
+            if name.startswith("max") and draw(st.booleans()):
+                x = np.round(x / 4).astype(dt)  # ties: the first maximum gets the gradient
             pad = min(pad, k // 2)
-            expr = f"F.{name}(a, {k}, stride={stride}, padding={pad})"
+            ceil = draw(st.booleans()) and "adaptive" not in name
+            expr = f"F.{name}(a, {k}, stride={stride}, padding={pad}, ceil_mode={ceil})"
             if name == "adaptive_avg_pool2d":
                 out = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
                 expr = f"F.adaptive_avg_pool2d(a, {out})"

@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 REDUCE = {
     "sum": (ALL, False, True),
     "mean": (FLOATS, False, True),
-    "prod": (NUMERIC, True, False),  # NaN gradients of prod with 0 and inf: part B
-    "amax": (NUMERIC, True, True),  # gradients with NaN/ties: part B (values are distinct)
-    "amin": (NUMERIC, True, True),
+    "prod": (NUMERIC, False, False),
+    "amax": (NUMERIC, False, True),
+    "amin": (NUMERIC, False, True),
     "all": (ALL, False, False),
     "any": (ALL, False, False),
-    "std": (FLOATS, True, True),  # NaN gradient of std/var of a constant: part B
-    "var": (FLOATS, True, True),
+    "std": (FLOATS, False, True),
+    "var": (FLOATS, False, True),
     "logsumexp": (FLOATS, False, True),
-    "norm": (FLOATS, True, False),
+    "norm": (FLOATS, False, False),
 }
 #: ops returning (values, indices) along one dim, or indices: need distinct values
 INDEXED = ("max", "min", "argmax", "argmin")
@@ -48,18 +48,17 @@ def _reduce(op: str) -> Callable[[Any], Case]:
     def build(draw: Any) -> Case:
         dt = draw(st.sampled_from(dtypes))
         shape = draw(shapes())
-        distinct_vals = op in ("amax", "amin", "prod") and draw(st.booleans())
-        if distinct_vals or op in ("amax", "amin"):
-            a = draw(distinct(dt, shape)) if dt != "bool" else draw(arrays(dt, shape))
+        if op in ("amax", "amin", "prod", "std", "var", "norm") and draw(st.booleans()):
+            a = draw(arrays(dt, shape, lo=-2, hi=2))  # small values: ties, zeros, constants
+            a = np.round(a) if dt != "bool" else a
         else:
             a = draw(arrays(dt, shape, finite=finite_only or draw(st.booleans())))
-        if op == "prod":
-            a = np.clip(a, -3, 3) if dt != "bool" else a
+        if op == "prod" and dt != "bool":  # finite values within +-3 (no overflow)
+            a = np.where(np.isfinite(a), np.clip(a, -3, 3), a)
+        if op == "norm":  # squares that underflow: docs/fuzzing.md
+            a = np.where(np.abs(a) < 1e-18, np.zeros_like(a), a)
         d = _dim(draw, a.ndim, tuple_ok)
         keep = draw(st.booleans())
-        if op in ("std", "var", "norm"):  # NaN gradients at constant / zero slices: part B
-            a = draw(distinct(dt, shape)) + 0.25
-            a = a.astype(dt)
         if op == "prod" and d is None:
             return Case("reduce", "a.prod()", {"a": a}, grad=("a",), tol=10)
         if op == "norm":

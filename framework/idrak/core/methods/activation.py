@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Self, TypeVar
 
+from idrak.contract.dtypes import bool_
 from idrak.core.methods.base import TensorBase
 
 __all__ = ["ActivationMixin"]
@@ -41,6 +42,9 @@ class ActivationMixin(TensorBase):
         return (x > threshold)._select(self._float(), soft)
 
     def relu(self) -> Self:
+        """``max(x, 0)``; NaN stays NaN. Raises TypeError on a bool tensor (as torch)."""
+        if self.dtype == bool_:
+            raise TypeError("relu is not supported for bool tensors")
         # NaN propagates (torch's behaviour, so divergence stays visible): NaN <= 0 is false;
         # gradient 0 at 0; one select, so the backward is one WHERE
         return (self <= 0)._select(0, self)

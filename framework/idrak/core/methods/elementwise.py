@@ -42,6 +42,7 @@ class MathMixin(TensorBase):
         return self.sub(other)
 
     def __rsub__(self, other: Any) -> Self:
+        _refuse_bool_sub(self, other)
         a, b = self._operands(other, reverse=True)
         return a.sub(b)
 
@@ -79,8 +80,9 @@ class MathMixin(TensorBase):
         return self.pow(other)
 
     def __rpow__(self, other: Any) -> Self:
-        a, b = self._operands(other, reverse=True, float_only=True)
-        return a.pow(b)
+        exact = isinstance(other, int) and self.dtype.kind != "f"
+        a, b = self._operands(other, reverse=True, float_only=not exact)
+        return a.pow(b)  # int ** int tensor stays integer, as torch
 
     def __matmul__(self, other: TensorBase) -> Self:
         return self.matmul(other)
@@ -212,10 +214,13 @@ class MathMixin(TensorBase):
         return self + (other * alpha if alpha != 1 else other)
 
     def sub(self, other: Any) -> Self:
-        """``self - other``; native SUB where declared, else ADD(x, NEG(y))."""
+        """``self - other``; native SUB where declared, else ADD(x, NEG(y)).
+
+        Raises:
+            TypeError: either operand is a bool tensor or a Python bool (torch's rule).
+        """
+        _refuse_bool_sub(self, other)
         a, b = self._operands(other)
-        if a.dtype == bool_:
-            raise TypeError("subtraction of bool tensors is not supported; use ^ or logical ops")
         return a._optional(_SUB, (a, b), None, a.shape, a.dtype)
 
     def mul(self, other: Any) -> Self:
@@ -287,6 +292,14 @@ class MathMixin(TensorBase):
             ValueError: an integer tensor to a negative Python integer power (torch's rule; a
                 negative exponent *tensor* gives 0 unless the base is 1 or -1, as in torch).
         """
+        if self.dtype == bool_ and not _float_exponent(exponent):
+            if isinstance(exponent, TensorBase):  # bool ** int tensor: the int dtype (torch)
+                if exponent.dtype == bool_:
+                    raise TypeError("pow is not supported for a bool base and a bool exponent")
+                return self.cast(exponent.dtype).pow(exponent)
+            if isinstance(exponent, (bool, np.bool_)):
+                return self.cast("int64").pow(int(exponent)).cast(bool_)
+            return self.cast("int64").pow(exponent)  # bool ** int is int64 (torch)
         if not isinstance(exponent, TensorBase):
             # an integer tensor to a float power is a float result (torch)
             x = self._float() if isinstance(exponent, float) else self
@@ -373,6 +386,7 @@ class MathMixin(TensorBase):
         return (self < 0)._select(-self, self)
 
     def abs(self) -> Self:
+        _refuse_bool(self, "abs")
         if self.dtype == bool_ or self.dtype.kind == "u":
             return self.clone()  # new memory, as torch's: an in-place op on it leaves self
         # x * sign(x): torch's subgradient 0 at 0 (a select would give 1 there)
@@ -423,6 +437,7 @@ class MathMixin(TensorBase):
     def trunc(self) -> Self:
         """Round toward zero. The sign of zero is kept (``trunc(-0.5)`` is ``-0.0``), and the
         gradient is zero, as in torch."""
+        _refuse_bool(self, "trunc")
         if self.dtype.kind != "f":
             return self.clone()
         x = self.detach()
@@ -434,12 +449,14 @@ class MathMixin(TensorBase):
         return out
 
     def floor(self) -> Self:
+        _refuse_bool(self, "floor")
         if self.dtype.kind != "f":
             return self.clone()
         t = self.trunc()
         return (self < t)._select(t - 1.0, t)
 
     def ceil(self) -> Self:
+        _refuse_bool(self, "ceil")
         if self.dtype.kind != "f":
             return self.clone()
         t = self.trunc()
@@ -451,6 +468,7 @@ class MathMixin(TensorBase):
         ``decimals > 0`` rounds ``x * 10**decimals``; ``decimals < 0`` rounds
         ``x / 10**-decimals`` (torch's formulas).
         """
+        _refuse_bool(self, "round")
         if self.dtype.kind != "f":
             return self.clone()
         if decimals > 0:
@@ -466,6 +484,10 @@ class MathMixin(TensorBase):
         return (out == 0)._select(self * 0.0, out)  # the sign of zero follows the input
 
     def frac(self) -> Self:
+        """``self - trunc(self)``. Raises TypeError on integer and bool tensors (torch has no
+        kernel for them)."""
+        if self.dtype.kind != "f":
+            raise TypeError(f"frac is not supported for {self.dtype} tensors (floats only)")
         return self - self.trunc()
 
     def lerp(self, end: TensorBase, weight: Any) -> Self:
@@ -473,6 +495,32 @@ class MathMixin(TensorBase):
 
     def _float(self) -> Self:
         return self if self.dtype.kind == "f" else self.cast(get_default_dtype())
+
+
+def _float_exponent(e: Any) -> bool:
+    """Whether a ``pow`` exponent is a float (Python, NumPy or tensor)."""
+    if isinstance(e, TensorBase):
+        return e.dtype.kind == "f"
+    return isinstance(e, (float, np.floating))
+
+
+def _refuse_bool(x: TensorBase, op: str) -> None:
+    """Raise TypeError for ``op`` on a bool tensor (torch has no bool kernel for it)."""
+    if x.dtype == bool_:
+        raise TypeError(f"{op} is not supported for bool tensors; cast first (x.int(), x.float())")
+
+
+def _refuse_bool_sub(x: TensorBase, other: Any) -> None:
+    """Raise TypeError when either operand of a subtraction is bool (torch refuses it)."""
+    if (
+        x.dtype == bool_
+        or isinstance(other, (bool, np.bool_))
+        or (isinstance(other, TensorBase) and other.dtype == bool_)
+    ):
+        raise TypeError(
+            "subtraction with a bool operand is not supported; use ^ or logical_xor, "
+            "or ~ / logical_not to invert a mask"
+        )
 
 
 def Tensor_max(a: T, b: T) -> T:
@@ -553,9 +601,10 @@ def _check_int_divisor(a: T, b: T, other: Any, op: str) -> T:
 
 
 def _is_int_exponent(e: Any) -> bool:
+    """Whether ``e`` is an integer or bool exponent (an integer base then stays integer)."""
     if isinstance(e, TensorBase):
-        return e.dtype.kind in "iu"
-    return isinstance(e, (int, np.integer)) and not isinstance(e, bool)
+        return e.dtype.kind in "iu" or e.dtype == bool_
+    return isinstance(e, (int, np.integer, np.bool_))
 
 
 def _int_pow(x: T, e: Any) -> T:
@@ -583,9 +632,9 @@ def _int_pow(x: T, e: Any) -> T:
     a, b = x._operands(e)
     if a.dtype == bool_:
         raise TypeError("pow is not supported for bool tensors")
-    bits = 63
-    if b.lazy.buf is not None and b.numel():
-        bits = max(int(np.abs(b.numpy()).max()).bit_length(), 1)
+    bits = b.dtype.itemsize * 8 - 1  # the exponent's magnitude bits (lazy: all of them)
+    if b.lazy.buf is not None:
+        bits = max(int(np.abs(b.numpy()).max()).bit_length(), 1) if b.numel() else 1
     neg = b < 0
     k = neg._select(-b, b)
     out, base = a._full_like_shape(1), a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
+from types import EllipsisType
 from typing import Any, Self, TypeVar
 
 from idrak.contract.dtypes import bool_, int64
@@ -214,8 +215,17 @@ class ReduceMixin(TensorBase):
         """Standard deviation; its gradient at a zero deviation is 0, as in torch."""
         return _root0(self.var(dim, correction, keepdim, unbiased), 2.0)
 
-    def prod(self, dim: int | None = None, keepdim: bool = False) -> Self:
-        """Product along ``dim`` by pairwise halving (exact for integers, differentiable)."""
+    def prod(self, dim: int | EllipsisType = ..., keepdim: bool = False) -> Self:
+        """Product along ``dim`` (all elements when ``dim`` is not given) by pairwise halving
+        (exact for integers, differentiable). Integer and bool tensors give int64.
+
+        Raises:
+            TypeError: ``dim`` is given but is not an int (``dim=None`` included, as torch).
+        """
+        if dim is ...:
+            dim = None  # type: ignore[assignment]
+        elif not isinstance(dim, int) or isinstance(dim, bool):
+            raise TypeError(f"prod: dim must be an int (omit it to multiply all), got {dim!r}")
         x = self.reshape(-1) if dim is None or self.ndim == 0 else self
         x = x.cast(int64) if x.dtype == bool_ or x.dtype.kind in "ui" else x
         d = 0 if dim is None else x._dim(dim)
@@ -234,8 +244,15 @@ class ReduceMixin(TensorBase):
             return x.reshape(()) if not keepdim else x.reshape((1,) * self.ndim)
         return x if keepdim else x.squeeze(d)
 
-    def logsumexp(self, dim: Dims = None, keepdim: bool = False) -> Self:
-        """log(sum(exp(x))) computed stably (shifted by the detached maximum)."""
+    def logsumexp(self, dim: int | tuple[int, ...] | list[int], keepdim: bool = False) -> Self:
+        """log(sum(exp(x))) along ``dim`` (required, as in torch), computed stably (shifted by
+        the detached maximum).
+
+        Raises:
+            TypeError: ``dim`` is None or not an int / tuple of ints.
+        """
+        if dim is None:
+            raise TypeError("logsumexp: dim is required (an int or a tuple of ints), got None")
         x = self._float()
         axes = x._axes(dim)
         if not axes:

@@ -125,12 +125,20 @@ class ScatterMixin(TensorBase):
 
         Raises:
             ValueError: an unknown ``reduce`` or mismatched shapes.
+            TypeError: ``reduce="mean"`` on a bool tensor (torch has no kernel for it).
         """
         if reduce not in _REDUCTIONS:
             raise ValueError(f"scatter_reduce: reduce must be one of {_REDUCTIONS}, got {reduce!r}")
-        if self.dtype == bool_:
-            raise TypeError("scatter_reduce is not supported for bool tensors")
+        if self.dtype == bool_:  # sum/amax: logical or; prod/amin: logical and (torch)
+            if reduce == "mean":
+                raise TypeError("scatter_reduce: reduce='mean' is not supported for bool tensors")
+            s64 = src.cast(int64) if isinstance(src, TensorBase) else src
+            x = self.cast(int64)
+            out = x.scatter_reduce(dim, index, s64, reduce, include_self=include_self)
+            return out != 0
         d, idx, s = _prep(self, dim, index, src, "scatter_reduce")
+        if 0 in idx.shape:  # nothing is written
+            return self.clone()
         if self.ndim == 0:
             out = self.reshape(1).scatter_reduce(
                 0, idx.reshape(1), s.reshape(1), reduce, include_self=include_self
