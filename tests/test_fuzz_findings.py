@@ -3,6 +3,8 @@ checked against torch."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -76,3 +78,125 @@ def test_cat_and_roll_keep_negative_zeros() -> None:
     want = [torch.tensor(x).roll(1, 0), torch.cat([torch.tensor(x), torch.tensor(x)])]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(np.signbit(g.numpy()), np.signbit(w.numpy()))
+
+
+@pytest.mark.parametrize("op", ["abs", "ceil", "floor", "round", "trunc", "frac", "relu"])
+def test_ops_without_a_bool_kernel_raise_on_bool(op: str) -> None:
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        getattr(torch.tensor([True, False]), op)()
+    with pytest.raises(TypeError, match=f"{op} is not supported for (idrak\\.)?bool"):
+        getattr(idrak.tensor([True, False]), op)()
+    assert (
+        getattr(idrak.tensor([3, -2]), op if op != "frac" else "abs")().tolist()
+        == getattr(torch.tensor([3, -2]), op if op != "frac" else "abs")().tolist()
+    )
+
+
+def test_frac_of_an_integer_tensor_raises() -> None:
+    with pytest.raises(NotImplementedError):
+        torch.tensor([3]).frac()
+    with pytest.raises(TypeError, match=r"frac is not supported for idrak\.int64"):
+        idrak.tensor([3]).frac()
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "lib.tensor([True]) - 1",
+        "1 - lib.tensor([True])",
+        "lib.tensor([2]) - lib.tensor([True])",
+        "lib.tensor([2.0]) - True",
+        "lib.tensor([2.0]).sub(lib.tensor(True))",
+    ],
+)
+def test_subtraction_with_a_bool_operand_raises(expr: str) -> None:
+    with pytest.raises(RuntimeError, match="Subtraction"):
+        eval(expr, {"lib": torch})
+    with pytest.raises(TypeError, match="subtraction with a bool operand"):
+        eval(expr, {"lib": idrak})
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "a ** 2.0",
+        "a ** 2",
+        "a ** 3",
+        "b ** 2",
+        "b ** 0",
+        "b ** True",
+        "b ** lib.tensor([2, 3])",
+        "b ** lib.tensor([2, 3], dtype=lib.int32)",
+        "2 ** b",
+        "2 ** a",
+        "True ** a",
+        "a ** lib.tensor([True, False])",
+        "a ** True",
+        "a32 ** (a32 + 1)",
+    ],
+)
+def test_pow_result_dtype_and_value(expr: str) -> None:
+    def run(lib: Any) -> Any:
+        env = {"lib": lib, "a": lib.tensor([2, -3]), "b": lib.tensor([True, False])}
+        env["a32"] = lib.tensor([2, 3], dtype=lib.int32)
+        return eval(expr, env)
+
+    want, got = run(torch), run(idrak)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    assert got.tolist() == want.tolist()
+
+
+def test_pow_of_bool_by_bool_and_of_an_empty_int32_exponent() -> None:
+    with pytest.raises(NotImplementedError):
+        torch.tensor([True]) ** torch.tensor([True])
+    with pytest.raises(TypeError, match="bool base and a bool exponent"):
+        idrak.tensor([True]) ** idrak.tensor([True])
+    e = np.zeros(0, np.int32)
+    got = idrak.tensor(np.zeros(0, bool)) ** idrak.tensor(e)
+    assert got.shape == (0,) and str(got.dtype) == "idrak.int32"
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_on_bool(reduce: str, include_self: bool) -> None:
+    def run(lib: Any) -> list[bool]:
+        x = lib.tensor([False, True, False, True])
+        i, s = lib.tensor([0, 0, 1, 2]), lib.tensor([True, False, True, True])
+        return x.scatter_reduce(0, i, s, reduce, include_self=include_self).tolist()
+
+    assert run(idrak) == run(torch)
+
+
+def test_scatter_reduce_mean_on_bool_raises() -> None:
+    with pytest.raises(RuntimeError):
+        torch.zeros(2, dtype=torch.bool).scatter_reduce(
+            0, torch.tensor([0]), torch.tensor([True]), "mean"
+        )
+    with pytest.raises(TypeError, match="mean"):
+        idrak.zeros(2, dtype=idrak.bool).scatter_reduce(
+            0, idrak.tensor([0]), idrak.tensor([True]), "mean"
+        )
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin", "prod", "mean"])
+@pytest.mark.parametrize("shape", [(0,), (3,)])
+def test_scatter_reduce_with_an_empty_index(reduce: str, shape: tuple[int, ...]) -> None:
+    def run(lib: Any) -> list[float]:
+        x = lib.arange(float(shape[0]))
+        i = lib.zeros(0, dtype=lib.int64)
+        return x.scatter_reduce(0, i, lib.zeros(0), reduce).tolist()
+
+    assert run(idrak) == run(torch)
+
+
+def test_prod_with_dim_none_and_logsumexp_without_dim_raise() -> None:
+    x = [[1.0, 2.0], [3.0, 4.0]]
+    for lib in (torch, idrak):
+        t = lib.tensor(x)
+        with pytest.raises(TypeError):
+            t.prod(dim=None)
+        with pytest.raises(TypeError):
+            t.logsumexp()
+        with pytest.raises(TypeError):
+            t.logsumexp(dim=None)
+        assert t.prod().item() == 24.0 and t.prod(1).tolist() == [2.0, 12.0]

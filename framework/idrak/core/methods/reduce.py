@@ -222,13 +222,12 @@ class ReduceMixin(TensorBase):
         Raises:
             TypeError: ``dim`` is given but is not an int (``dim=None`` included, as torch).
         """
-        if dim is ...:
-            dim = None  # type: ignore[assignment]
-        elif not isinstance(dim, int) or isinstance(dim, bool):
+        whole = dim is ...
+        if not whole and (not isinstance(dim, int) or isinstance(dim, bool)):
             raise TypeError(f"prod: dim must be an int (omit it to multiply all), got {dim!r}")
-        x = self.reshape(-1) if dim is None or self.ndim == 0 else self
+        x = self.reshape(-1) if whole or self.ndim == 0 else self
         x = x.cast(int64) if x.dtype == bool_ or x.dtype.kind in "ui" else x
-        d = 0 if dim is None else x._dim(dim)
+        d = 0 if isinstance(dim, EllipsisType) else x._dim(dim)
         while x.shape[d] > 1:
             n = x.shape[d]
             if n % 2:
@@ -240,7 +239,7 @@ class ReduceMixin(TensorBase):
             x = lo * hi
         if x.shape[d] == 0:
             x = x._pad(tuple((0, 1) if i == d else (0, 0) for i in range(x.ndim)), 1)
-        if dim is None or self.ndim == 0:
+        if whole or self.ndim == 0:
             return x.reshape(()) if not keepdim else x.reshape((1,) * self.ndim)
         return x if keepdim else x.squeeze(d)
 
