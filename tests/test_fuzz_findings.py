@@ -200,3 +200,11 @@ def test_prod_with_dim_none_and_logsumexp_without_dim_raise() -> None:
         with pytest.raises(TypeError):
             t.logsumexp(dim=None)
         assert t.prod().item() == 24.0 and t.prod(1).tolist() == [2.0, 12.0]
+
+
+def test_roll_of_a_0d_tensor_with_dims_raises() -> None:
+    for lib in (torch, idrak):
+        t = lib.tensor(1.5)
+        with pytest.raises(IndexError):
+            t.roll(1, 0)
+        assert t.roll(1).item() == 1.5

@@ -108,16 +108,20 @@ def _regression_loss(name: str) -> Callable[[Any], Case]:
 
 def _classification_loss(name: str) -> Callable[[Any], Case]:
     def build(draw: Any) -> Case:
-        n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        n = draw(st.integers(0 if name == "cross_entropy-probs" else 1, 4))  # N = 0: NaN
+        c = draw(st.integers(1, 4))
         logits = _float(draw, (n, c), finite=True, lo=-20, hi=20)
         t = draw(arrays("int64", (n,), lo=0, hi=c - 1))
         t = np.clip(t, 0, c - 1)
         red = draw(st.sampled_from(("mean", "sum", "none")))
+        ig = draw(st.sampled_from((-100, 0)))  # 0: sometimes every target is ignored
         if name == "cross_entropy":
             ls = draw(st.sampled_from((0.0, 0.1)))
-            expr = f"F.cross_entropy(a, t, reduction={red!r}, label_smoothing={ls})"
+            expr = (
+                f"F.cross_entropy(a, t, reduction={red!r}, label_smoothing={ls}, ignore_index={ig})"
+            )
         elif name == "nll_loss":
-            expr = f"F.nll_loss(F.log_softmax(a, dim=1), t, reduction={red!r})"
+            expr = f"F.nll_loss(F.log_softmax(a, dim=1), t, reduction={red!r}, ignore_index={ig})"
         elif name == "cross_entropy-probs":
             expr = f"F.cross_entropy(a, F.softmax(a * 0.5, dim=1).detach(), reduction={red!r})"
         elif name == "binary_cross_entropy":  # raw logits: inputs outside [0, 1] raise in both

@@ -39,7 +39,7 @@ MOVEMENT: dict[str, tuple[int, Callable[[Any, np.ndarray, int, int], str]]] = {
     "squeeze": (0, lambda dr, a, n, d: "a.squeeze()"),
     "squeeze-dim": (0, lambda dr, a, n, d: f"a.squeeze({d})"),
     "flip": (0, lambda dr, a, n, d: f"a.flip({d})"),
-    "roll": (1, lambda dr, a, n, d: f"a.roll({_i(dr, -5, 5)}, {d})"),
+    "roll": (0, lambda dr, a, n, d: f"a.roll({_i(dr, -5, 5)}, {d})"),  # 0-d: raises in both
     "tile": (0, lambda dr, a, n, d: f"a.tile(({_i(dr, 0, 2)}, 2))"),
     "repeat": (0, lambda dr, a, n, d: f"a.repeat({', '.join(['2'] * max(n, 1))})"),
     "t": (0, lambda dr, a, n, d: "a.t()" if n <= 2 else "a.mT"),

@@ -117,8 +117,11 @@ class MatrixMixin(TensorBase):
 
         Raises:
             ValueError: ``shifts`` and ``dims`` of different lengths.
+            IndexError: ``dims`` given for a 0-d tensor (torch's rule: it has no dimensions).
         """
         sh = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        if dims is not None and self.ndim == 0:
+            raise IndexError(f"roll: dims {dims!r} given for a 0-d tensor (it has no dimensions)")
         if dims is None:
             if len(sh) != 1:
                 raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
