@@ -1,4 +1,4 @@
-"""The ops added by issue 12 (item 6) as an op-spec table, in the style of test_tensor_ops.py.
+"""The ops added for ported PyTorch programs as an op-spec table, like test_tensor_ops.py.
 
 Every row runs on every backend (and with the optional fast paths hidden): forward values and
 output dtypes/shapes against torch (float64 values, tested-dtype dtypes), gradients against

@@ -1,6 +1,7 @@
-"""Edge cases of the ops added by issue 12: 0-size and 0-d inputs, errors that name the bad
-value, multinomial's distribution (chi-square with a fixed seed), the nn activation modules,
-and ``idrak.autograd.functional`` against ``torch.autograd.functional`` (float64)."""
+"""Edge cases of the ops added for ported PyTorch programs: 0-size and 0-d inputs, errors
+that name the bad value, multinomial's distribution (chi-square with a fixed seed), the nn
+activation modules, and ``idrak.autograd.functional`` against ``torch.autograd.functional``
+(float64)."""
 
 from __future__ import annotations
 

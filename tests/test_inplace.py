@@ -1,4 +1,4 @@
-"""In-place ops, views and version counters against torch (issue 12, item 3)."""
+"""In-place ops, views and version counters against torch."""
 
 from __future__ import annotations
 

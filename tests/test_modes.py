@@ -1,4 +1,4 @@
-"""Thread-local, re-entrant grad/eager/fusion modes and bounded lazy graphs (issue 12, 4-5)."""
+"""Thread-local, re-entrant grad/eager/fusion modes and bounded lazy graphs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 12: silent wrong results fixed to torch's behaviour (compared with torch, float64)."""
+"""Silent wrong results fixed to torch's behaviour (compared with torch, float64)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 12 (values and errors): results, gradients and errors compared with torch 2.13 (float64).
+"""Values and errors (docs/semantics.md) compared with torch 2.13 (float64).
 
 Covers the gradient routing of max/min/amax/amin/max_pool2d at ties and NaN, clamp at NaN,
 finite gradients at singular points (norm, std, x**0, losses with every target ignored),
