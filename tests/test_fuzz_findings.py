@@ -208,3 +208,15 @@ def test_roll_of_a_0d_tensor_with_dims_raises() -> None:
         with pytest.raises(IndexError):
             t.roll(1, 0)
         assert t.roll(1).item() == 1.5
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (1, 4, 1)])
+def test_group_norm_with_one_value_per_group_raises(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError):
+        torch.nn.functional.group_norm(torch.ones(shape), 4)
+    with pytest.raises(ValueError, match="more than 1 value per group"):
+        idrak.nn.functional.group_norm(idrak.ones(shape), 4)
+    x = np.arange(8.0).reshape(2, 4, 1)  # one value per group but two samples: accepted
+    want = torch.nn.functional.group_norm(torch.tensor(x), 4).numpy()
+    got = idrak.nn.functional.group_norm(idrak.tensor(x), 4).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-12)

@@ -8,6 +8,7 @@ methods (so from idrak's primitive ops); gradients come from autograd. The losse
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
@@ -442,7 +443,8 @@ def group_norm(
     Shapes: input ``(N, C, *)`` with C divisible by ``num_groups``; weight, bias ``(C,)``.
 
     Raises:
-        ValueError: C not divisible by ``num_groups``.
+        ValueError: C not divisible by ``num_groups``, or one value per group over the whole
+            batch (``N * C / num_groups * spatial == 1``: torch's batch-size check).
     """
     if input.ndim < 2 or input.shape[1] % num_groups:
         raise ValueError(
@@ -450,6 +452,11 @@ def group_norm(
             f"num_groups={num_groups}"
         )
     n = input.shape[0]
+    if n * (input.shape[1] // num_groups) * math.prod(input.shape[2:]) == 1:
+        raise ValueError(
+            f"group_norm: expected more than 1 value per group, got input shape {input.shape} "
+            f"with num_groups={num_groups}"
+        )
     g = input.reshape(n, num_groups, -1)
     mean = g.mean(2, keepdim=True)
     var = (g - mean).square().mean(2, keepdim=True)
