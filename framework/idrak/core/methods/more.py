@@ -28,11 +28,11 @@ median_result = namedtuple("median_result", ["values", "indices"])
 kthvalue_result = namedtuple("kthvalue_result", ["values", "indices"])
 
 
-def _truthy(x: Any, like: T) -> T:
-    """``x != 0`` as a bool tensor (``x`` a tensor or a Python scalar)."""
-    if isinstance(x, TensorBase):
-        return x if x.dtype == bool_ else x != 0  # type: ignore[return-value]
-    return like._full_like_shape(bool(x), (), bool_)
+def _truthy(x: Any, name: str) -> Any:
+    """``x != 0`` as a bool tensor; ``x`` must be a tensor (as torch's ``other``)."""
+    if not isinstance(x, TensorBase):
+        raise TypeError(f"{name}: other must be a tensor, got {type(x).__name__} {x!r}")
+    return x if x.dtype == bool_ else x != 0
 
 
 def _kth(x: T, k: int, dim: int, keepdim: bool, name: str) -> tuple[T, T]:
@@ -59,13 +59,21 @@ class MoreMethodsMixin(TensorBase):
     __slots__ = ()
 
     # logic and comparison ---------------------------------------------------------------------
-    def logical_and(self, other: Any) -> Self:
-        """Elementwise ``self != 0 and other != 0`` (``torch.logical_and``): a bool tensor."""
-        return _truthy(self, self) & _truthy(other, self)
+    def logical_and(self, other: TensorBase) -> Self:
+        """Elementwise ``self != 0 and other != 0`` (``torch.logical_and``): a bool tensor.
 
-    def logical_or(self, other: Any) -> Self:
-        """Elementwise ``self != 0 or other != 0`` (``torch.logical_or``): a bool tensor."""
-        return _truthy(self, self) | _truthy(other, self)
+        Raises:
+            TypeError: ``other`` is not a tensor.
+        """
+        return _truthy(self, "logical_and") & _truthy(other, "logical_and")
+
+    def logical_or(self, other: TensorBase) -> Self:
+        """Elementwise ``self != 0 or other != 0`` (``torch.logical_or``): a bool tensor.
+
+        Raises:
+            TypeError: ``other`` is not a tensor.
+        """
+        return _truthy(self, "logical_or") | _truthy(other, "logical_or")
 
     def equal(self, other: TensorBase) -> bool:
         """``True`` when ``other`` has the same shape and equal elements (``torch.equal``).
