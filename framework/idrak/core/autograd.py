@@ -489,7 +489,7 @@ def _run_backward(
 _RETAINED: dict[int, Any] = {}
 
 
-def retain_grad(tensor: Tensor) -> None:
+def retain_grad(tensor: Any) -> None:
     """Have :func:`backward` accumulate into the non-leaf ``tensor``'s ``.grad`` too (see
     :meth:`Tensor.retain_grad`). The entry goes when the tensor dies."""
     import weakref

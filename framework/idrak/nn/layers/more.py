@@ -117,11 +117,11 @@ class PReLU(Module):
 
 def _pad4(name: str, padding: int | Sequence[int]) -> tuple[int, int, int, int]:
     if isinstance(padding, int):
-        return (padding,) * 4  # type: ignore[return-value]
+        return (padding,) * 4
     p = tuple(padding)
     if len(p) != 4 or not all(isinstance(v, int) for v in p):
         raise ValueError(f"{name}: padding must be an int or 4 ints, got {padding!r}")
-    return p  # type: ignore[return-value]
+    return p
 
 
 class ConstantPad2d(Module):
@@ -221,14 +221,15 @@ class RMSNorm(Module):
         if elementwise_affine:
             self.weight = new_param(*ns, dtype=dtype, device=device, fill=1.0)
         else:
-            self.weight = None
+            self.register_parameter("weight", None)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
+        w = getattr(self, "weight", None)
+        if w is not None:
+            init.ones_(w)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+        return F.rms_norm(x, self.normalized_shape, getattr(self, "weight", None), self.eps)
 
     def extra_repr(self) -> str:
         return (
