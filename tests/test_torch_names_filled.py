@@ -507,3 +507,47 @@ def test_errors() -> None:
         with pytest.raises(err, match=words):
             fn()
     assert idrak.equal(x, x.clone()) and not idrak.equal(x, x[:2]) and not x.equal(x * 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# optim.Rprop and optim.ASGD: twelve steps against torch's
+_OPTIMS = [
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.1, "maximize": True, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "t0": 3, "weight_decay": 0.1, "lambd": 1e-2, "alpha": 0.5}),
+    ("ASGD", {"lr": 0.02, "t0": 0, "maximize": True}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("name", "kw"), _OPTIMS)
+def test_rprop_asgd_match_torch(name: str, kw: dict[str, Any], dtype: str) -> None:
+    rng = np.random.default_rng(5)
+    a, tgt = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+    p, tp = idrak.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    opt, topt = getattr(idrak.optim, name)([p], **kw), getattr(torch.optim, name)([tp], **kw)
+    for _ in range(12):
+        opt.zero_grad()
+        ((p - idrak.tensor(tgt)) ** 3).abs().sum().backward()
+        opt.step()
+        topt.zero_grad()
+        ((tp - torch.tensor(tgt)) ** 3).abs().sum().backward()
+        topt.step()
+    # float32: torch fuses p + alpha * g (one rounding), idrak rounds twice
+    tol = (1e-12, 1e-14) if dtype == "float64" else (1e-5, 1e-6)
+    assert p.dtype.name == dtype
+    assert_close(p.numpy(), tp.detach().numpy(), *tol, f"{name} parameters")
+    if name == "ASGD":
+        ax = opt.state[p]["ax"].numpy()
+        assert_close(ax, topt.state[tp]["ax"].numpy(), *tol, "ASGD average")
+
+
+def test_rprop_asgd_errors() -> None:
+    p = [idrak.ones(2, requires_grad=True)]
+    with pytest.raises(ValueError, match="eta"):
+        idrak.optim.Rprop(p, etas=(1.5, 1.2))
+    with pytest.raises(ValueError, match="-1"):
+        idrak.optim.Rprop(p, lr=-1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        idrak.optim.ASGD(p, weight_decay=-0.5)
