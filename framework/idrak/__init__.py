@@ -35,6 +35,7 @@ _NAMESPACE = (
     "idrak.core.creation",
     "idrak.core.toplevel",
     "idrak.core.functions",
+    "idrak.core.functions_more",
     "idrak.core.blas",
     "idrak.core.interop",
     "idrak.core.autograd",
@@ -153,6 +154,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.core.creation import *
     from idrak.core.dlpack import *
     from idrak.core.functions import *
+    from idrak.core.functions_more import *
     from idrak.core.interop import *
     from idrak.core.random import *
     from idrak.core.tensor import *
