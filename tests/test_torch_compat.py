@@ -305,3 +305,22 @@ def test_interop_helpers() -> None:
         idrak.from_numpy([1, 2])
     with pytest.raises(TypeError, match="numel expects a Tensor, got int"):
         idrak.numel(3)
+
+
+def test_torch_module_paths_import() -> None:
+    """``import idrak.autograd`` and ``from idrak.autograd.functional import jacobian`` work as
+    torch's paths do, and name the same module objects as their real homes."""
+    import importlib
+
+    import idrak.autograd
+    import idrak.core.autograd
+    import idrak.core.autograd_functional
+    import idrak.nn.functional
+    from idrak.autograd.functional import jacobian
+
+    assert idrak.autograd is idrak.core.autograd
+    assert jacobian is idrak.core.autograd_functional.jacobian
+    assert importlib.import_module("idrak.functional") is idrak.nn.functional
+    assert idrak.core.autograd_functional.__spec__.name == "idrak.core.autograd_functional"
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("idrak.autograd.nonexistent")

@@ -19,7 +19,11 @@ that imports :mod:`idrak.contract` does not load the frontend.
 
 from __future__ import annotations
 
+import builtins
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -35,6 +39,7 @@ _NAMESPACE = (
     "idrak.core.creation",
     "idrak.core.toplevel",
     "idrak.core.functions",
+    "idrak.core.functions_more",
     "idrak.core.blas",
     "idrak.core.interop",
     "idrak.core.autograd",
@@ -114,6 +119,43 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+#: import paths that name a module living elsewhere (``import idrak.autograd``,
+#: ``from idrak.autograd.functional import jacobian``, as torch's paths are spelled)
+_ALIASES = {
+    f"idrak.{k}": v for k, v in _MODULES.items() if v != f"idrak.{k}" and "." in v[len("idrak.") :]
+} | {"idrak.autograd.functional": "idrak.core.autograd_functional"}
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves the :data:`_ALIASES` import paths to the modules they name (the same module
+    objects, so ``idrak.autograd is idrak.core.autograd``)."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in _ALIASES:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: Any) -> Any:
+        module = importlib.import_module(_ALIASES[spec.name])
+        parent = builtins.any(a.startswith(spec.name + ".") for a in _ALIASES)
+        if parent and not hasattr(module, "__path__"):
+            module.__path__ = []  # children of the alias (``.functional``) resolve through here
+        self._specs[spec.name] = module.__spec__
+        return module
+
+    def exec_module(self, module: Any) -> None:
+        """The target module ran when it was imported; undo the import system's rebinding of
+        its ``__spec__`` to the alias's."""
+        module.__spec__ = self._specs.pop(module.__spec__.name, module.__spec__)
+
+    def __init__(self) -> None:
+        self._specs: dict[str, Any] = {}
+
+
+if not builtins.any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+    sys.meta_path.append(_AliasFinder())
+
+
 def __dir__() -> list[str]:
     return sorted({*globals(), *_load_namespace(), *_MODULES, *_TRAIN, *_SEEDS})
 
@@ -153,6 +195,7 @@ if TYPE_CHECKING:  # what the lazy namespace holds, for type checkers
     from idrak.core.creation import *
     from idrak.core.dlpack import *
     from idrak.core.functions import *
+    from idrak.core.functions_more import *
     from idrak.core.interop import *
     from idrak.core.random import *
     from idrak.core.tensor import *

@@ -464,6 +464,8 @@ def _run_backward(
                 if targets is None:
                     result[id(t)] = (t, g)
                 continue
+            if targets is None and id(t) in _RETAINED and _RETAINED[id(t)]() is t:
+                result[id(t)] = (t, g)  # a non-leaf that asked for its .grad (retain_grad)
             op, inputs, arg = ctx[0], ctx[1], ctx[2]
             if not any(id(p) in needed for p in inputs):
                 continue  # a target whose own history no other target needs
@@ -481,6 +483,24 @@ def _run_backward(
     if freed is not None and targets is not None and len(result) < len(targets):
         raise _freed_error(freed)
     return result
+
+
+# non-leaf id -> weak reference, for the tensors whose .grad backward fills (retain_grad)
+_RETAINED: dict[int, Any] = {}
+
+
+def retain_grad(tensor: Any) -> None:
+    """Have :func:`backward` accumulate into the non-leaf ``tensor``'s ``.grad`` too (see
+    :meth:`Tensor.retain_grad`). The entry goes when the tensor dies."""
+    import weakref
+
+    key = id(tensor)
+    table = _RETAINED
+
+    def forget(_ref: Any) -> None:
+        table.pop(key, None)
+
+    table[key] = weakref.ref(tensor, forget)
 
 
 # leaf id -> (weak reference to the leaf, {handle id: hook}); see register_post_accumulate_grad_hook

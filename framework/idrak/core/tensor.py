@@ -42,6 +42,7 @@ from idrak.core.methods.inplace import synced_lazy as _synced_lazy
 from idrak.core.methods.inplace import version_of as _version_of
 from idrak.core.methods.like import LikeMixin
 from idrak.core.methods.matrix import MatrixMixin
+from idrak.core.methods.more import MoreMethodsMixin
 from idrak.core.methods.movement import MovementMixin, broadcast_shapes
 from idrak.core.methods.neural import NNOpsMixin
 from idrak.core.methods.pairwise import PairwiseMixin
@@ -83,7 +84,7 @@ def _shape_of(shape: Any) -> tuple[int, ...]:
 class Tensor(
     InplaceMixin, ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin,
     IndexingMixin, NNOpsMixin, LikeMixin, TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin,
-    ScatterMixin, SamplingMixin, MoreActivationMixin,
+    ScatterMixin, SamplingMixin, MoreActivationMixin, MoreMethodsMixin,
 ):  # fmt: skip
     """An n-dimensional array on a device, recorded for autograd when ``requires_grad``.
 

@@ -26,6 +26,15 @@ from idrak.nn._functional_conv import (
     max_unpool1d,
     max_unpool2d,
 )
+from idrak.nn._functional_filled import (
+    adaptive_avg_pool1d,
+    dropout2d,
+    glu,
+    prelu,
+    rms_norm,
+    tanhshrink,
+    threshold,
+)
 from idrak.nn._functional_resample import interpolate, pad_nonconstant
 from idrak.nn._functional_seq import (
     cosine_similarity,
@@ -55,6 +64,7 @@ from idrak.nn.losses import (
 )
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "avg_pool1d",
     "avg_pool2d",
@@ -69,10 +79,12 @@ __all__ = [
     "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout2d",
     "elu",
     "embedding",
     "flatten",
     "gelu",
+    "glu",
     "group_norm",
     "hardsigmoid",
     "hardswish",
@@ -99,8 +111,10 @@ __all__ = [
     "pad",
     "pad_nonconstant",
     "pairwise_distance",
+    "prelu",
     "relu",
     "relu6",
+    "rms_norm",
     "scaled_dot_product_attention",
     "selu",
     "sigmoid",
@@ -111,6 +125,8 @@ __all__ = [
     "softplus",
     "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
 ]
 
 

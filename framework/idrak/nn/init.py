@@ -18,10 +18,13 @@ from idrak.core.tensor import Tensor
 __all__ = [
     "calculate_gain",
     "constant_",
+    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "orthogonal_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
@@ -189,3 +192,83 @@ def _default_layer_init(weight: Tensor, bias: Any) -> None:
     if bias is not None:
         b = _bias_bound(weight)
         uniform_(bias, -b, b)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity (ones on the main diagonal; ``torch.nn.init.eye_``).
+
+    Raises:
+        ValueError: ``tensor`` is not 2-D.
+    """
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+    n, m = tensor.shape
+    return _fill(tensor, creation.eye(n, m, dtype=tensor.dtype, device=tensor.device))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix (Saxe et al. 2013): the Q of the QR decomposition
+    of a standard normal draw over ``(size(0), numel // size(0))``, its columns' signs fixed by
+    R's diagonal, times ``gain`` (as ``torch.nn.init.orthogonal_``). The QR runs on the host
+    (NumPy); the draw comes from idrak's generator.
+
+    Raises:
+        ValueError: ``tensor`` has fewer than 2 dims.
+    """
+    import numpy as np
+
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: needs at least 2 dims, got shape {tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    a = creation.randn((rows, cols), dtype="float64", generator=generator).numpy()
+    if rows < cols:
+        a = a.T
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    flat = tensor._from_host(np.ascontiguousarray(q * gain), tensor.dtype)
+    return _fill(tensor, flat.reshape(tensor.shape))
+
+
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Fill with N(mean, std^2) truncated to ``[a, b]`` (bounds in the values' units, as
+    ``torch.nn.init.trunc_normal_``), by inverting the normal CDF: a uniform draw in
+    ``[Phi(alpha), Phi(beta)]`` is mapped back by 60 bisection steps on ``Phi`` (erf), so every
+    value lies in ``[a, b]`` however far in the tail the interval is.
+
+    Raises:
+        ValueError: ``std <= 0`` or ``a >= b``.
+    """
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be positive, got {std}")
+    if not a < b:
+        raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
+    lo_z, hi_z = (a - mean) / std, (b - mean) / std
+
+    def cdf(z: float) -> float:
+        return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+    u = creation.rand(tensor.shape, dtype="float64", device=tensor.device, generator=generator)
+    target = u * (cdf(hi_z) - cdf(lo_z)) + cdf(lo_z)
+    lo = creation.full(tensor.shape, lo_z, dtype="float64", device=tensor.device)
+    hi = creation.full(tensor.shape, hi_z, dtype="float64", device=tensor.device)
+    with no_grad():
+        for _ in range(60):
+            mid = (lo + hi) * 0.5
+            below = ((mid * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5 < target
+            lo, hi = below._select(mid, lo), below._select(hi, mid)
+            if _ % 20 == 19:
+                lo, hi = lo.realize(), hi.realize()
+    z = ((lo + hi) * 0.5).clamp(lo_z, hi_z)
+    return _fill(tensor, (z * std + mean).cast(tensor.dtype))

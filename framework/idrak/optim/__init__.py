@@ -17,9 +17,11 @@ from idrak.optim.nadam import NAdam
 from idrak.optim.optimizer import Optimizer
 from idrak.optim.radam import RAdam
 from idrak.optim.rmsprop import RMSprop
+from idrak.optim.rprop_asgd import ASGD, Rprop
 from idrak.optim.sgd import SGD
 
 __all__ = [
+    "ASGD",
     "SGD",
     "Adadelta",
     "Adagrad",
@@ -31,6 +33,7 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "Rprop",
     "WAdam",
     "lr_scheduler",
 ]

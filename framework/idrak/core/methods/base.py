@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import weakref
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import EllipsisType
     from typing import Self
 
@@ -155,6 +155,14 @@ class TensorBase:
 
         # in-place ops and views (InplaceMixin) -----------------------------------------------
         def _sync(self) -> None: ...
+        def _apply(
+            self,
+            name: str,
+            fn: Callable[[Self], Any],
+            check_leaf: bool = True,
+            check_dtype: bool = True,
+            record: bool = True,
+        ) -> Self: ...
 
         # conversion (ConvertMixin) ---------------------------------------------------------
         def _from_host(self, data: Any, dtype: DType | str | None = None) -> Self:
@@ -244,6 +252,19 @@ class TensorBase:
         def _gather(self, d: int, index: TensorBase) -> Self: ...
         def index_select(self, dim: int, index: TensorBase) -> Self: ...
         def scatter_add(self, dim: int, index: TensorBase, src: TensorBase) -> Self: ...
+
+        # scatter (ScatterMixin) -------------------------------------------------------------
+        def scatter(
+            self,
+            dim: int,
+            index: Self,
+            src: Any = None,
+            value: Any = None,
+            reduce: str | None = None,
+        ) -> Self: ...
+
+        # sorting (SortingMixin) -------------------------------------------------------------
+        def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any: ...
         def masked_fill(self, mask: Self, value: Any) -> Self: ...
         def zeros_like(self) -> Self: ...
 
