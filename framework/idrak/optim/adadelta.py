@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, direction, next_step
 
 __all__ = ["Adadelta"]
 
@@ -70,10 +70,8 @@ class Adadelta(Optimizer):
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
         lr = self._hyper(group, "lr", p)  # a replay input of idrak.jit
-        rho, eps, wd = group["rho"], group["eps"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd:
-            g = g + p * wd
+        rho, eps = group["rho"], group["eps"]
+        _, g = direction(p, grad, group)
         next_step(state, p, self._memo)
         s, a = state.get("square_avg"), state.get("acc_delta")
         s = g.square() * (1.0 - rho) if s is None else s * rho + g.square() * (1.0 - rho)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, direction, next_step
 
 __all__ = ["Adagrad"]
 
@@ -67,9 +67,7 @@ class Adagrad(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + p * group["weight_decay"]
+        _, g = direction(p, grad, group)
         t = next_step(state, p, self._memo)
         s = state.get("sum")
         s = (g.square() + group["initial_accumulator_value"]) if s is None else s + g.square()

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, check_torch_flags, next_step
+from idrak.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    bias_correction,
+    check_torch_flags,
+    direction,
+    next_step,
+)
 
 __all__ = ["Adam", "AdamW", "WAdam"]
 
@@ -69,14 +76,10 @@ class Adam(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        eps, wd = group["eps"], group["weight_decay"]
+        eps = group["eps"]
         lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
         b1, b2 = self._hyper(group, "betas", p)
-        g = -grad if group["maximize"] else grad
-        if wd and self._decoupled:
-            p = p * (1.0 - lr * wd)
-        elif wd:
-            g = g + p * wd
+        p, g = direction(p, grad, group, lr, self._decoupled)
         memo = self._memo
         t = next_step(state, p, memo)
         fk = ("adam-betas", id(b1), id(b2), p.dtype)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, check_torch_flags, next_step
+from idrak.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    bias_correction,
+    check_torch_flags,
+    direction,
+    next_step,
+)
 
 __all__ = ["Adamax"]
 
@@ -67,10 +74,8 @@ class Adamax(Optimizer):
     ) -> Tensor:
         lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
         b1, b2 = self._hyper(group, "betas", p)
-        eps, wd = group["eps"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd:
-            g = g + p * wd
+        eps = group["eps"]
+        _, g = direction(p, grad, group)
         t = next_step(state, p, self._memo)
         m, u = state.get("exp_avg"), state.get("exp_inf")
         m = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)

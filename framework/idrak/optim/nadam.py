@@ -12,6 +12,7 @@ from idrak.optim.optimizer import (
     ParamsT,
     bias_correction,
     check_torch_flags,
+    direction,
     next_step,
 )
 
@@ -89,13 +90,9 @@ class NAdam(Optimizer):
     ) -> Tensor:
         lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
         b1, b2 = self._hyper(group, "betas", p)
-        eps, wd = group["eps"], group["weight_decay"]
+        eps = group["eps"]
         psi = group["momentum_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd and group["decoupled_weight_decay"]:
-            p = p * (1.0 - lr * wd)
-        elif wd:
-            g = g + p * wd
+        p, g = direction(p, grad, group, lr, group["decoupled_weight_decay"])
         t = next_step(state, p, self._memo)
         t64 = t.cast("float64")
         mu = (1.0 - 0.5 * 0.96 ** (t64 * psi)) * b1

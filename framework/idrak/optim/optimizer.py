@@ -37,6 +37,25 @@ STEP_DTYPE = "float32"
 ParamsT = Iterable[Tensor] | Mapping[str, Tensor] | Iterable[dict[str, Any]]
 
 
+def direction(
+    p: Tensor, grad: Tensor, group: dict[str, Any], lr: Any = None, decoupled: bool = False
+) -> tuple[Tensor, Tensor]:
+    """``(p, g)``: the parameter an update applies to and its gradient direction.
+
+    ``g`` is ``grad``, negated when the group has ``maximize``. The group's ``weight_decay``
+    ``wd`` is added to it as an L2 term (``g + p * wd``) or, with ``decoupled``, applied to the
+    parameter instead as ``p * (1 - lr * wd)`` (decoupled weight decay, Loshchilov & Hutter 2019,
+    "Decoupled Weight Decay Regularization"; PyTorch's AdamW and ``decoupled_weight_decay``).
+    """
+    g = -grad if group["maximize"] else grad
+    wd = group["weight_decay"]
+    if wd and decoupled:
+        p = p * (1.0 - lr * wd)
+    elif wd:
+        g = g + p * wd
+    return p, g
+
+
 def next_step(state: dict[str, Any], p: Tensor, memo: dict[Any, Any] | None = None) -> Tensor:
     """Advance ``state["step"]`` (a 0-d float32 Tensor on ``p``'s device) and return it.
 

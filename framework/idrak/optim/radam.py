@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, bias_correction, check_torch_flags, next_step
+from idrak.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    bias_correction,
+    check_torch_flags,
+    direction,
+    next_step,
+)
 
 __all__ = ["RAdam"]
 
@@ -76,12 +83,8 @@ class RAdam(Optimizer):
     ) -> Tensor:
         lr = self._hyper(group, "lr", p)  # replay inputs of idrak.jit: lr and betas
         b1, b2 = self._hyper(group, "betas", p)
-        eps, wd = group["eps"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd and group["decoupled_weight_decay"]:
-            p = p * (1.0 - lr * wd)
-        elif wd:
-            g = g + p * wd
+        eps = group["eps"]
+        p, g = direction(p, grad, group, lr, group["decoupled_weight_decay"])
         t = next_step(state, p, self._memo)
         m, v = state.get("exp_avg"), state.get("exp_avg_sq")
         m = g * (1.0 - b1) if m is None else m * b1 + g * (1.0 - b1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, direction, next_step
 
 __all__ = ["RMSprop"]
 
@@ -79,9 +79,7 @@ class RMSprop(Optimizer):
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
         alpha, eps = group["alpha"], group["eps"]
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + p * group["weight_decay"]
+        _, g = direction(p, grad, group)
         s = state.get("square_avg")
         s = g.square() * (1.0 - alpha) if s is None else s * alpha + g.square() * (1.0 - alpha)
         next_step(state, p, self._memo)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, next_step
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, direction, next_step
 
 __all__ = ["ASGD", "Rprop"]
 
@@ -143,10 +143,8 @@ class ASGD(Optimizer):
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
         lr = self._hyper(group, "lr", p)
-        lambd, alpha, t0, wd = group["lambd"], group["alpha"], group["t0"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd:
-            g = g + p * wd
+        lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+        _, g = direction(p, grad, group)
         t = next_step(state, p, self._memo)
         # torch computes eta and mu in float64 and keeps them as float32 scalars
         t64 = t.cast("float64")

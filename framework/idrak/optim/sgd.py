@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idrak.core.tensor import Tensor
-from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags
+from idrak.optim.optimizer import Optimizer, ParamsT, check_torch_flags, direction
 
 __all__ = ["SGD"]
 
@@ -82,9 +82,7 @@ class SGD(Optimizer):
     def _update(
         self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
     ) -> Tensor:
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + p * group["weight_decay"]
+        _, g = direction(p, grad, group)
         if group["momentum"]:  # whether it is 0 is in idrak.jit's signature; its value is not
             mu = self._hyper(group, "momentum", p)
             buf = state.get("momentum_buffer")
