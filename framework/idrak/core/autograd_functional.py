@@ -150,30 +150,14 @@ def jvp(
     by the double-vjp trick. ``v`` matches the inputs (omit it for a single-element input)."""
     xs, _ = _as_tuple(inputs, "inputs", "jvp")
     xs = _grad_inputs(xs, "jvp", create_graph)
-    if v is None:
-        if len(xs) != 1 or xs[0].numel() != 1:
-            raise ValueError("jvp: v can be omitted only for one single-element input")
-        vs: tuple[Tensor, ...] = (xs[0].detach().ones_like(),)
-    else:
-        vs = _check_v(v, xs, "v", "jvp")
+    vs = _v_for_inputs(v, xs, "jvp")
     outs, out_tuple = _call(func, xs, "jvp")
     with enable_grad():
         us = tuple(o.detach().zeros_like().requires_grad_() for o in outs)
         g = _grads(outs, xs, us, True, strict, "jvp")
-        live = [(gi, vi) for gi, vi in zip(g, vs) if gi.requires_grad]
-    if live:
-        res = grad(
-            [gi for gi, _ in live],
-            list(us),
-            [vi for _, vi in live],
-            retain_graph=True,
-            create_graph=create_graph,
-            allow_unused=True,
-        )
-    else:
-        res = (None,) * len(us)
-    jv = tuple(r if r is not None else u.detach() for r, u in zip(res, us))
-    jv = _finish(jv, create_graph)
+    # the second vjp, through the dummy cotangents ``us``: J v (zeros where J v does not depend on
+    # them; strictness was checked by the first)
+    jv = _finish(_grads(g, us, vs, create_graph, False, "jvp"), create_graph)
     o = _finish(outs, create_graph)
     return (o if out_tuple else o[0]), (jv if out_tuple else jv[0])
 
