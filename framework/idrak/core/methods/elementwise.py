@@ -10,6 +10,7 @@ import numpy as np
 from idrak.contract.dtypes import bool_, get_default_dtype
 from idrak.contract.ops import Op
 from idrak.core.methods.base import TensorBase
+from idrak.core.methods.integer import bitwise, check_int_divisor, int_pow, is_int_exponent
 
 T = TypeVar("T", bound=TensorBase)
 
@@ -142,7 +143,7 @@ class MathMixin(TensorBase):
         """``^``: logical xor of bool tensors, bitwise xor of integer tensors."""
         a, b = self._operands(other)
         if a.dtype != bool_:
-            return _bitwise(a, b, "xor")
+            return bitwise(a, b, "xor")
         return _cmp(_CMPEQ, _cmp(_CMPEQ, a, b), a._full_like_shape(False))
 
     def __rxor__(self, other: Any) -> Self:
@@ -258,7 +259,7 @@ class MathMixin(TensorBase):
             opposite = b.isinf() & a.isfinite() & (a != 0) & ((a < 0) != (b < 0))
             q = opposite._select(-1.0, q)
             return (a.isinf() & (b != 0))._select(math.nan, q)
-        b = _check_int_divisor(a, b, other, "floor_divide")
+        b = check_int_divisor(a, b, other, "floor_divide")
         return a._binary(_DIV, b)
 
     def remainder(self, other: Any) -> Self:
@@ -270,7 +271,7 @@ class MathMixin(TensorBase):
         """
         a, b = self._operands(other)
         if a.dtype.kind != "f":
-            b = _check_int_divisor(a, b, other, "remainder")
+            b = check_int_divisor(a, b, other, "remainder")
             return a - a._binary(_DIV, b) * b
         r = a - a.floor_divide(b) * b
         fin = b.isinf() & a.isfinite()
@@ -313,8 +314,8 @@ class MathMixin(TensorBase):
                 return x.sqrt()
             if exponent == -1 and x.dtype.kind == "f":
                 return x.reciprocal()
-        if self.dtype.kind in "iu" and _is_int_exponent(exponent):
-            return _int_pow(self, exponent)
+        if self.dtype.kind in "iu" and is_int_exponent(exponent):
+            return int_pow(self, exponent)
         a, b = self._operands(exponent, float_only=True)
         return a._optional(Op.POW, (a, b), None, a.shape, a.dtype)
 
@@ -534,115 +535,5 @@ def _cmp(op: Op, a: T, b: T) -> T:
 def _logic(op: Op, a: T, other: Any, kind: str) -> T:
     x, y = a._operands(other)
     if x.dtype != bool_:
-        return _bitwise(x, y, kind)
+        return bitwise(x, y, kind)
     return x._prim(op, (x, y), None, x.shape, bool_)
-
-
-def _bitwise(a: T, b: T, kind: str) -> T:
-    """Bitwise and/or/xor of integer tensors ``a`` and ``b`` (same dtype and shape), composed
-    from the required ops (no bitwise primitive): each operand is split into its two's
-    complement bits by floor division by 2 (``x - 2 * (x // 2)`` is the low bit, negative ``x``
-    included), the bits are combined arithmetically (and: ``p*q``, or: ``p+q-p*q``, xor:
-    ``p+q-2pq``) and summed with weights ``2**i``, the top bit of a signed dtype weighing
-    ``-2**(bits-1)``. Costs O(bits) elementwise ops, which the fusion pass can merge.
-
-    Raises:
-        TypeError: a floating dtype (as torch: bitwise ops are for integers and bool).
-    """
-    if a.dtype.kind not in "iu":
-        raise TypeError(
-            f"bitwise {kind} is only supported on integer and bool tensors, got {a.dtype}"
-        )
-    nbits = a.dtype.bits
-    x, y = a.cast("int64"), b.cast("int64")
-    out = x._full_like_shape(0)
-    for i in range(nbits):
-        hx, hy = x // 2, y // 2
-        p, q = x - hx * 2, y - hy * 2
-        pq = p * q
-        r = pq if kind == "and" else p + q - pq if kind == "or" else p + q - pq * 2
-        w = -(2 ** (nbits - 1)) if a.dtype.kind == "i" and i == nbits - 1 else 2**i
-        out = out + r * w
-        x, y = hx, hy
-    return out.cast(a.dtype)
-
-
-def _check_int_divisor(a: T, b: T, other: Any, op: str) -> T:
-    """The integer divisor ``b`` (``other`` promoted and broadcast), checked for zeros.
-
-    A Python number or a realized tensor is checked at once (no graph is forced). A lazy
-    divisor is checked on the device like a lazy index: the division gets ``where(b == 0, 1,
-    b)`` and a guard whose flag ``any(b == 0)`` raises when the result is realized.
-
-    Raises:
-        ZeroDivisionError: a host-known zero divisor.
-    """
-    from idrak.engine import lazy as _lazy
-
-    message = f"{op}: integer division by zero (dividend dtype {a.dtype})"
-    if not isinstance(other, TensorBase):
-        if other == 0:
-            raise ZeroDivisionError(message)
-        return b
-    if other.numel() == 0:
-        return b
-    if other.lazy.buf is not None:
-        if (other.numpy() == 0).any():
-            raise ZeroDivisionError(message)
-        return b
-    zero = b == 0
-    safe = zero._select(1, b).cast(b.dtype)
-    _lazy.add_guard(
-        safe.lazy,
-        zero.any().lazy,
-        lambda: ZeroDivisionError(message + " (a lazy divisor, found when it was realized)"),
-    )
-    return safe
-
-
-def _is_int_exponent(e: Any) -> bool:
-    """Whether ``e`` is an integer or bool exponent (an integer base then stays integer)."""
-    if isinstance(e, TensorBase):
-        return e.dtype.kind in "iu" or e.dtype == bool_
-    return isinstance(e, (int, np.integer, np.bool_))
-
-
-def _int_pow(x: T, e: Any) -> T:
-    """Integer ``x ** e`` by binary exponentiation (wraps like torch's integer pow).
-
-    A Python exponent unrolls its own bits. An exponent tensor uses as many bits as its
-    host-known maximum needs (all 63 when it is lazy); negative exponents give 0, except for
-    bases 1 (1) and -1 (+-1 by parity), as torch's integer pow does.
-    """
-    if not isinstance(e, TensorBase):
-        e = int(e)
-        if e < 0:
-            raise ValueError(
-                f"integers to negative integer powers are not allowed (exponent {e}); "
-                "use a floating base"
-            )
-        out, base = x._full_like_shape(1), x
-        while e:
-            if e & 1:
-                out = out * base
-            e >>= 1
-            if e:
-                base = base * base
-        return out
-    a, b = x._operands(e)
-    if a.dtype == bool_:
-        raise TypeError("pow is not supported for bool tensors")
-    bits = b.dtype.itemsize * 8 - 1  # the exponent's magnitude bits (lazy: all of them)
-    if b.lazy.buf is not None:
-        bits = max(int(np.abs(b.numpy()).max()).bit_length(), 1) if b.numel() else 1
-    neg = b < 0
-    k = neg._select(-b, b)
-    out, base = a._full_like_shape(1), a
-    for i in range(bits):
-        out = ((k // (1 << i)) % 2 == 1)._select(out * base, out)
-        if i + 1 < bits:
-            base = base * base
-    odd = k % 2 == 1
-    sign_one = odd._select(a, a._full_like_shape(1))
-    neg_val = (a == 1)._select(1, (a == -1)._select(sign_one, 0)).cast(a.dtype)
-    return neg._select(neg_val, out)
