@@ -1,4 +1,4 @@
-"""Conv2d."""
+"""Conv2d, and the parameter, input-check and repr base shared with conv_more's layers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,58 @@ from idrak.nn.module import Module
 __all__ = ["Conv2d"]
 
 
-class Conv2d(Module):
+def _check_groups(layer: str, cin: int, cout: int, groups: int, padding_mode: str) -> None:
+    check_positive(layer, in_channels=cin, out_channels=cout, groups=groups)
+    if cin % groups or cout % groups:
+        raise ValueError(
+            f"{layer}: in_channels ({cin}) and out_channels ({cout}) must be divisible by "
+            f"groups ({groups})"
+        )
+    if padding_mode != "zeros":
+        raise ValueError(f"{layer}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+
+
+class _ConvBase(Module):
+    in_channels: int
+    out_channels: int
+    groups: int
+
+    def _make(self, wshape: tuple[int, ...], bias: bool, device: Any, dtype: Any) -> None:
+        self.weight = new_param(*wshape, dtype=dtype, device=device)
+        if bias:
+            self.bias = new_param(self.out_channels, dtype=dtype, device=device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init._default_layer_init(self.weight, self.bias)
+
+    def _check_input(self, x: Tensor, ranks: tuple[int, ...], what: str) -> None:
+        spatial = len(what.split(","))
+        if x.ndim not in ranks or x.shape[-spatial - 1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__}({self.in_channels}, {self.out_channels}) expects input "
+                f"(N, {self.in_channels}, {what}), got shape {tuple(x.shape)}"
+            )
+
+    def extra_repr(self) -> str:
+        d = self.__dict__
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={d['kernel_size']}, "
+            f"stride={d['stride']}"
+        )
+        for name in ("padding", "output_padding", "dilation"):
+            if name in d and d[name] not in ((0,), (1,), (0, 0), (1, 1)):
+                s += f", {name}={d[name]}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvBase):
     """2-D convolution (cross-correlation, as in every framework).
 
     Shapes: input (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, OH, OW) with
@@ -51,17 +102,7 @@ class Conv2d(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv2d: in_channels ({in_channels}) and out_channels "
-                f"({out_channels}) must be divisible by groups ({groups})"
-            )
-        if padding_mode != "zeros":
-            raise ValueError(
-                f"Conv2d: padding_mode {padding_mode!r} is not supported (only 'zeros')"
-            )
-
+        _check_groups("Conv2d", in_channels, out_channels, groups, padding_mode)
         pair(kernel_size, "Conv2d: kernel_size", 1)
         pair(stride, "Conv2d: stride", 1)
         pair(dilation, "Conv2d: dilation", 1)
@@ -79,24 +120,10 @@ class Conv2d(Module):
             stride_w=self.stride[1],
         )
         kh, kw = self.kernel_size
-        self.weight = new_param(
-            out_channels, in_channels // groups, kh, kw, dtype=dtype, device=device
-        )
-        if bias:
-            self.bias = new_param(out_channels, dtype=dtype, device=device)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        init._default_layer_init(self.weight, self.bias)
+        self._make((out_channels, in_channels // groups, kh, kw), bias, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
-            raise ValueError(
-                f"Conv2d({self.in_channels}, {self.out_channels}) expects input "
-                f"(N, {self.in_channels}, H, W), got shape {tuple(x.shape)}"
-            )
+        self._check_input(x, (3, 4), "H, W")
         return F.conv2d(
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )

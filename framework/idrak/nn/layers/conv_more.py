@@ -7,63 +7,11 @@ from typing import Any
 from idrak.core.methods.convolution import pair
 from idrak.core.tensor import Tensor
 from idrak.nn import functional as F
-from idrak.nn import init
 from idrak.nn._functional_conv import single
-from idrak.nn.layers._util import check_positive, new_param
-from idrak.nn.module import Module
+from idrak.nn.layers._util import check_positive
+from idrak.nn.layers.conv import _check_groups, _ConvBase
 
 __all__ = ["Conv1d", "ConvTranspose1d", "ConvTranspose2d"]
-
-
-def _check_groups(layer: str, cin: int, cout: int, groups: int, padding_mode: str) -> None:
-    check_positive(layer, in_channels=cin, out_channels=cout, groups=groups)
-    if cin % groups or cout % groups:
-        raise ValueError(
-            f"{layer}: in_channels ({cin}) and out_channels ({cout}) must be divisible by "
-            f"groups ({groups})"
-        )
-    if padding_mode != "zeros":
-        raise ValueError(f"{layer}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
-
-
-class _ConvBase(Module):
-    in_channels: int
-    out_channels: int
-    groups: int
-
-    def _make(self, wshape: tuple[int, ...], bias: bool, device: Any, dtype: Any) -> None:
-        self.weight = new_param(*wshape, dtype=dtype, device=device)
-        if bias:
-            self.bias = new_param(self.out_channels, dtype=dtype, device=device)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        init._default_layer_init(self.weight, self.bias)
-
-    def _check_input(self, x: Tensor, ranks: tuple[int, ...], what: str) -> None:
-        spatial = len(what.split(","))
-        if x.ndim not in ranks or x.shape[-spatial - 1] != self.in_channels:
-            raise ValueError(
-                f"{type(self).__name__}({self.in_channels}, {self.out_channels}) expects input "
-                f"(N, {self.in_channels}, {what}), got shape {tuple(x.shape)}"
-            )
-
-    def extra_repr(self) -> str:
-        d = self.__dict__
-        s = (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={d['kernel_size']}, "
-            f"stride={d['stride']}"
-        )
-        for name in ("padding", "output_padding", "dilation"):
-            if name in d and d[name] not in ((0,), (1,), (0, 0), (1, 1)):
-                s += f", {name}={d[name]}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
 
 class Conv1d(_ConvBase):

@@ -23,12 +23,44 @@ def _check_window(kernel_size: Any, stride: Any, padding: Any, dilation: Any, cl
     pair(dilation, f"{cls}: dilation", 1)
 
 
-class MaxPool2d(Module):
+class _MaxPoolBase(Module):
+    """Forward and repr shared by MaxPool1d and MaxPool2d: calls the functional named by
+    ``_functional`` (looked up on :mod:`idrak.nn.functional` at call time)."""
+
+    _functional: str
+    kernel_size: Any
+    stride: Any
+    padding: Any
+    dilation: Any
+    ceil_mode: bool
+    return_indices: bool
+
+    def forward(self, x: Tensor) -> Any:
+        return getattr(F, self._functional)(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
+            f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool2d(_MaxPoolBase):
     """Max over sliding windows of (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel.
 
     Padding counts as -inf; ``ceil_mode`` keeps a last partial window; ``return_indices``
     also returns each maximum's flat index (for MaxUnpool2d).
     """
+
+    _functional = "max_pool2d"
 
     def __init__(
         self,
@@ -44,23 +76,6 @@ class MaxPool2d(Module):
         self.return_indices = return_indices
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
-
-    def forward(self, x: Tensor) -> Any:
-        return F.max_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-            f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
 
 
 class AvgPool2d(Module):

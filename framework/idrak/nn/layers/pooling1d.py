@@ -6,14 +6,17 @@ from typing import Any
 
 from idrak.core.tensor import Tensor
 from idrak.nn import functional as F
+from idrak.nn.layers.pooling import _MaxPoolBase
 from idrak.nn.module import Module
 
 __all__ = ["AvgPool1d", "MaxPool1d", "MaxUnpool1d", "MaxUnpool2d"]
 
 
-class MaxPool1d(Module):
+class MaxPool1d(_MaxPoolBase):
     """Max over sliding windows of (N, C, L) or (C, L); ``stride`` defaults to the kernel;
     ``return_indices`` also returns the position of each maximum (for MaxUnpool1d)."""
+
+    _functional = "max_pool1d"
 
     def __init__(
         self,
@@ -27,23 +30,6 @@ class MaxPool1d(Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
-
-    def forward(self, x: Tensor) -> Any:
-        return F.max_pool1d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, "
-            f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
 
 
 class AvgPool1d(Module):

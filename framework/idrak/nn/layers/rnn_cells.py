@@ -105,6 +105,13 @@ class _CellBase(Module):
             )
         return hh
 
+    def _hidden_step(self, input: Tensor, hx: Tensor | None) -> Tensor:
+        """One step of a single-state cell (RNN or GRU, by ``self.mode``): h' from x and hx."""
+        x, unbatched = self._prepare(input, hx)
+        h = self._state(x, hx, unbatched, "hx")
+        out, _ = cell_step(self.mode, self._xw(x), h, self.weight_hh, self.bias_hh)
+        return out.squeeze(0) if unbatched else out
+
     def _xw(self, x: Tensor) -> Tensor:
         xw = x.matmul(self.weight_ih.transpose(0, 1))
         return xw if self.bias_ih is None else xw + self.bias_ih
@@ -142,10 +149,7 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        x, unbatched = self._prepare(input, hx)
-        h = self._state(x, hx, unbatched, "hx")
-        out, _ = cell_step(self.mode, self._xw(x), h, self.weight_hh, self.bias_hh)
-        return out.squeeze(0) if unbatched else out
+        return self._hidden_step(input, hx)
 
 
 class LSTMCell(_CellBase):
@@ -204,7 +208,4 @@ class GRUCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        x, unbatched = self._prepare(input, hx)
-        h = self._state(x, hx, unbatched, "hx")
-        out, _ = cell_step("GRU", self._xw(x), h, self.weight_hh, self.bias_hh)
-        return out.squeeze(0) if unbatched else out
+        return self._hidden_step(input, hx)

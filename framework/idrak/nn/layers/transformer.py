@@ -40,6 +40,23 @@ def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tenso
 class _LayerBase(Module):
     norm_first: bool
 
+    @staticmethod
+    def _attn(
+        d_model: int, nhead: int, dropout: float, bias: bool, batch_first: bool, kw: dict[str, Any]
+    ) -> MultiheadAttention:
+        return MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
+        )
+
+    def _norms_dropouts(
+        self, n: int, d_model: int, eps: float, bias: bool, dropout: float, kw: dict[str, Any]
+    ) -> None:
+        """Register ``norm1..n`` then ``dropout1..n`` (torch's names and order)."""
+        for i in range(1, n + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=eps, bias=bias, **kw))
+        for i in range(1, n + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+
     def _ff(self, d_model: int, dff: int, dropout: float, bias: bool, kw: dict[str, Any]) -> None:
         self.linear1 = Linear(d_model, dff, bias=bias, **kw)
         self.dropout = Dropout(dropout)
@@ -48,6 +65,12 @@ class _LayerBase(Module):
     def _ff_block(self, x: Tensor) -> Tensor:
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
         return self.dropout_last(x)
+
+    def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
+        out = self.self_attn(
+            x, x, x, attn_mask=mask, key_padding_mask=kpm, need_weights=False, is_causal=is_causal
+        )[0]
+        return self.dropout1(out)
 
     def _set_activation(self, activation: Any) -> None:
         fn = _activation(activation)
@@ -88,25 +111,14 @@ class TransformerEncoderLayer(_LayerBase):
     ) -> None:
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
-        )
+        self.self_attn = self._attn(d_model, nhead, dropout, bias, batch_first, kw)
         self._ff(d_model, dim_feedforward, dropout, bias, kw)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        self._norms_dropouts(2, d_model, layer_norm_eps, bias, dropout, kw)
         self._set_activation(activation)
 
     def dropout_last(self, x: Tensor) -> Tensor:
         return self.dropout2(x)
-
-    def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
-        out = self.self_attn(
-            x, x, x, attn_mask=mask, key_padding_mask=kpm, need_weights=False, is_causal=is_causal
-        )[0]
-        return self.dropout1(out)
 
     def forward(
         self,
@@ -151,30 +163,15 @@ class TransformerDecoderLayer(_LayerBase):
     ) -> None:
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
-        )
+        self.self_attn = self._attn(d_model, nhead, dropout, bias, batch_first, kw)
+        self.multihead_attn = self._attn(d_model, nhead, dropout, bias, batch_first, kw)
         self._ff(d_model, dim_feedforward, dropout, bias, kw)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        self._norms_dropouts(3, d_model, layer_norm_eps, bias, dropout, kw)
         self._set_activation(activation)
 
     def dropout_last(self, x: Tensor) -> Tensor:
         return self.dropout3(x)
-
-    def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
-        out = self.self_attn(
-            x, x, x, attn_mask=mask, key_padding_mask=kpm, need_weights=False, is_causal=is_causal
-        )[0]
-        return self.dropout1(out)
 
     def _mha_block(self, x: Tensor, mem: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
         out = self.multihead_attn(
