@@ -151,17 +151,13 @@ def random_kernel(
             emit(Op.WHERE, (c, v, operand(dt)), None, dt)
         elif r < 0.5:
             ops_ok = [
-                o
-                for o in UNARY
-                if _ok(o, dt) and (transcendental or o not in TRANSCENDENTAL)
+                o for o in UNARY if _ok(o, dt) and (transcendental or o not in TRANSCENDENTAL)
             ]
             if ops_ok:
                 emit(ops_ok[int(rng.integers(len(ops_ok)))], (v,), None, dt)
         else:
             ops_ok = [
-                o
-                for o in BINARY
-                if _ok(o, dt) and (transcendental or o not in TRANSCENDENTAL)
+                o for o in BINARY if _ok(o, dt) and (transcendental or o not in TRANSCENDENTAL)
             ]
             o = ops_ok[int(rng.integers(len(ops_ok)))]
             out_dt = "bool" if o in (Op.CMPLT, Op.CMPEQ) else dt
@@ -271,7 +267,9 @@ def test_casts_as_astype(src: str, dst: str) -> None:
         x = np.concatenate([x, np.array([np.nan, np.inf, -np.inf, 1e-45], src)])
     n = len(x)
     k = FusedKernel(
-        (n,), (InputSpec((n,), D.to_dtype(src)),), (FusedOp(Op.CAST, (0,), D.to_dtype(dst), D.to_dtype(dst)),)
+        (n,),
+        (InputSpec((n,), D.to_dtype(src)),),
+        (FusedOp(Op.CAST, (0,), D.to_dtype(dst), D.to_dtype(dst)),),
     )
     assert_same(run(k, [x], "numba"), run(k, [x], "interp"))
     assert ran_on_numba(k)

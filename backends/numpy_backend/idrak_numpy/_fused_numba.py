@@ -133,7 +133,8 @@ def _expr(kernel: FusedKernel, j: int, a: list[str], dts: list[str]) -> str | No
     if op is Op.DIV and not is_bool:
         if not is_int:
             return f"{a[0]} / {a[1]}"
-        return f"{t}(_fdiv_s({a[0]}, {a[1]}))" if src in _SIGNED else f"{t}(_fdiv_u({a[0]}, {a[1]}))"
+        helper = "_fdiv_s" if src in _SIGNED else "_fdiv_u"
+        return f"{t}({helper}({a[0]}, {a[1]}))"
     if op is Op.POW and dt in ("float32", "float64"):
         return f"np.power({a[0]}, {a[1]})"
     if op is Op.MAX:
@@ -249,7 +250,7 @@ class NumbaKernel:
         if threads > 1 and o.shape[0] > 1:
             import numba
 
-            t = min(threads, numba.config.NUMBA_NUM_THREADS)
+            t = min(threads, numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
             if numba.get_num_threads() != t:
                 numba.set_num_threads(t)
             self.parallel(o, *args, *consts)
@@ -291,7 +292,7 @@ def _load(src: str) -> tuple[types.ModuleType, str]:
             mod = types.ModuleType(f"idrak_numba_{key[:32]}")
             mod.__file__ = str(path)
             sys.modules[mod.__name__] = mod  # numba's cache looks the module up by name
-            exec(compile(src, str(path), "exec"), mod.__dict__)  # noqa: S102 (our own source)
+            exec(compile(src, str(path), "exec"), mod.__dict__)  # our own source, not the file's
             _modules[key] = mod
     return mod, key
 
