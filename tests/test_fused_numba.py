@@ -408,6 +408,25 @@ def test_parallel_loop_and_thread_limit(monkeypatch: pytest.MonkeyPatch) -> None
     assert plan.numba.parallel.signatures  # the parallel variant ran
 
 
+def test_parallel_loops_from_two_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba's workqueue layer aborts on concurrent parallel loops: the engine serializes them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(nf, "NUMBA_PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setattr(nf, "_THREADS", 2)
+    k = _unary(Op.SQRT, "float64", 4096)
+    x = np.linspace(0, 9, 4096)
+    want = np.sqrt(x)
+    nf.ENGINE, prev = "numba", nf.ENGINE
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            outs = list(pool.map(lambda _: np.array(BE.fused(x, k)), range(16)))
+    finally:
+        nf.ENGINE = prev
+    for o in outs:
+        assert_same(o, want)
+
+
 def test_disk_cache_serves_a_second_process(tmp_path: Path) -> None:
     code = (
         "import numpy as np, idrak, idrak.runtime.plugins as p\n"

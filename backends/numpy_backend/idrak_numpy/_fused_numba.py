@@ -247,15 +247,23 @@ class NumbaKernel:
             for x, shp, sc in zip(xs, self.shapes, self.scalar)
         ]
         o = out.reshape(self.dims)
-        if threads > 1 and o.shape[0] > 1:
-            import numba
+        # numba's default "workqueue" threading layer aborts the process when two threads run
+        # parallel loops at once: a caller that finds it busy runs the serial loop
+        if threads > 1 and o.shape[0] > 1 and _parallel_lock.acquire(blocking=False):
+            try:
+                import numba
 
-            t = min(threads, numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-            if numba.get_num_threads() != t:
-                numba.set_num_threads(t)
-            self.parallel(o, *args, *consts)
+                t = min(threads, numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+                if numba.get_num_threads() != t:
+                    numba.set_num_threads(t)
+                self.parallel(o, *args, *consts)
+            finally:
+                _parallel_lock.release()
         else:
             self.serial(o, *args, *consts)
+
+
+_parallel_lock = threading.Lock()
 
 
 _modules: dict[str, types.ModuleType] = {}
