@@ -10,11 +10,20 @@ Engines that run a :class:`~idrak.contract.fused.FusedKernel`:
   backend's fallback.
 * the same interpreter over cache-sized blocks (``np.nditer``, :data:`BLOCK` elements), on up to
   8 threads, for kernels of at least :data:`BLOCK_MIN_SIZE` elements: one pass over memory.
+* numba (the ``fused`` extra; :mod:`idrak_numpy._fused_numba`): the kernel as one generated
+  loop, compiled once per kernel structure and cached on disk; for kernels of at least
+  :data:`NUMBA_MIN_SIZE` elements (``$IDRAK_NUMBA_MIN_SIZE``) that it can express exactly. On
+  the machine measured it streams the 8-op benchmark chain at about copy bandwidth, 4-5x the
+  blocked interpreter.
 * numexpr (the ``fused`` extra): the op list as one numexpr expression, compiled once per
   kernel structure, multi-threaded, no temporaries; for kernels of at least
   ``$IDRAK_NUMEXPR_MIN_SIZE`` elements that numexpr can express (it has no integer floor
   division, float16 or narrowing casts). Off by default: on the machines measured
   (``benchmarks/fusion.py``) the blocked interpreter was about twice as fast.
+
+``$IDRAK_FUSED_ENGINE`` (:data:`ENGINE`: ``auto``, ``numba``, ``interp`` or ``numexpr``) forces
+one; whatever the chosen engine declines runs on the interpreter. Large outputs come from
+:mod:`idrak_numpy._outpool`.
 
 Compiled plans live in :func:`idrak.contract.fused.kernel_cache` under the backend's name.
 """
@@ -63,8 +72,11 @@ def _engine_from_env() -> str:
 #: else the interpreter), ``numba`` (numba for every kernel it can express, of any size),
 #: ``interp`` (the interpreter only), ``numexpr`` (numexpr for every kernel it can express)
 ENGINE = _engine_from_env()
-#: in ``auto``, kernels with at least this many elements run on numba (compiled once per kernel
-#: structure, cached on disk): below it the interpreter is as fast and compiles nothing
+#: in ``auto``, kernels with at least this many elements run on numba. Measured (one thread, the
+#: 8-op chain and an Adam update through the lazy path): numba is faster from 4096 elements, but
+#: by only 10-20 us a call at 16K against 60-120 us at 2**17, and each new kernel structure
+#: costs 0.2-1 s to compile once (then milliseconds to load from the disk cache), so small and
+#: rare kernels stay on the interpreter
 NUMBA_MIN_SIZE = int(os.environ.get("IDRAK_NUMBA_MIN_SIZE", str(1 << 17)))
 #: the numba engine runs its parallel loop (on up to _THREADS threads) from this many elements
 NUMBA_PARALLEL_MIN_SIZE = 1 << 16
