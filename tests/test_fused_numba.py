@@ -289,6 +289,32 @@ def test_float32_constants_stay_float32() -> None:
     assert not np.array_equal(got, (x.astype(np.float64) / 0.1).astype(np.float32))
 
 
+@pytest.mark.parametrize("dt", FLOATS)
+def test_multiply_add_is_not_contracted_to_fma(dt: str) -> None:
+    """x * y + z rounds twice, as NumPy does (a fused multiply-add would round once)."""
+    rng = np.random.default_rng(7)
+    x, y, z = (rng.standard_normal(4096).astype(dt) for _ in range(3))
+    t = D.to_dtype(dt)
+    k = FusedKernel(
+        (4096,),
+        (InputSpec((4096,), t),) * 3,
+        (FusedOp(Op.MUL, (0, 1), None, t), FusedOp(Op.ADD, (3, 2), None, t)),
+    )
+    got = run(k, [x, y, z], "numba")
+    assert_same(got, x * y + z)
+    wide = np.float64 if dt == "float32" else np.longdouble
+    once = (x.astype(wide) * y + z).astype(dt)  # (nearly) one rounding, like an FMA
+    assert not np.array_equal(once, got)
+
+
+def test_without_numba_the_interpreter_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nf, "numba_available", lambda: False)
+    k = _unary(Op.SQRT, "float64", 300)
+    x = np.linspace(0, 5, 300)
+    assert_same(run(k, [x], "numba"), np.sqrt(x))
+    assert kernel_cache("numpy")._data[k].numba is None  # never tried
+
+
 # ---------------------------------------------------------------------------------------------
 # broadcasting through the Tensor API
 
