@@ -1,8 +1,9 @@
 """Kernel fusion and idrak.jit, side by side with NumPy and PyTorch.
 
 1. A chain of 8 elementwise ops (see :func:`chain8`) on 16M float32 values: idrak op by op vs
-   fused (CPU: the NumPy interpreter engine, the default, and the numexpr engine; GPU through
-   CuPy when a CUDA device is there), NumPy, PyTorch eager and ``torch.compile``.
+   fused (CPU: the NumPy interpreter, numexpr and numba engines, each forced with
+   ``idrak_numpy._fused.ENGINE``; GPU through CuPy when a CUDA device is there), NumPy,
+   PyTorch eager and ``torch.compile``.
    Each row reports milliseconds and the bandwidth achieved on the bytes the chain must move
    (read x once, write the result once), as a fraction of the machine's copy bandwidth
    (``np.copyto`` of the same bytes; ``cupy`` copy on the GPU).
@@ -97,10 +98,20 @@ def part_idrak_cpu(size: int, repeat: int, copy_gbs: float) -> None:
     if idrak.runtime.plugins.get_backend("numpy").fusion is None:
         print("  idrak cpu, fused: skipped (pip install 'idrak[fused]')")
         return
+    nf.ENGINE = "interp"
     row("idrak cpu, fused (NumPy interpreter)", best_ms(run, repeat), moved, copy_gbs)
     if nf.numexpr_available():
-        nf.NUMEXPR_MIN_SIZE = 0
+        nf.ENGINE = "numexpr"
         row("idrak cpu, fused (numexpr)", best_ms(run, repeat), moved, copy_gbs)
+    if nf.numba_available():
+        nf.ENGINE = "numba"
+        t0 = time.perf_counter()
+        run()  # the first call compiles (or loads from the disk cache)
+        first = time.perf_counter() - t0
+        row("idrak cpu, fused (numba)", best_ms(run, repeat), moved, copy_gbs)
+        print(f"  {'(numba first call: compile or cache load)':38s} {first * 1e3:9.0f} ms")
+    else:
+        print("  idrak cpu, fused (numba): skipped (pip install 'idrak[fused]')")
 
 
 def part_torch(size: int, repeat: int, copy_gbs: float) -> None:
@@ -272,6 +283,7 @@ _THREAD_VARS = (
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
     "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
     "IDRAK_NUM_THREADS",
 )
 

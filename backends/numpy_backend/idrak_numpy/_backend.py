@@ -1,5 +1,5 @@
 """The NumPy backend: :class:`~idrak_numpy.array_backend.ArrayBackend` over NumPy on the CPU, with
-FUSED kernels through numexpr when the ``fused`` extra is installed."""
+FUSED kernels (numba and numexpr engines) when the ``fused`` extra is installed."""
 
 from __future__ import annotations
 
@@ -31,17 +31,18 @@ class NumpyBackend(ArrayBackend):
         return np.array(buffer, copy=True)
 
     def set_num_threads(self, n: int) -> None:
-        """The fused-kernel engine and numexpr use at most ``n`` threads."""
+        """The fused-kernel engines (blocks, numba, numexpr) use at most ``n`` threads."""
         from . import _fused
 
         _fused.set_num_threads(n)
 
     # fusion ------------------------------------------------------------------------------
     def fusion_support(self) -> FusionSupport | None:
-        """FUSED kernels when numexpr (the ``fused`` extra) imports, else None: op by op."""
-        from ._fused import numexpr_available
+        """FUSED kernels when numba or numexpr (the ``fused`` extra) is there, else None: op by
+        op."""
+        from ._fused import numba_available, numexpr_available
 
-        if not numexpr_available():
+        if not (numba_available() or numexpr_available()):
             return None
         caps = self.caps
         support: FusionSupport = self._fused_engine.support(

@@ -10,11 +10,20 @@ Engines that run a :class:`~idrak.contract.fused.FusedKernel`:
   backend's fallback.
 * the same interpreter over cache-sized blocks (``np.nditer``, :data:`BLOCK` elements), on up to
   8 threads, for kernels of at least :data:`BLOCK_MIN_SIZE` elements: one pass over memory.
+* numba (the ``fused`` extra; :mod:`idrak_numpy._fused_numba`): the kernel as one generated
+  loop, compiled once per kernel structure and cached on disk; for kernels of at least
+  :data:`NUMBA_MIN_SIZE` elements (``$IDRAK_NUMBA_MIN_SIZE``) that it can express exactly. On
+  the machine measured it streams the 8-op benchmark chain at about copy bandwidth, 4-5x the
+  blocked interpreter.
 * numexpr (the ``fused`` extra): the op list as one numexpr expression, compiled once per
   kernel structure, multi-threaded, no temporaries; for kernels of at least
   ``$IDRAK_NUMEXPR_MIN_SIZE`` elements that numexpr can express (it has no integer floor
   division, float16 or narrowing casts). Off by default: on the machines measured
   (``benchmarks/fusion.py``) the blocked interpreter was about twice as fast.
+
+``$IDRAK_FUSED_ENGINE`` (:data:`ENGINE`: ``auto``, ``numba``, ``interp`` or ``numexpr``) forces
+one; whatever the chosen engine declines runs on the interpreter. Large outputs come from
+:mod:`idrak_numpy._outpool`.
 
 Compiled plans live in :func:`idrak.contract.fused.kernel_cache` under the backend's name.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,9 +44,42 @@ from idrak.contract import ELEMENTWISE, FusedKernel, FusionSupport, kernel_cache
 from idrak.contract.dtypes import DType
 from idrak.contract.ops import REQUIRED, Op
 
+from . import _outpool
+from ._fused_numba import compile_numba, numba_available
 from ._fused_numexpr import compile_numexpr, numexpr_available
 
-__all__ = ["NUMEXPR_MIN_SIZE", "FusedEngine", "numexpr_available"]
+__all__ = [
+    "ENGINE",
+    "NUMBA_MIN_SIZE",
+    "NUMEXPR_MIN_SIZE",
+    "FusedEngine",
+    "numba_available",
+    "numexpr_available",
+]
+
+_ENGINES = ("auto", "numba", "interp", "numexpr")
+
+
+def _engine_from_env() -> str:
+    value = os.environ.get("IDRAK_FUSED_ENGINE", "auto").strip().lower() or "auto"
+    if value not in _ENGINES:
+        raise ValueError(f"IDRAK_FUSED_ENGINE={value!r}: expected one of {', '.join(_ENGINES)}")
+    return value
+
+
+#: which engine runs FUSED kernels (``$IDRAK_FUSED_ENGINE``): ``auto`` (numexpr from
+#: NUMEXPR_MIN_SIZE elements, else numba from NUMBA_MIN_SIZE elements when numba is installed,
+#: else the interpreter), ``numba`` (numba for every kernel it can express, of any size),
+#: ``interp`` (the interpreter only), ``numexpr`` (numexpr for every kernel it can express)
+ENGINE = _engine_from_env()
+#: in ``auto``, kernels with at least this many elements run on numba. Measured (one thread, the
+#: 8-op chain and an Adam update through the lazy path): numba is faster from 4096 elements, but
+#: by only 10-20 us a call at 16K against 60-120 us at 2**17, and each new kernel structure
+#: costs 0.2-1 s to compile once (then milliseconds to load from the disk cache), so small and
+#: rare kernels stay on the interpreter
+NUMBA_MIN_SIZE = int(os.environ.get("IDRAK_NUMBA_MIN_SIZE", str(1 << 17)))
+#: the numba engine runs its parallel loop (on up to _THREADS threads) from this many elements
+NUMBA_PARALLEL_MIN_SIZE = 1 << 16
 
 #: kernels with at least this many elements run on numexpr when it can express them (default: no)
 NUMEXPR_MIN_SIZE = int(os.environ.get("IDRAK_NUMEXPR_MIN_SIZE", str(1 << 62)))
@@ -102,6 +145,7 @@ class _Plan:
             self.steps.append((o.op, fn, o.srcs, into, o.arg, scratch))
         self.xp = xp
         self.numexpr: Any = None  # compiled on first large call; False when not expressible
+        self.numba: Any = None  # likewise, for the numba engine
         self.n = math.prod(kernel.shape)
         self.elementwise = kernel.reduce is None
         self._consts: tuple[Any, list[Any]] = ((), [])
@@ -264,7 +308,11 @@ class FusedEngine:
         """Run ``kernel`` on the input buffers; returns a new (or reused) array."""
         be = self.backend
         plan: _Plan = self.cache.get(kernel, lambda: _Plan(kernel, be.xp, self.ufunc))
-        small = plan.elementwise and plan.n < BLOCK_MIN_SIZE and plan.n < NUMEXPR_MIN_SIZE
+        if plan.numba is not False and self._wants_numba(plan):
+            got = self._numba(plan, inputs, kernel)
+            if got is not None:
+                return got
+        small = plan.elementwise and plan.n < BLOCK_MIN_SIZE and not _wants_numexpr(plan.n)
         if small and all(x.shape == s.shape for x, s in zip(inputs, kernel.inputs)):
             out = self._reusable(inputs, kernel)
             if out is None:
@@ -281,10 +329,10 @@ class FusedEngine:
         blocked = be.xp is np and n >= BLOCK_MIN_SIZE and len(xs) < 60  # nditer: <= 64 operands
         out = self._reusable(xs, kernel) if kernel.reduce is None else None
         if out is None and (kernel.reduce is None or blocked):  # (a temporary before a reduce)
-            out = be.xp.empty(kernel.shape, dtype=plan.np_dtypes[-1])
+            out = self._empty(kernel.shape, plan.np_dtypes[-1])
         with _quiet():
             res = None
-            if self.use_numexpr and n >= NUMEXPR_MIN_SIZE and plan.numexpr is not False:
+            if self.use_numexpr and plan.numexpr is not False and _wants_numexpr(n):
                 res = self._numexpr(plan, xs, kernel, out)
             if res is None and blocked:
                 res = _blocked(plan, xs, kernel, out)
@@ -300,6 +348,12 @@ class FusedEngine:
             out[...] = res
         return out
 
+    def _empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        """A new output buffer (large NumPy ones from :mod:`idrak_numpy._outpool`)."""
+        if self.backend.xp is np:
+            return _outpool.empty(shape, dtype)
+        return self.backend.xp.empty(shape, dtype=dtype)
+
     def _reusable(self, xs: tuple[Any, ...], kernel: FusedKernel) -> Any:
         if kernel.reuse is None:
             return None
@@ -312,6 +366,52 @@ class FusedEngine:
             and x.dtype.name == kernel.dtype.name
         )
         return x if ok else None
+
+    # numba -----------------------------------------------------------------------------------
+    def _wants_numba(self, plan: _Plan) -> bool:
+        if ENGINE == "numba":
+            return self.backend.xp is np and numba_available()
+        return (
+            ENGINE == "auto"
+            and plan.n >= NUMBA_MIN_SIZE
+            and self.backend.xp is np
+            and not (self.use_numexpr and _wants_numexpr(plan.n) and plan.numexpr is not False)
+            and numba_available()
+        )
+
+    def _numba(self, plan: _Plan, inputs: tuple[Any, ...], kernel: FusedKernel) -> Any:
+        """Run the kernel's elementwise part as one numba loop; None when numba cannot."""
+        global _numba_warned
+        try:
+            if plan.numba is None:
+                plan.numba = compile_numba(kernel) or False
+                if plan.numba is False:
+                    return None
+            out = self._reusable(inputs, kernel) if kernel.reduce is None else None
+            if out is None:
+                out = self._empty(kernel.shape, plan.np_dtypes[-1])
+            consts = [
+                plan.np_dtypes[plan.n_in + j].type(kernel.consts[o.arg])
+                for j, o in enumerate(kernel.ops)
+                if o.op is Op.FULL
+            ]
+            threads = _THREADS if plan.n >= NUMBA_PARALLEL_MIN_SIZE else 1
+            plan.numba.run(inputs, out, consts, threads)
+        except Exception as e:  # a numba that fails to import or compile: the interpreter runs
+            plan.numba = False
+            if not _numba_warned:
+                _numba_warned = True
+                warnings.warn(
+                    f"idrak: the numba FUSED engine failed ({type(e).__name__}: {e}); "
+                    "kernels run on the NumPy interpreter instead",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            return None
+        if kernel.reduce is None:
+            return out
+        op, axes = kernel.reduce
+        return self.backend.sum(out, axes) if op is Op.SUM else self.backend.max(out, axes)
 
     # numexpr ---------------------------------------------------------------------------------
     def _numexpr(self, plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) -> Any:
@@ -333,6 +433,14 @@ class FusedEngine:
         with self._lock:  # numexpr's thread pool serves one evaluation at a time
             prog(*args, out=target, order="K", casting="no", ex_uses_vml=False)
         return target
+
+
+_numba_warned = False
+
+
+def _wants_numexpr(n: int) -> bool:
+    """Whether a kernel of ``n`` elements should try numexpr under the current ENGINE."""
+    return ENGINE == "numexpr" or (ENGINE == "auto" and n >= NUMEXPR_MIN_SIZE)
 
 
 def _blocked(plan: _Plan, xs: tuple[Any, ...], kernel: FusedKernel, out: Any) -> Any:
