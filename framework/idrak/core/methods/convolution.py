@@ -93,8 +93,10 @@ def window_taps(
         xp = xp._pad(((0, 0), (0, 0), (0, eh), (0, ew)), ov)
     taps = []
     for i in range(kh):
+        # one row slice shared by its KW taps: a backward sums the taps' gradients into the
+        # row before padding it into the grid (KH grid-sized PADs, not KH*KW)
+        r = xp._slice_dim(2, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh))
         for j in range(kw):
-            r = xp._slice_dim(2, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh))
             taps.append(r._slice_dim(3, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)))
     return taps
 
