@@ -82,13 +82,20 @@ def _conv2d_grad_input(g: Tensor, w: Tensor, in_hw: tuple[int, int], arg: Any) -
     MATMUL (G, C/g*KH*KW, O/g) @ (N, G, O/g, OH*OW), then :func:`fold2d` adds each tap where its
     window read the input (rows and columns no window reached get zeros).
     """
-    from idrak.core.methods.convolution import fold2d
+    from idrak.core.methods.convolution import fold2d, fold2d_rows
 
     stride, padding, dilation, groups = arg
     n, o, oh, ow = g.shape
     _, cg, kh, kw = w.shape
     og = o // groups
     wt = w.reshape(groups, og, cg * kh * kw).transpose(-1, -2)
+    if stride == (1, 1) and (kh, kw) != (1, 1):
+        # rows as wide as the padded input: the fold becomes shifts of long flat blocks
+        wp = in_hw[1] + 2 * padding[1]
+        gp = g._pad(((0, 0), (0, 0), (0, 0), (0, wp - ow)), 0.0)
+        cols = wt.matmul(gp.reshape(n, groups, og, oh * wp))
+        cols = cols.reshape(n, groups * cg, kh, kw, oh * wp)
+        return fold2d_rows(cols, in_hw, padding, dilation)
     cols = wt.matmul(g.reshape(n, groups, og, oh * ow))  # (N, G, C/g*KH*KW, OH*OW)
     cols = cols.reshape(n, groups * cg, kh, kw, oh, ow)
     return fold2d(cols, in_hw, stride, padding, dilation)

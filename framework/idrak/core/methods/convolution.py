@@ -16,7 +16,15 @@ from idrak.core.methods.movement import stack
 
 T = TypeVar("T", bound=TensorBase)
 
-__all__ = ["conv2d_decomposed", "fold2d", "out_size", "pair", "unfold2d", "window_taps"]
+__all__ = [
+    "conv2d_decomposed",
+    "fold2d",
+    "fold2d_rows",
+    "out_size",
+    "pair",
+    "unfold2d",
+    "window_taps",
+]
 
 
 def pair(v: Any, name: str, low: int | None = None) -> tuple[int, int]:
@@ -85,8 +93,10 @@ def window_taps(
         xp = xp._pad(((0, 0), (0, 0), (0, eh), (0, ew)), ov)
     taps = []
     for i in range(kh):
+        # one row slice shared by its KW taps: a backward sums the taps' gradients into the
+        # row before padding it into the grid (KH grid-sized PADs, not KH*KW)
+        r = xp._slice_dim(2, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh))
         for j in range(kw):
-            r = xp._slice_dim(2, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh))
             taps.append(r._slice_dim(3, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)))
     return taps
 
@@ -184,4 +194,44 @@ def fold2d(
         tap = _place(tap.reshape(n, c, oh * sh, w), 2, i * dh - ph, h)
         out = tap if out is None else out + tap
     assert out is not None
+    return out
+
+
+def fold2d_rows(
+    cols: T,
+    in_hw: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> T:
+    """col2im for stride 1 on full-width rows: (N, C, KH, KW, OH * Wp) -> (N, C, H, W).
+
+    ``cols`` holds each tap's (OH, OW) block laid out in rows of the padded input's width
+    ``Wp = W + 2*pw`` (the last ``Wp - OW = dw*(KW-1)`` entries of every row zero, which a
+    caller gets by padding the output gradient before its MATMUL). Tap (i, j) of output pixel
+    (y, x) lands on padded pixel (y + i*dh, x + j*dw), flat index ``y*Wp + x + i*dh*Wp + j*dw``:
+    a shift of the whole flattened block, and no row ever wraps, since ``x + j*dw < Wp``. So
+    the fold is KW shifts summed, then KH shifts of the sums, each one PAD/SHRINK of a long
+    contiguous axis instead of a PAD per short row, and one crop of the padding.
+    """
+    n, c, kh, kw, length = cols.shape
+    h, w = in_hw
+    (ph, pw), (dh, dw) = padding, dilation
+    hp, wp = h + 2 * ph, w + 2 * pw
+    rows = None  # (N, C, KH, OH * Wp)
+    cs = cols.shape
+    for j in range(kw):
+        tap = cols._shrink(tuple((j, j + 1) if a == 3 else (0, s) for a, s in enumerate(cs)))
+        tap = _place(tap.reshape(n, c, kh, length), 3, j * dw, length)
+        rows = tap if rows is None else rows + tap
+    assert rows is not None
+    out = None
+    rs = rows.shape
+    for i in range(kh):
+        tap = rows._shrink(tuple((i, i + 1) if a == 2 else (0, s) for a, s in enumerate(rs)))
+        tap = _place(tap.reshape(n, c, length), 2, i * dh * wp, hp * wp)
+        out = tap if out is None else out + tap
+    assert out is not None
+    out = out.reshape(n, c, hp, wp)
+    if ph or pw:
+        out = out._shrink(((0, n), (0, c), (ph, ph + h), (pw, pw + w)))
     return out

@@ -211,12 +211,16 @@ class NNOpsMixin(TensorBase):
             if kind == "max":
                 if not x._tracks_grad():
                     return xs.amax((3, 5))
+                # one slice per window row, then the taps from it: the backward pads each
+                # tap into its row and each row into the grid (2 short + KH long PADs per
+                # row instead of KH*KW PADs of the whole grid)
                 full = ((0, n), (0, c), (0, oh), (0, k[0]), (0, ow), (0, k[1]))
+                rows = [xs._shrink(full[:3] + ((i, i + 1),) + full[4:]) for i in range(k[0])]
                 taps = [
-                    xs._shrink(full[:3] + ((i, i + 1),) + full[4:5] + ((j, j + 1),)).reshape(
+                    r._shrink(full[:3] + ((0, 1),) + full[4:5] + ((j, j + 1),)).reshape(
                         n, c, oh, ow
                     )
-                    for i in range(k[0])
+                    for r in rows
                     for j in range(k[1])
                 ]
                 return _window_max(taps)
