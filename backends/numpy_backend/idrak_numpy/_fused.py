@@ -47,6 +47,7 @@ from idrak.contract.ops import REQUIRED, Op
 from . import _outpool
 from ._fused_numba import compile_numba, numba_available
 from ._fused_numexpr import compile_numexpr, numexpr_available
+from ._select import select as _select
 
 __all__ = [
     "ENGINE",
@@ -235,23 +236,6 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
         )
         for x, y in zip(a, b)
     )
-
-
-_UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _select(xp: Any, c: Any, a: Any, b: Any, out: Any) -> Any:
-    """``where(c, a, b)``, exactly, as a bitwise select (``np.where`` is a per-element loop)."""
-    if xp is not np or out is None or np.may_share_memory(out, b):
-        return xp.where(c, a, b)
-    u = _UINTS[out.dtype.itemsize]
-    m = np.asarray(c).astype(u)
-    np.negative(m, out=m)  # 0 or all ones
-    r, bu = out.view(u), np.asarray(b).view(u)
-    np.bitwise_xor(np.asarray(a).view(u), bu, out=r)
-    np.bitwise_and(r, m, out=r)
-    np.bitwise_xor(r, bu, out=r)
-    return out
 
 
 class FusedEngine:

@@ -17,6 +17,8 @@ import numpy as np
 
 from idrak.contract import ALL, FLOATING, Backend, Capabilities, DType, Op, bfloat16
 
+from . import _select
+
 __all__ = ["ArrayBackend"]
 
 
@@ -205,6 +207,8 @@ class ArrayBackend(Backend):
         return self.xp.equal(x, y)
 
     def where(self, cond: Any, x: Any, y: Any) -> Any:
+        if self.xp is np:  # a bitwise select: np.where branches per element
+            return _select.where(cond, x, y)
         return self.xp.where(cond, x, y)
 
     def cast(self, x: Any, dtype: DType) -> Any:
