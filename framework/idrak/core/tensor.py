@@ -156,7 +156,17 @@ class Tensor(
         (see :mod:`idrak.core.methods.inplace`); the recorded autograd context saves each
         input's version; a node deeper than :func:`idrak.engine.lazy.max_depth` is realized.
         """
-        lazies = [s.lazy if s._base is None else _synced_lazy(s) for s in srcs]
+        if len(srcs) == 2:  # the common arities without a comprehension's frame
+            s0, s1 = srcs
+            lazies: tuple[_lazy.LazyBuffer, ...] = (
+                s0.lazy if s0._base is None else _synced_lazy(s0),
+                s1.lazy if s1._base is None else _synced_lazy(s1),
+            )
+        elif len(srcs) == 1:
+            s0 = srcs[0]
+            lazies = (s0.lazy if s0._base is None else _synced_lazy(s0),)
+        else:
+            lazies = tuple([s.lazy if s._base is None else _synced_lazy(s) for s in srcs])
         dev = lazies[0].device
         depth = 0
         for lz in lazies:
@@ -167,7 +177,7 @@ class Tensor(
                 )
             if lz.buf is None and lz.depth > depth:
                 depth = lz.depth
-        lb = _lazy.LazyBuffer(op, tuple(lazies), arg, shape, dtype, dev)
+        lb = _lazy.LazyBuffer(op, lazies, arg, shape, dtype, dev)
         lb.depth = depth = depth + 1
         t = Tensor.__new__(Tensor)
         t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = lb, None, None, False, None, 0
@@ -268,8 +278,12 @@ class Tensor(
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the value (realizes it). Unlike torch, allowed on a tensor that
         requires grad: the result is a copy, so it cannot alias the graph."""
-        self.realize()
-        return self.lazy.device.backend.to_numpy(self.lazy.buf)
+        if self._base is not None:
+            _sync_view(self)
+        lz = self.lazy
+        if lz.buf is None:
+            _lazy.realize(lz)
+        return lz.device.backend.to_numpy(lz.buf)
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
@@ -478,6 +492,18 @@ class Tensor(
     def _binary(
         self, op: Op, other: Any, reverse: builtins.bool = False, float_only: builtins.bool = False
     ) -> Tensor:
+        if isinstance(other, Tensor):
+            la, lo = self.lazy, other.lazy
+            dt = la.dtype
+            # the common case: same dtype and shape, nothing to promote or broadcast
+            if dt is lo.dtype and la.shape == lo.shape and (not float_only or dt.kind == "f"):
+                return Tensor._prim(
+                    op,
+                    (other, self) if reverse else (self, other),
+                    None,
+                    la.shape,
+                    bool_ if op is _CMPLT or op is _CMPEQ else dt,
+                )
         a, b = self._operands(other, reverse, float_only)
         lz = a.lazy
         return Tensor._prim(

@@ -418,6 +418,8 @@ def _with_reuse(
 def _schedule_hook(order: list[LazyBuffer]) -> list[LazyBuffer]:
     """The scheduler hook: fuse, then report the schedule when ``idrak.engine.debug`` asks for
     it."""
+    if len(order) < 2 and not (_debug._topics or _debug._sinks):
+        return order  # one node: nothing to fuse, nothing to report
     if not _debug.is_enabled("schedule"):
         return fuse(order) if _state.enabled else order
     before = _debug.summarize(order)

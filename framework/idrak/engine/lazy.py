@@ -244,9 +244,14 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
                     ctx.__enter__()
             op = node.op
             srcs = node.srcs
+            n_srcs = len(srcs)  # one and two sources without a comprehension's frame
             node.buf = be.run(
                 op,
-                tuple([s.buf for s in srcs]),
+                (srcs[0].buf, srcs[1].buf)
+                if n_srcs == 2
+                else (srcs[0].buf,)
+                if n_srcs == 1
+                else tuple([s.buf for s in srcs]),
                 node.arg,
                 node.dtype
                 if not srcs or op._value_ in _OWN_DTYPE_VALUES
@@ -309,11 +314,26 @@ def realize(*nodes: LazyBuffer) -> None:
     Raises:
         whatever a guard on a realized node reports (see :func:`add_guard`).
     """
+    if len(nodes) == 1 and not _guards.data:
+        # the common case of one op on realized inputs and no guards: no graph walk
+        node = nodes[0]
+        if node.buf is not None:
+            return
+        for s in node.srcs:
+            if s.buf is None:
+                break
+        else:
+            order = [node]
+            for hook in schedule_hooks:
+                order = hook(order)
+            execute(order)
+            return
+        del s, node  # the fusion pass counts references to nodes: hold none here
     order = schedule(list(nodes))
     if not order:
         return
     checks: list[_Guard] = []
-    if _guards:
+    if _guards.data:  # (the underlying dict: len() of a WeakKeyDictionary runs in Python)
         order, checks = _with_guards(list(nodes), order)
     for hook in schedule_hooks:
         order = hook(order)
