@@ -418,7 +418,7 @@ def _with_reuse(
 def _schedule_hook(order: list[LazyBuffer]) -> list[LazyBuffer]:
     """The scheduler hook: fuse, then report the schedule when ``idrak.engine.debug`` asks for
     it."""
-    if len(order) < 2 and not (_debug._topics or _debug._sinks):
+    if len(order) < 2 and not _debug.any_enabled():
         return order  # one node: nothing to fuse, nothing to report
     if not _debug.is_enabled("schedule"):
         return fuse(order) if _state.enabled else order
@@ -434,6 +434,7 @@ def install() -> None:
     does this once, when :mod:`idrak.core.tensor` loads). Idempotent."""
     if _schedule_hook not in _lazy.schedule_hooks:
         _lazy.schedule_hooks.insert(0, _schedule_hook)
+    _lazy.one_node_noop[0] = _schedule_hook  # (see the first line of _schedule_hook)
 
 
 def uninstall() -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from idrak.contract.backend import Backend
 from idrak.contract.dtypes import DType
 from idrak.contract.ops import CREATION, Op
+from idrak.engine import debug as _debug
 
 if TYPE_CHECKING:
     from idrak.runtime.devices import Device
@@ -136,6 +137,10 @@ def set_max_depth(depth: int) -> int:
 
 #: hooks the scheduler calls with the list of nodes about to run (used by fusion/debugging)
 schedule_hooks: list[Any] = []
+#: a hook that returns a schedule of one node unchanged while :mod:`idrak.engine.debug` reports
+#: nothing (the fusion pass registers its hook here when it installs it): when it is the only
+#: hook, :func:`realize` runs a lone node on realized inputs without calling it
+one_node_noop: list[Any] = [None]
 
 
 class LazyBuffer:
@@ -323,10 +328,43 @@ def realize(*nodes: LazyBuffer) -> None:
             if s.buf is None:
                 break
         else:
-            order = [node]
-            for hook in schedule_hooks:
-                order = hook(order)
-            execute(order)
+            hooks = schedule_hooks
+            if hooks and (
+                len(hooks) > 1
+                or hooks[0] is not one_node_noop[0]
+                or _debug._topics  # debug.any_enabled(), without the call
+                or _debug._sinks
+            ):
+                order = [node]
+                for hook in hooks:
+                    order = hook(order)
+                execute(order)
+                return
+            dev = node.device
+            be = dev.backend
+            if type(be).device_context is not _NO_CONTEXT:
+                execute([node])
+                return
+            # execute's loop body for this one node, inlined (one frame less per op)
+            op = node.op
+            srcs = node.srcs
+            n_srcs = len(srcs)
+            node.buf = be.run(
+                op,
+                (srcs[0].buf, srcs[1].buf)
+                if n_srcs == 2
+                else (srcs[0].buf,)
+                if n_srcs == 1
+                else tuple([s.buf for s in srcs]),
+                node.arg,
+                node.dtype
+                if not srcs or op._value_ in _OWN_DTYPE_VALUES
+                else srcs[1].dtype
+                if op is _WHERE
+                else srcs[0].dtype,
+                dev.index,
+            )
+            node.srcs = ()
             return
         del s, node  # the fusion pass counts references to nodes: hold none here
     order = schedule(list(nodes))
