@@ -64,7 +64,7 @@ _grad_state = _ag._grad_state
 _lazy_state = _lazy._state
 _max_depth = _lazy._max_depth
 _bound = _lazy._bound
-_NONDIFF = NONDIFF
+_NONDIFF_VALUES = frozenset(op._value_ for op in NONDIFF)  # (a str hashes in C, an Op in Python)
 # enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
 _CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
 
@@ -184,7 +184,7 @@ class Tensor(
         if dtype.kind == "f":
             for s in srcs:
                 if s.requires_grad:
-                    if _grad_state.enabled and op not in _NONDIFF:
+                    if _grad_state.enabled and op._value_ not in _NONDIFF_VALUES:
                         vers = tuple([x._vers if x._base is None else _version_of(x) for x in srcs])
                         t.requires_grad, t._ctx = True, (op, srcs, arg, vers, 0)
                     break
@@ -443,11 +443,12 @@ class Tensor(
 
     # elementwise plumbing -------------------------------------------------------------------
     def _broadcast_to(self, shape: tuple[builtins.int, ...]) -> Tensor:
-        if self.shape == shape:
+        have = self.lazy.shape
+        if have == shape:
             return self
         x = self
-        if x.ndim < len(shape):
-            x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
+        if len(have) < len(shape):
+            x = x.reshape((1,) * (len(shape) - len(have)) + have)
         return x.expand(shape)
 
     def _operands(

@@ -193,9 +193,10 @@ def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
         else:
             return [node]
     order: list[LazyBuffer] = []
-    seen: set[int] = set()
+    # the nodes themselves (identity hash and equality, in C), not their id(): no call per test
+    seen: set[LazyBuffer] = set()
     for root in nodes:
-        if root.buf is not None or id(root) in seen:
+        if root.buf is not None or root in seen:
             continue
         stack: list[tuple[LazyBuffer, bool]] = [(root, False)]
         while stack:
@@ -203,12 +204,12 @@ def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
             if expanded:
                 order.append(node)
                 continue
-            if id(node) in seen:
+            if node in seen:
                 continue
-            seen.add(id(node))
+            seen.add(node)
             stack.append((node, True))
             for s in node.srcs:
-                if s.buf is None and id(s) not in seen:
+                if s.buf is None and s not in seen:
                     stack.append((s, False))
     return order
 
@@ -303,14 +304,18 @@ def add_guard(node: LazyBuffer, flag: LazyBuffer, fail: Callable[[], BaseExcepti
 def _with_guards(nodes: list[LazyBuffer], order: list[LazyBuffer]) -> tuple[list, list[_Guard]]:
     """``order`` extended by the flags of the guards on its nodes (transitively)."""
     checks: list[_Guard] = []
-    roots = list(nodes)
     while True:
-        new = [g for n in order if n in _guards for g in _guards.pop(n)]
+        # the guarded nodes of this schedule, found from the (few) guards: a test of every node
+        # with ``in _guards`` makes a weak reference per node, in Python
+        in_order = set(order)
+        hit = {n for n in (r() for r in list(_guards.data)) if n is not None and n in in_order}
+        new = [g for n in order if n in hit for g in _guards.pop(n)]
         if not new:
             return order, checks
         checks += new
-        roots += [g.flag for g in new]
-        order = schedule(roots)
+        # the flags and what they need that is not scheduled yet, after the rest: still sources
+        # first, without walking the whole graph again
+        order = order + [n for n in schedule([g.flag for g in new]) if n not in in_order]
 
 
 def realize(*nodes: LazyBuffer) -> None:
