@@ -486,7 +486,7 @@ class Tensor(
                 dt = result_type([self.lazy.dtype], [other])
             if float_only and dt.kind != "f":
                 dt = get_default_dtype()
-            a = self.cast(dt)
+            a = self if dt is self.lazy.dtype else self.cast(dt)
             b = a._full_like_shape(other)
         return (b, a) if reverse else (a, b)
 

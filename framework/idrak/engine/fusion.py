@@ -269,9 +269,14 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
 def _worth_fusing(order: list[LazyBuffer]) -> bool:
     """Whether any node runs on a fusing backend at a size that backend fuses (a cheap pre-check;
     a function of its own so no local reference to a node outlives it)."""
+    dev: Any = None
+    min_numel = -1  # -1: the device does not fuse
     for n in order:
-        sup = n.device.backend.fusion
-        if sup is not None and math.prod(n.shape) >= _min_numel(sup):
+        if n.device is not dev:  # (the backend's fusion support is read once per device run)
+            dev = n.device
+            sup = dev.backend.fusion
+            min_numel = -1 if sup is None else _min_numel(sup)
+        if min_numel >= 0 and math.prod(n.shape) >= min_numel:
             return True
     return False
 

@@ -257,7 +257,9 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
                 if n_srcs == 2
                 else (srcs[0].buf,)
                 if n_srcs == 1
-                else tuple([s.buf for s in srcs]),
+                else tuple([s.buf for s in srcs])
+                if n_srcs
+                else (),
                 node.arg,
                 node.dtype
                 if not srcs or op._value_ in _OWN_DTYPE_VALUES
@@ -301,7 +303,7 @@ def add_guard(node: LazyBuffer, flag: LazyBuffer, fail: Callable[[], BaseExcepti
     _guards.setdefault(node, []).append(_Guard(flag, fail))
 
 
-def _with_guards(nodes: list[LazyBuffer], order: list[LazyBuffer]) -> tuple[list, list[_Guard]]:
+def _with_guards(order: list[LazyBuffer]) -> tuple[list[LazyBuffer], list[_Guard]]:
     """``order`` extended by the flags of the guards on its nodes (transitively)."""
     checks: list[_Guard] = []
     while True:
@@ -360,7 +362,9 @@ def realize(*nodes: LazyBuffer) -> None:
                 if n_srcs == 2
                 else (srcs[0].buf,)
                 if n_srcs == 1
-                else tuple([s.buf for s in srcs]),
+                else tuple([s.buf for s in srcs])
+                if n_srcs
+                else (),
                 node.arg,
                 node.dtype
                 if not srcs or op._value_ in _OWN_DTYPE_VALUES
@@ -377,7 +381,7 @@ def realize(*nodes: LazyBuffer) -> None:
         return
     checks: list[_Guard] = []
     if _guards.data:  # (the underlying dict: len() of a WeakKeyDictionary runs in Python)
-        order, checks = _with_guards(list(nodes), order)
+        order, checks = _with_guards(order)
     for hook in schedule_hooks:
         order = hook(order)
     execute(order)
