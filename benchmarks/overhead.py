@@ -13,7 +13,9 @@ prints the idrak/PyTorch ratios. Every case is timed in ``--rounds`` interleaved
 time of each and the median of the per-round ratios, which is the least sensitive to other
 processes on a shared machine.
 
-Run: ``python benchmarks/overhead.py [--rounds R] [--number N] [--profile] [--calls]``.
+Run: ``python benchmarks/overhead.py [--rounds R] [--number N] [--cpu] [--profile] [--calls]``.
+``--cpu`` times with the process's CPU time (``time.process_time``), which waiting for a core on a
+busy machine does not inflate.
 ``--profile`` also prints the top of a cProfile of idrak's lazy chain; ``--calls`` prints how
 many Python functions one lazy ``(a + b).numpy()`` calls (``sys.setprofile``: a count that does
 not depend on the machine's load). ``IDRAK_DISABLE_FUSION=1`` measures without the fusion pass.
@@ -37,12 +39,18 @@ N_VALUES = 1000
 CHAIN = 10
 
 
+#: the clock of every measurement: wall time (default), or this process's CPU time (``--cpu``),
+#: which time spent waiting for a core on a busy machine does not inflate
+_clock = [time.perf_counter]
+
+
 def us_per_call(fn: Callable[[], object], number: int) -> float:
     """Microseconds per call of ``fn``, over ``number`` calls."""
-    t0 = time.perf_counter()
+    clock = _clock[0]
+    t0 = clock()
     for _ in range(number):
         fn()
-    return (time.perf_counter() - t0) / number * 1e6
+    return (clock() - t0) / number * 1e6
 
 
 def python_calls(fn: Callable[[], object]) -> int:
@@ -129,11 +137,14 @@ def timed(name: str, fn: Callable[[], object], number: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", "--repeat", type=int, default=7)  # (--repeat: the old name)
     p.add_argument("--number", type=int, default=2000)
     p.add_argument("--profile", action="store_true", help="cProfile idrak's lazy chain")
     p.add_argument("--calls", action="store_true", help="count Python calls of one lazy add")
+    p.add_argument("--cpu", action="store_true", help="time with process CPU time, not wall time")
     args = p.parse_args()
+    if args.cpu:
+        _clock[0] = time.process_time
 
     cases = {**idrak_cases(), **numpy_cases(), **torch_cases()}
     # per case, per measure: the time of each round (the chain is reported per op)
@@ -149,8 +160,8 @@ def main() -> None:
                 times[name][k].append(timed(name, fn, numbers[k]) / per[k])
 
     print(
-        f"per-op overhead on {N_VALUES} float32 values (us; median of {args.rounds} interleaved "
-        "rounds)"
+        f"per-op overhead on {N_VALUES} float32 values (us of {'CPU' if args.cpu else 'wall'} "
+        f"time; median of {args.rounds} interleaved rounds)"
     )
     print(f"{'':14s} {'(a) one add':>14s} {'(a) + numpy()':>14s} {'(b) chain/op':>14s}")
     for name, cols in times.items():

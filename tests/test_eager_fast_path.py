@@ -111,7 +111,7 @@ def test_one_node_realization_still_checks_its_guard() -> None:
     x = _t([1.0, 2.0, 3.0])
     idx = idrak.tensor(np.array([0, 2])) + 3  # unrealized: bounds-checked on the device
     y = x[idx]
-    assert lazy._guards.data  # a guard travels with the node
+    assert lazy._guard_refs  # a guard travels with the node
     with pytest.raises(IndexError, match="out of bounds for dimension with size 3"):
         y.numpy()
 

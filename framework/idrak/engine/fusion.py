@@ -134,7 +134,7 @@ def _elementwise_ok(n: LazyBuffer, sup: FusionSupport) -> bool:
     arg = n.arg
     n_srcs = len(srcs)
     key = (
-        n.op._value_,
+        n.op._value_,  # type: ignore[union-attr]  # (unrealized: an op)
         n.dtype.name,
         (srcs[0].dtype.name, srcs[1].dtype.name)
         if n_srcs == 2
@@ -237,7 +237,8 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
         if sup is None:
             continue
         # ops tested by their string value: a str hashes in C, an Enum member in Python
-        is_reduce = n.op._value_ in _REDUCE_VALUES
+        op_value = n.op._value_  # type: ignore[union-attr]  # (unrealized: an op)
+        is_reduce = op_value in _REDUCE_VALUES
         min_numel = min_numels[id(n.device)]
         if min_numel and math.prod(n.srcs[0].shape if is_reduce else n.shape) < min_numel:
             continue
@@ -249,7 +250,7 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
             ):
                 member[i] = i
             continue
-        if n.op._value_ not in _ELEMENTWISE_VALUES or not _elementwise_ok(n, sup):
+        if op_value not in _ELEMENTWISE_VALUES or not _elementwise_ok(n, sup):
             continue
         # inside a group when every consumer is in that one group and nothing else needs it
         g = member[consumers[i][0]] if consumers[i] and ext[i] == 0 else -1

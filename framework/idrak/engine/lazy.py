@@ -293,6 +293,9 @@ class _Guard:
 
 #: pending guards by the node they protect; an entry dies with its node if never realized
 _guards: weakref.WeakKeyDictionary[LazyBuffer, list[_Guard]] = weakref.WeakKeyDictionary()
+#: its underlying dict (weak reference -> guards; never replaced): its truth value and keys are
+#: read in C, where ``len(_guards)`` and ``node in _guards`` run Python code
+_guard_refs: dict[Any, list[_Guard]] = _guards.data  # type: ignore[attr-defined]
 
 
 def add_guard(node: LazyBuffer, flag: LazyBuffer, fail: Callable[[], BaseException]) -> None:
@@ -310,7 +313,7 @@ def _with_guards(order: list[LazyBuffer]) -> tuple[list[LazyBuffer], list[_Guard
         # the guarded nodes of this schedule, found from the (few) guards: a test of every node
         # with ``in _guards`` makes a weak reference per node, in Python
         in_order = set(order)
-        hit = {n for n in (r() for r in list(_guards.data)) if n is not None and n in in_order}
+        hit = {n for n in (r() for r in list(_guard_refs)) if n is not None and n in in_order}
         new = [g for n in order if n in hit for g in _guards.pop(n)]
         if not new:
             return order, checks
@@ -326,7 +329,7 @@ def realize(*nodes: LazyBuffer) -> None:
     Raises:
         whatever a guard on a realized node reports (see :func:`add_guard`).
     """
-    if len(nodes) == 1 and not _guards.data:
+    if len(nodes) == 1 and not _guard_refs:
         # the common case of one op on realized inputs and no guards: no graph walk
         node = nodes[0]
         if node.buf is not None:
@@ -353,7 +356,7 @@ def realize(*nodes: LazyBuffer) -> None:
                 execute([node])
                 return
             # execute's loop body for this one node, inlined (one frame less per op)
-            op = node.op
+            op: Op = node.op  # type: ignore[assignment]  # (unrealized: an op)
             srcs = node.srcs
             n_srcs = len(srcs)
             node.buf = be.run(
@@ -380,7 +383,7 @@ def realize(*nodes: LazyBuffer) -> None:
     if not order:
         return
     checks: list[_Guard] = []
-    if _guards.data:  # (the underlying dict: len() of a WeakKeyDictionary runs in Python)
+    if _guard_refs:
         order, checks = _with_guards(order)
     for hook in schedule_hooks:
         order = hook(order)
