@@ -129,3 +129,45 @@ def test_numpy_is_a_copy() -> None:
     out = a.numpy()
     out[0] = 100.0
     np.testing.assert_array_equal(a.numpy(), [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [(2, 3), ([2, 3],), (np.int64(2), np.int32(3)), ((2, 3),), (-1, 3), (2, np.int64(-1))],
+)
+def test_reshape_size_arguments_as_torch(sizes: tuple[object, ...]) -> None:
+    x = idrak.arange(6)
+    got = x.reshape(*sizes)
+    want = torch.arange(6).reshape(*[s if isinstance(s, (list, tuple)) else int(s) for s in sizes])
+    assert got.shape == tuple(want.shape)
+    assert all(type(d) is int for d in got.shape)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("bad", [True, 2.0, "2"])
+def test_reshape_refuses_a_non_integer_size(bad: object) -> None:
+    with pytest.raises(TypeError, match="must be integers"):
+        idrak.arange(6).reshape(bad, 3)
+
+
+def test_reshape_to_the_same_shape_is_the_tensor_itself() -> None:
+    x = idrak.arange(6).reshape(2, 3)
+    assert x.reshape(2, 3) is x
+    assert x.reshape([2, 3]) is x
+
+
+@pytest.mark.parametrize(
+    ("shape", "target"),
+    [((3, 1), (3, 4)), ((3, 1), (-1, 4)), ((1,), (2, 3, 5)), ((3, 1), (2, 3, 4)), ((4,), (4,))],
+)
+def test_expand_matches_torch(shape: tuple[int, ...], target: tuple[int, ...]) -> None:
+    base = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    got = idrak.tensor(base).expand(*target)
+    want = torch.from_numpy(base).expand(*target)
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_expand_refuses_a_size_that_does_not_broadcast() -> None:
+    with pytest.raises(ValueError, match="cannot expand shape"):
+        idrak.zeros(3, 2).expand(3, 4)
