@@ -64,7 +64,7 @@ _grad_state = _ag._grad_state
 _lazy_state = _lazy._state
 _max_depth = _lazy._max_depth
 _bound = _lazy._bound
-_NONDIFF = NONDIFF
+_NONDIFF_VALUES = frozenset(op._value_ for op in NONDIFF)  # (a str hashes in C, an Op in Python)
 # enum members bound once: ``Op.X`` is an attribute lookup of ~0.1 us on the hot path
 _CMPLT, _CMPEQ, _FULL, _CAST = Op.CMPLT, Op.CMPEQ, Op.FULL, Op.CAST
 
@@ -156,7 +156,17 @@ class Tensor(
         (see :mod:`idrak.core.methods.inplace`); the recorded autograd context saves each
         input's version; a node deeper than :func:`idrak.engine.lazy.max_depth` is realized.
         """
-        lazies = [s.lazy if s._base is None else _synced_lazy(s) for s in srcs]
+        if len(srcs) == 2:  # the common arities without a comprehension's frame
+            s0, s1 = srcs
+            lazies: tuple[_lazy.LazyBuffer, ...] = (
+                s0.lazy if s0._base is None else _synced_lazy(s0),
+                s1.lazy if s1._base is None else _synced_lazy(s1),
+            )
+        elif len(srcs) == 1:
+            s0 = srcs[0]
+            lazies = (s0.lazy if s0._base is None else _synced_lazy(s0),)
+        else:
+            lazies = tuple([s.lazy if s._base is None else _synced_lazy(s) for s in srcs])
         dev = lazies[0].device
         depth = 0
         for lz in lazies:
@@ -167,14 +177,14 @@ class Tensor(
                 )
             if lz.buf is None and lz.depth > depth:
                 depth = lz.depth
-        lb = _lazy.LazyBuffer(op, tuple(lazies), arg, shape, dtype, dev)
+        lb = _lazy.LazyBuffer(op, lazies, arg, shape, dtype, dev)
         lb.depth = depth = depth + 1
         t = Tensor.__new__(Tensor)
         t.lazy, t.grad, t._ctx, t.requires_grad, t._base, t._vers = lb, None, None, False, None, 0
         if dtype.kind == "f":
             for s in srcs:
                 if s.requires_grad:
-                    if _grad_state.enabled and op not in _NONDIFF:
+                    if _grad_state.enabled and op._value_ not in _NONDIFF_VALUES:
                         vers = tuple([x._vers if x._base is None else _version_of(x) for x in srcs])
                         t.requires_grad, t._ctx = True, (op, srcs, arg, vers, 0)
                     break
@@ -268,8 +278,12 @@ class Tensor(
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the value (realizes it). Unlike torch, allowed on a tensor that
         requires grad: the result is a copy, so it cannot alias the graph."""
-        self.realize()
-        return self.lazy.device.backend.to_numpy(self.lazy.buf)
+        if self._base is not None:
+            _sync_view(self)
+        lz = self.lazy
+        if lz.buf is None:
+            _lazy.realize(lz)
+        return lz.device.backend.to_numpy(lz.buf)
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
@@ -429,11 +443,12 @@ class Tensor(
 
     # elementwise plumbing -------------------------------------------------------------------
     def _broadcast_to(self, shape: tuple[builtins.int, ...]) -> Tensor:
-        if self.shape == shape:
+        have = self.lazy.shape
+        if have == shape:
             return self
         x = self
-        if x.ndim < len(shape):
-            x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
+        if len(have) < len(shape):
+            x = x.reshape((1,) * (len(shape) - len(have)) + have)
         return x.expand(shape)
 
     def _operands(
@@ -471,13 +486,25 @@ class Tensor(
                 dt = result_type([self.lazy.dtype], [other])
             if float_only and dt.kind != "f":
                 dt = get_default_dtype()
-            a = self.cast(dt)
+            a = self if dt is self.lazy.dtype else self.cast(dt)
             b = a._full_like_shape(other)
         return (b, a) if reverse else (a, b)
 
     def _binary(
         self, op: Op, other: Any, reverse: builtins.bool = False, float_only: builtins.bool = False
     ) -> Tensor:
+        if isinstance(other, Tensor):
+            la, lo = self.lazy, other.lazy
+            dt = la.dtype
+            # the common case: same dtype and shape, nothing to promote or broadcast
+            if dt is lo.dtype and la.shape == lo.shape and (not float_only or dt.kind == "f"):
+                return Tensor._prim(
+                    op,
+                    (other, self) if reverse else (self, other),
+                    None,
+                    la.shape,
+                    bool_ if op is _CMPLT or op is _CMPEQ else dt,
+                )
         a, b = self._operands(other, reverse, float_only)
         lz = a.lazy
         return Tensor._prim(

@@ -99,6 +99,11 @@ def disable(*topics: str) -> None:
         _topics.clear()
 
 
+def any_enabled() -> bool:
+    """Whether any debug output is on (a topic, or a :func:`schedule` collector)."""
+    return bool(_topics or _sinks)
+
+
 def is_enabled(topic: str) -> bool:
     return topic in _topics or (topic == "schedule" and bool(_sinks))
 

@@ -32,6 +32,7 @@ doubt the pass does not fuse.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["any_size", "enabled", "fuse", "install", "set_enabled", "uninstall"]
 
 _REDUCE = frozenset(op for op, d in OPS.items() if d.group == "reduce")
+_REDUCE_VALUES = frozenset(op._value_ for op in _REDUCE)
+_ELEMENTWISE_VALUES = frozenset(op._value_ for op in ELEMENTWISE)
 #: ops whose result a backend returns as a newly allocated array (never a view of an input), so
 #: a fused kernel may write its output over it once it is dead (``FusedKernel.reuse``)
 _FRESH = ELEMENTWISE | {Op.MATMUL, Op.FUSED}
@@ -117,7 +120,36 @@ def _refcounts(nodes: list[Any]) -> list[int]:
 _BASE_REFS = _refcounts([object()])[0]
 
 
+#: answers of :func:`_check_elementwise` by backend support (``id``; the support is kept alive
+#: with its answers) and by a key of strings, which hash in C where Op and DType hash in Python
+_ok_cache: dict[int, tuple[FusionSupport, dict[tuple[Any, ...], bool]]] = {}
+
+
 def _elementwise_ok(n: LazyBuffer, sup: FusionSupport) -> bool:
+    """Whether ``sup`` fuses the elementwise node ``n`` (op, dtypes, cast pair): memoized."""
+    entry = _ok_cache.get(id(sup))
+    if entry is None or entry[0] is not sup:
+        entry = _ok_cache[id(sup)] = (sup, {})
+    srcs = n.srcs
+    arg = n.arg
+    n_srcs = len(srcs)
+    key = (
+        n.op._value_,  # type: ignore[union-attr]  # (unrealized: an op)
+        n.dtype.name,
+        (srcs[0].dtype.name, srcs[1].dtype.name)
+        if n_srcs == 2
+        else srcs[0].dtype.name
+        if n_srcs == 1
+        else tuple([s.dtype.name for s in srcs]),
+        arg.name if isinstance(arg, DType) else None,
+    )
+    ok = entry[1].get(key)
+    if ok is None:
+        ok = entry[1][key] = _check_elementwise(n, sup)
+    return ok
+
+
+def _check_elementwise(n: LazyBuffer, sup: FusionSupport) -> bool:
     op = n.op
     if op not in sup.ops:
         return False
@@ -156,7 +188,7 @@ class _Builder:
 
     def add_const(self, value: Scalar, dtype: DType) -> tuple[str, int]:
         bits = value.hex() if isinstance(value, float) else value
-        key = (dtype, type(value), bits)
+        key = (dtype.name, type(value), bits)  # (a DType hashes in Python, its name in C)
         j = self.const_key.get(key)
         if j is None:
             self.consts.append(value)
@@ -167,13 +199,13 @@ class _Builder:
     def kernel(self, reduce: tuple[Op, tuple[int, ...]] | None) -> FusedKernel:
         n_in = len(self.inputs)
 
-        def num(ref: tuple[str, int]) -> int:
-            return ref[1] if ref[0] == "in" else n_in + ref[1]
-
-        ops = tuple(
-            FusedOp(op, tuple(num(r) for r in srcs), arg, dt) for op, srcs, arg, dt in self.ops
+        ops = []
+        for op, srcs, arg, dt in self.ops:  # (loops: a generator resumes once per item)
+            nums = [r[1] if r[0] == "in" else n_in + r[1] for r in srcs]
+            ops.append(FusedOp(op, tuple(nums), arg, dt))
+        return FusedKernel(
+            self.shape, tuple(self.specs), tuple(ops), reduce, None, tuple(self.consts)
         )
-        return FusedKernel(self.shape, tuple(self.specs), ops, reduce, None, tuple(self.consts))
 
 
 def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
@@ -191,21 +223,26 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
     # references from outside the schedule: live Tensors, unrealized nodes not being run
     ext = [rc[i] - _BASE_REFS - uses[i] for i in range(n_nodes)]
     sups: dict[int, FusionSupport | None] = {}
+    min_numels: dict[int, int] = {}  # (read once per device, not per node)
     for n in order:
         if id(n.device) not in sups:
-            sups[id(n.device)] = n.device.backend.fusion
+            sup = sups[id(n.device)] = n.device.backend.fusion
+            min_numels[id(n.device)] = _min_numel(sup) if sup is not None else 0
     if _fold_transposes(order, index, uses, ext, sups):
         uses, consumers = _consumers(order, index)
     member = [-1] * n_nodes  # index of the group root each fusable node belongs to
     for i in range(n_nodes - 1, -1, -1):
         n = order[i]
         sup = sups[id(n.device)]
-        if sup is None or (
-            _min_numel(sup)
-            and _numel(n.srcs[0].shape if n.op in _REDUCE else n.shape) < _min_numel(sup)
-        ):
+        if sup is None:
             continue
-        if n.op in _REDUCE:
+        # ops tested by their string value: a str hashes in C, an Enum member in Python
+        op_value = n.op._value_  # type: ignore[union-attr]  # (unrealized: an op)
+        is_reduce = op_value in _REDUCE_VALUES
+        min_numel = min_numels[id(n.device)]
+        if min_numel and math.prod(n.srcs[0].shape if is_reduce else n.shape) < min_numel:
+            continue
+        if is_reduce:
             if (
                 n.op in sup.reduce_ops
                 and n.dtype in sup.op_dtypes.get(n.op, sup.dtypes)
@@ -213,7 +250,7 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
             ):
                 member[i] = i
             continue
-        if n.op not in ELEMENTWISE or not _elementwise_ok(n, sup):
+        if op_value not in _ELEMENTWISE_VALUES or not _elementwise_ok(n, sup):
             continue
         # inside a group when every consumer is in that one group and nothing else needs it
         g = member[consumers[i][0]] if consumers[i] and ext[i] == 0 else -1
@@ -233,18 +270,16 @@ def fuse(order: list[LazyBuffer]) -> list[LazyBuffer]:
 def _worth_fusing(order: list[LazyBuffer]) -> bool:
     """Whether any node runs on a fusing backend at a size that backend fuses (a cheap pre-check;
     a function of its own so no local reference to a node outlives it)."""
+    dev: Any = None
+    min_numel = -1  # -1: the device does not fuse
     for n in order:
-        sup = n.device.backend.fusion
-        if sup is not None and _numel(n.shape) >= _min_numel(sup):
+        if n.device is not dev:  # (the backend's fusion support is read once per device run)
+            dev = n.device
+            sup = dev.backend.fusion
+            min_numel = -1 if sup is None else _min_numel(sup)
+        if min_numel >= 0 and math.prod(n.shape) >= min_numel:
             return True
     return False
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    out = 1
-    for s in shape:
-        out *= s
-    return out
 
 
 def _consumers(order: list[LazyBuffer], index: dict[int, int]) -> tuple[list[int], list[list[int]]]:
@@ -359,7 +394,11 @@ def _build_group(
     while stack:
         n, done = stack.pop()
         if done:
-            srcs = tuple(refs[id(s)] if id(s) in refs else leaf(s) for s in n.srcs)
+            refs_of = []
+            for s in n.srcs:
+                ref = refs.get(id(s))
+                refs_of.append(leaf(s) if ref is None else ref)
+            srcs = tuple(refs_of)
             b.ops.append((n.op, srcs, n.arg, n.dtype))  # type: ignore[arg-type]
             refs[id(n)] = ("op", len(b.ops) - 1)
             continue
@@ -418,6 +457,8 @@ def _with_reuse(
 def _schedule_hook(order: list[LazyBuffer]) -> list[LazyBuffer]:
     """The scheduler hook: fuse, then report the schedule when ``idrak.engine.debug`` asks for
     it."""
+    if len(order) < 2 and not _debug.any_enabled():
+        return order  # one node: nothing to fuse, nothing to report
     if not _debug.is_enabled("schedule"):
         return fuse(order) if _state.enabled else order
     before = _debug.summarize(order)
@@ -432,6 +473,7 @@ def install() -> None:
     does this once, when :mod:`idrak.core.tensor` loads). Idempotent."""
     if _schedule_hook not in _lazy.schedule_hooks:
         _lazy.schedule_hooks.insert(0, _schedule_hook)
+    _lazy.one_node_noop[0] = _schedule_hook  # (see the first line of _schedule_hook)
 
 
 def uninstall() -> None:

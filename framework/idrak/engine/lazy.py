@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from idrak.contract.backend import Backend
 from idrak.contract.dtypes import DType
 from idrak.contract.ops import CREATION, Op
+from idrak.engine import debug as _debug
 
 if TYPE_CHECKING:
     from idrak.runtime.devices import Device
@@ -136,6 +137,10 @@ def set_max_depth(depth: int) -> int:
 
 #: hooks the scheduler calls with the list of nodes about to run (used by fusion/debugging)
 schedule_hooks: list[Any] = []
+#: a hook that returns a schedule of one node unchanged while :mod:`idrak.engine.debug` reports
+#: nothing (the fusion pass registers its hook here when it installs it): when it is the only
+#: hook, :func:`realize` runs a lone node on realized inputs without calling it
+one_node_noop: list[Any] = [None]
 
 
 class LazyBuffer:
@@ -188,9 +193,10 @@ def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
         else:
             return [node]
     order: list[LazyBuffer] = []
-    seen: set[int] = set()
+    # the nodes themselves (identity hash and equality, in C), not their id(): no call per test
+    seen: set[LazyBuffer] = set()
     for root in nodes:
-        if root.buf is not None or id(root) in seen:
+        if root.buf is not None or root in seen:
             continue
         stack: list[tuple[LazyBuffer, bool]] = [(root, False)]
         while stack:
@@ -198,12 +204,12 @@ def schedule(nodes: list[LazyBuffer]) -> list[LazyBuffer]:
             if expanded:
                 order.append(node)
                 continue
-            if id(node) in seen:
+            if node in seen:
                 continue
-            seen.add(id(node))
+            seen.add(node)
             stack.append((node, True))
             for s in node.srcs:
-                if s.buf is None and id(s) not in seen:
+                if s.buf is None and s not in seen:
                     stack.append((s, False))
     return order
 
@@ -244,9 +250,16 @@ def execute(nodes: Sequence[Any], release: bool = True) -> None:
                     ctx.__enter__()
             op = node.op
             srcs = node.srcs
+            n_srcs = len(srcs)  # one and two sources without a comprehension's frame
             node.buf = be.run(
                 op,
-                tuple([s.buf for s in srcs]),
+                (srcs[0].buf, srcs[1].buf)
+                if n_srcs == 2
+                else (srcs[0].buf,)
+                if n_srcs == 1
+                else tuple([s.buf for s in srcs])
+                if n_srcs
+                else (),
                 node.arg,
                 node.dtype
                 if not srcs or op._value_ in _OWN_DTYPE_VALUES
@@ -280,6 +293,9 @@ class _Guard:
 
 #: pending guards by the node they protect; an entry dies with its node if never realized
 _guards: weakref.WeakKeyDictionary[LazyBuffer, list[_Guard]] = weakref.WeakKeyDictionary()
+#: its underlying dict (weak reference -> guards; never replaced): its truth value and keys are
+#: read in C, where ``len(_guards)`` and ``node in _guards`` run Python code
+_guard_refs: dict[Any, list[_Guard]] = _guards.data  # type: ignore[attr-defined]
 
 
 def add_guard(node: LazyBuffer, flag: LazyBuffer, fail: Callable[[], BaseException]) -> None:
@@ -290,17 +306,21 @@ def add_guard(node: LazyBuffer, flag: LazyBuffer, fail: Callable[[], BaseExcepti
     _guards.setdefault(node, []).append(_Guard(flag, fail))
 
 
-def _with_guards(nodes: list[LazyBuffer], order: list[LazyBuffer]) -> tuple[list, list[_Guard]]:
+def _with_guards(order: list[LazyBuffer]) -> tuple[list[LazyBuffer], list[_Guard]]:
     """``order`` extended by the flags of the guards on its nodes (transitively)."""
     checks: list[_Guard] = []
-    roots = list(nodes)
     while True:
-        new = [g for n in order if n in _guards for g in _guards.pop(n)]
+        # the guarded nodes of this schedule, found from the (few) guards: a test of every node
+        # with ``in _guards`` makes a weak reference per node, in Python
+        in_order = set(order)
+        hit = {n for n in (r() for r in list(_guard_refs)) if n is not None and n in in_order}
+        new = [g for n in order if n in hit for g in _guards.pop(n)]
         if not new:
             return order, checks
         checks += new
-        roots += [g.flag for g in new]
-        order = schedule(roots)
+        # the flags and what they need that is not scheduled yet, after the rest: still sources
+        # first, without walking the whole graph again
+        order = order + [n for n in schedule([g.flag for g in new]) if n not in in_order]
 
 
 def realize(*nodes: LazyBuffer) -> None:
@@ -309,12 +329,62 @@ def realize(*nodes: LazyBuffer) -> None:
     Raises:
         whatever a guard on a realized node reports (see :func:`add_guard`).
     """
+    if len(nodes) == 1 and not _guard_refs:
+        # the common case of one op on realized inputs and no guards: no graph walk
+        node = nodes[0]
+        if node.buf is not None:
+            return
+        for s in node.srcs:
+            if s.buf is None:
+                break
+        else:
+            hooks = schedule_hooks
+            if hooks and (
+                len(hooks) > 1
+                or hooks[0] is not one_node_noop[0]
+                or _debug._topics  # debug.any_enabled(), without the call
+                or _debug._sinks
+            ):
+                order = [node]
+                for hook in hooks:
+                    order = hook(order)
+                execute(order)
+                return
+            dev = node.device
+            be = dev.backend
+            if type(be).device_context is not _NO_CONTEXT:
+                execute([node])
+                return
+            # execute's loop body for this one node, inlined (one frame less per op)
+            op: Op = node.op  # type: ignore[assignment]  # (unrealized: an op)
+            srcs = node.srcs
+            n_srcs = len(srcs)
+            node.buf = be.run(
+                op,
+                (srcs[0].buf, srcs[1].buf)
+                if n_srcs == 2
+                else (srcs[0].buf,)
+                if n_srcs == 1
+                else tuple([s.buf for s in srcs])
+                if n_srcs
+                else (),
+                node.arg,
+                node.dtype
+                if not srcs or op._value_ in _OWN_DTYPE_VALUES
+                else srcs[1].dtype
+                if op is _WHERE
+                else srcs[0].dtype,
+                dev.index,
+            )
+            node.srcs = ()
+            return
+        del s, node  # the fusion pass counts references to nodes: hold none here
     order = schedule(list(nodes))
     if not order:
         return
     checks: list[_Guard] = []
-    if _guards:
-        order, checks = _with_guards(list(nodes), order)
+    if _guard_refs:
+        order, checks = _with_guards(order)
     for hook in schedule_hooks:
         order = hook(order)
     execute(order)

@@ -95,8 +95,13 @@ def version_of(t: T) -> int:
 
 def synced_lazy(t: T) -> Any:
     """``t.lazy`` after :func:`sync_view` (the frontend's per-op hook for views)."""
-    b = live_base(t)
-    if b is not None and t._bver != b._vers:
+    r = t._base
+    if r is None:
+        return t.lazy
+    b = r()  # live_base(t), inlined: this runs for every use of a view
+    if b is None:
+        t._base, t._vers = None, t._bver
+    elif t._bver != b._vers:
         t._sync()
     return t.lazy
 

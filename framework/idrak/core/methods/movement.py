@@ -21,16 +21,24 @@ __all__ = ["MovementMixin", "broadcast_shapes", "cat", "stack"]
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
+    plain = True  # a tuple of Python ints (the common case) is returned as it is
     for s in shape:
-        if isinstance(s, (bool, float, str)) or not hasattr(s, "__index__"):
-            raise TypeError(f"sizes and dims must be integers, got {s!r} in {tuple(shape)!r}")
-    return tuple(int(s) for s in shape)
+        if type(s) is not int:
+            plain = False
+            if isinstance(s, (bool, float, str)) or not hasattr(s, "__index__"):
+                raise TypeError(f"sizes and dims must be integers, got {s!r} in {tuple(shape)!r}")
+    if plain and type(shape) is tuple:
+        return shape
+    return tuple([int(s) for s in shape])
 
 
 def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     """The broadcast of ``shapes`` (NumPy/PyTorch rules). Raises :class:`~idrak.errors.ShapeError`
     (a ``ValueError`` and ``RuntimeError``) naming them."""
-    nd = max(len(s) for s in shapes)
+    nd = 0
+    for s in shapes:
+        if len(s) > nd:
+            nd = len(s)
     out = []
     for i in range(nd):
         size = 1
@@ -56,6 +64,8 @@ class MovementMixin(TensorBase):
     def reshape(self, *shape: Any) -> Self:
         """Same elements in a new shape (one dimension may be -1)."""
         new = _shape_arg(shape)
+        if new == self.lazy.shape:
+            return self  # (before the checks: a shape equal to the current one is valid)
         if new.count(-1) > 1:
             raise ValueError(f"reshape: only one dimension can be -1, got {new}")
         n = self.numel()
@@ -100,16 +110,19 @@ class MovementMixin(TensorBase):
     def expand(self, *shape: Any) -> Self:
         """Broadcast size-1 dimensions to ``shape`` (-1 keeps a size; new leading dims allowed)."""
         new = _shape_arg(shape)
-        if len(new) < self.ndim:
-            raise ShapeError(f"expand: target {new} has fewer dims than shape {self.shape}")
+        have = self.lazy.shape
+        if len(new) < len(have):
+            raise ShapeError(f"expand: target {new} has fewer dims than shape {have}")
         x = self
-        if len(new) > x.ndim:
-            x = x.reshape((1,) * (len(new) - x.ndim) + x.shape)
-        new = tuple(s if n == -1 else n for s, n in zip(x.shape, new))
-        for s, n in zip(x.shape, new):
+        if len(new) > len(have):
+            have = (1,) * (len(new) - len(have)) + have
+            x = x.reshape(have)
+        if -1 in new:
+            new = tuple([s if n == -1 else n for s, n in zip(have, new)])
+        for s, n in zip(have, new):
             if s != n and s != 1:
                 raise ShapeError(f"expand: cannot expand shape {self.shape} to {new}")
-        if new == x.shape:
+        if new == have:
             return x
         return mark_view(x, self._prim(Op.EXPAND, (x,), new, new, x.dtype))
 
