@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from idrak.compile.replay import compile_steps
 from idrak.compile.state import JitError, State, auto_state, side_effect
 from idrak.contract.ops import Op
 from idrak.core import random as _random
@@ -186,35 +187,44 @@ class _Program:
             st.frees = tuple(self.slots[f] for f in frees)
             steps.append(st)
         self.steps, self.hoisted = _hoist(steps[::-1], self.slots[:n_inputs], self.draws)
-        self._hoisted_bufs: list[Any] | None = None  # computed by the first run, then kept
+        self._compiled: Callable[..., list[Any]] | None = None  # made by the first run
         self.n_kernels = len(self.steps)
 
     def run(self, inputs: list[Any]) -> list[Any]:
-        """Execute on ``inputs`` (one backend buffer per input slot); the output buffers."""
+        """Execute on ``inputs`` (one backend buffer per input slot); the output buffers.
+
+        The first run computes the hoisted steps and compiles the others
+        (:func:`idrak.compile.replay.compile_steps`); every run calls the compiled function.
+        """
+        words = []
+        for gen, n, dev, into in self.draws:  # in the traced order: the same stream positions
+            key = gen.take(n)
+            if into is not None:
+                w = _random.threefry2x32(n, *key)
+                words.append(dev.backend.from_numpy(w, dev.index))
+        if self._compiled is None:
+            self._compile(inputs)
+        assert self._compiled is not None
+        return self._compiled(*inputs, *words)
+
+    def _compile(self, inputs: list[Any]) -> None:
+        """Compute the hoisted steps (kept from now on) and compile the varying ones."""
         slots = self.slots
         for slot, b in zip(slots, inputs):
             slot.buf = b
         for slot, b in self.consts:
             slot.buf = b
-        for gen, n, dev, into in self.draws:  # in the traced order: the same stream positions
-            words = _random.threefry2x32(n, *gen.take(n))
-            if into is not None:
-                into.buf = dev.backend.from_numpy(words, dev.index)
-        if self._hoisted_bufs is None:
+        try:
             for st in self.hoisted:
                 st.buf = None
             _lazy.execute(self.hoisted, release=False)
-            self._hoisted_bufs = [st.buf for st in self.hoisted]
-        for st, b in zip(self.hoisted, self._hoisted_bufs):
-            st.buf = b
-        for st in self.steps:
-            st.buf = None
-        try:
-            _lazy.execute(self.steps, release=False)
-            return [slots[o].buf for o in self.outputs]
+            kept = [*self.consts, *((st, st.buf) for st in self.hoisted)]
         finally:
-            for slot in slots:  # hold no buffer between calls
+            for slot in slots:  # hold no buffer in the slots: the compiled function keeps them
                 slot.buf = None
+        params = slots[: self.n_inputs] + [into for *_, into in self.draws if into is not None]
+        outs = [slots[o] for o in self.outputs]
+        self._compiled = compile_steps(self.steps, params, kept, outs)
 
 
 def _hoist(
