@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from idrak.compile.replay import compile_steps
+from idrak.compile.snapshot import Snapshot
 from idrak.compile.state import JitError, State, auto_state, side_effect
 from idrak.contract.ops import Op
 from idrak.core import random as _random
@@ -278,6 +279,7 @@ class Jitted:
         self._plain_streak = 0
         self._disabled = ""
         self._warned = False
+        self._snap: Snapshot | None = None  # the last full walk, to re-check cheaply
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -285,6 +287,7 @@ class Jitted:
         """Forget every recording (the next call traces again)."""
         self._cache.clear()
         self._disabled, self._plain_streak = "", 0
+        self._snap = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._disabled or getattr(_tracing, "active", False):
@@ -297,11 +300,20 @@ class Jitted:
                     "(host data converted inside a jitted function would be frozen "
                     "into the recording)"
                 )
-        roots = (args, kwargs, auto_state(self.fn) if self.state is None else self.state)
-        st = State(roots)
+        fresh = self.state is None
+        roots = (args, kwargs, auto_state(self.fn) if fresh else self.state)
+        snap = self._snap
+        st = snap.check(roots) if snap is not None else None
+        if st is None:  # a full walk, remembered for the next call's check
+            snap = None
+            st = State(roots, record=frozenset((id(kwargs), id(roots[2]) if fresh else 0)))
         key = st.key()
         entry = self._cache.get(key)
+        if entry is None and st.checked:  # a trace needs a full walk (paths, inputs)
+            st = State(roots)
+            key = st.key()
         if entry is None:
+            self._snap = None
             entry, result = self._trace(args, kwargs, roots, st)
             self._cache[key] = entry
             if len(self._cache) > self.max_cache:
@@ -319,7 +331,12 @@ class Jitted:
                 )
             return self.fn(*args, **kwargs)
         self.stats["replays"] += 1
-        return entry.replay(st)
+        if snap is None:
+            snap = self._snap = Snapshot(st, roots, fresh)
+        result = entry.replay(st)
+        if entry.moved:
+            snap.rebound(st, entry.moved_positions)
+        return result
 
     def _trace(self, args: Any, kwargs: Any, roots: Any, st: State) -> tuple[_Entry | str, Any]:
         """Run the function once, recording; returns the recording (or why not) and the result."""
@@ -471,6 +488,7 @@ class _Entry:
             if t1 is not t0
         ]
         moved = {p for p, _, _ in self.moved}
+        self.moved_positions = sorted(moved)
         self.values = [
             (p, out(t.lazy))
             for p, t in enumerate(st.tensors)
@@ -513,6 +531,7 @@ class _Entry:
                 _grad(t).lazy = lbs[oi]
             else:
                 t.grad = Tensor._from_lazy(lbs[oi])
+        st.tensors = ts
         return _build(self.template, ts, lbs)
 
 
