@@ -139,3 +139,29 @@ def test_replay_enters_the_device_context(monkeypatch: pytest.MonkeyPatch) -> No
     fn(xs[3]).item()
     assert fn.stats["replays"] >= 2
     assert entered and set(entered) == {0}
+
+
+def test_repeated_views_are_computed_once() -> None:
+    """The same view of the same value (a 0-d scalar reshaped for two parameters of the same
+    rank) is one step of the replay; results unchanged."""
+    a = idrak.tensor(np.arange(3, dtype=np.float32))
+    b = idrak.tensor(np.arange(4, dtype=np.float32))
+
+    def f(s: idrak.Tensor) -> tuple[idrak.Tensor, idrak.Tensor]:
+        t = s * 2.0
+        return a * t.reshape(1).expand(3), b * t.reshape(1).expand(4)
+
+    fn = idrak.jit(f)
+    prev = idrak.fusion.set_enabled(False)  # op by op: the views stay steps of their own
+    try:
+        for i in range(4):
+            s = idrak.tensor(np.float32(i + 1))
+            got = [r.numpy() for r in fn(s)]
+            want = [r.numpy() for r in f(s)]
+            for g, w in zip(got, want):
+                np.testing.assert_array_equal(g, w)
+    finally:
+        idrak.fusion.set_enabled(prev)
+    prog = next(e for e in fn._cache.values() if not isinstance(e, str)).program
+    ops = [st.op for st in prog.steps]
+    assert ops.count(Op.RESHAPE) == 1 and ops.count(Op.EXPAND) == 2

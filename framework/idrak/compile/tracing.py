@@ -56,7 +56,7 @@ import numpy as np
 from idrak.compile.replay import compile_steps
 from idrak.compile.snapshot import Snapshot
 from idrak.compile.state import JitError, State, auto_state, side_effect
-from idrak.contract.ops import Op
+from idrak.contract.ops import VIEWS, Op
 from idrak.core import random as _random
 from idrak.core.tensor import Tensor
 from idrak.engine import lazy as _lazy
@@ -177,7 +177,7 @@ class _Program:
         ]
         live = set(outputs)
         steps: list[_Slot] = []
-        for dev, op, srcs, arg, out in reversed(rec.steps):  # drop dead steps
+        for dev, op, srcs, arg, out in reversed(_shared_views(rec.steps, live)):  # drop dead
             if out not in live:
                 continue
             frees = [s for s in set(srcs) if s not in live and s >= n_inputs]
@@ -226,6 +226,31 @@ class _Program:
         params = slots[: self.n_inputs] + [into for *_, into in self.draws if into is not None]
         outs = [slots[o] for o in self.outputs]
         self._compiled = compile_steps(self.steps, params, kept, outs)
+
+
+def _shared_views(steps: list[tuple[Any, ...]], keep: set[int]) -> list[tuple[Any, ...]]:
+    """``steps`` with repeated views computed once: a view step (RESHAPE, EXPAND, PERMUTE...)
+    with the same device, op, source and argument as an earlier one is dropped and its readers
+    read the earlier one (the optimizer reshapes one 0-d bias correction for every parameter of
+    the same rank). Views are never overwritten in place (a fused kernel only reuses a buffer
+    that owns its memory), so sharing one is safe; slots in ``keep`` (the program's outputs) are
+    not merged."""
+    alias: dict[int, int] = {}
+    first: dict[Any, int] = {}
+    out_steps = []
+    for dev, op, srcs, arg, out in steps:
+        if alias:
+            srcs = tuple(alias.get(s, s) for s in srcs)
+        if op in VIEWS and out not in keep:
+            try:
+                k = first.setdefault((id(dev), op, srcs, arg), out)
+            except TypeError:  # an unhashable argument: keep the step
+                k = out
+            if k != out:
+                alias[out] = k
+                continue
+        out_steps.append((dev, op, srcs, arg, out))
+    return out_steps
 
 
 def _hoist(
