@@ -143,32 +143,52 @@ class Snapshot:
         ts = list(self.tensors)
         repl = {}
         for p in moved:
-            locs = st.locs[p]
-            for box, key in locs or ():
-                rec = self.where.get(id(box))
-                if rec is None:
-                    continue
-                i = key if rec[1] is None else next(j for j, k in enumerate(rec[1]) if k is key)
-                rec[2][i] = box[key]
-                rec[3][i] = id(box[key])
+            places = self._places.get(p)
+            if places is None:
+                places = self._places[p] = self._find(st.locs[p] or ())
+            for box, key, i, vals, ids, flat, at in places:
+                v = vals[i] = box[key]
+                ids[i] = id(v)
+                if flat is not None:
+                    flat[at] = id(v)
             repl[p] = ts[p] = st.tensors[p]
         self._set_tensors(ts, repl)
-        self._flatten()
 
     # ------------------------------------------------------------------------------------------
+    def _find(self, locs: list[tuple[Any, Any]]) -> list[tuple[Any, ...]]:
+        """Where the slots ``locs`` are in the records and the flat id lists."""
+        out = []
+        for box, key in locs:
+            rec = self.where.get(id(box))
+            if rec is None:  # a fresh container (the keyword dict): not checked by identity
+                continue
+            i = key if rec[1] is None else next(j for j, k in enumerate(rec[1]) if k is key)
+            flat, at = self._offset.get(id(rec[0]), (None, 0))
+            out.append((box, key, i, rec[2], rec[3], flat, at + i))
+        return out
+
     def _flatten(self) -> None:
         """The plain dicts' and lists' lengths, keys and values as flat id lists, so that
         :meth:`_same` compares all of them in a few C-level passes."""
         ds = self._dicts = [r[0] for r in self.records if type(r[0]) is dict]
         ls = self._lists = [r[0] for r in self.records if type(r[0]) is list]
         self._other = [r for r in self.records if type(r[0]) not in (dict, list)]
+        vids: list[int] = []
+        lids: list[int] = []
+        self._offset: dict[int, tuple[list[int] | None, int]] = {}
+        for r in self.records:
+            flat = vids if type(r[0]) is dict else lids if type(r[0]) is list else None
+            if flat is not None:
+                self._offset[id(r[0])] = (flat, len(flat))
+                flat.extend(r[3])
         self._flat = (
             list(map(len, ds)),
             list(map(id, chain.from_iterable(ds))),
-            [i for r in self.records if type(r[0]) is dict for i in r[3]],
+            vids,
             list(map(len, ls)),
-            [i for r in self.records if type(r[0]) is list for i in r[3]],
+            lids,
         )
+        self._places: dict[int, list[tuple[Any, ...]]] = {}
 
     def _same(self) -> bool:
         """Whether every walked container holds exactly what the snapshot saw (keys, values,
