@@ -165,3 +165,28 @@ def test_repeated_views_are_computed_once() -> None:
     prog = next(e for e in fn._cache.values() if not isinstance(e, str)).program
     ops = [st.op for st in prog.steps]
     assert ops.count(Op.RESHAPE) == 1 and ops.count(Op.EXPAND) == 2
+
+
+def test_a_backend_that_wraps_run_keeps_its_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend overriding Backend.run (the CUDA one translates device errors there) is
+    replayed through its run, not around it."""
+    be = _numpy_backend()
+    seen: list[str] = []
+    base_run = Backend.run
+
+    def wrapped(self: Backend, op: Op, *rest: Any) -> Any:
+        seen.append(op.name)
+        return base_run(self, op, *rest)
+
+    monkeypatch.setattr(type(be), "run", wrapped, raising=False)
+    fn, tail = be.bound(Op.ADD, f32, None, 0)
+    x = be.from_numpy(np.ones(3, np.float32))
+    np.testing.assert_array_equal(be.to_numpy(fn(x, x, *tail)), [2.0, 2.0, 2.0])
+    assert seen == ["ADD"]
+    f, (_, *xs) = _step_fn()
+    jitted = idrak.jit(f)
+    for x in xs[:3]:
+        jitted(x)
+    seen.clear()
+    jitted(xs[3])
+    assert "MATMUL" in seen

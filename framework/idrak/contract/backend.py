@@ -247,6 +247,8 @@ class Backend:
         ``(fn, tail)`` such that ``run(op, srcs, arg, dtype, device_index)`` is
         ``fn(*srcs, *tail)``. For a caller that runs one recorded op many times
         (:func:`idrak.jit`'s compiled replay); the checks are :meth:`run`'s (same cache).
+        A backend that overrides :meth:`run` (the CUDA one enters the device and translates
+        CUDA errors there) gets ``fn`` calling its ``run``, so nothing it adds is skipped.
 
         Raises:
             NotSupportedError: when ``op`` or ``dtype`` (a CAST's target too) is not declared.
@@ -256,6 +258,15 @@ class Backend:
         if entry is None:
             entry = self._resolve(op, dtype)
             self.__dict__.setdefault("_dispatch", {})[key] = entry
+        if type(self).run is not Backend.run:
+            if op is Op.CAST and not self.supports(op, arg):
+                raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
+            run = self.run
+
+            def through_run(*srcs: Any) -> Any:
+                return run(op, srcs, arg, dtype, device_index)
+
+            return through_run, ()
         fn, mode = entry
         if mode == _PLAIN:
             return fn, ()
