@@ -145,7 +145,7 @@ class Snapshot:
         for p in moved:
             places = self._places.get(p)
             if places is None:
-                places = self._places[p] = self._find(st.locs[p] or ())
+                places = self._places[p] = self._find(st.locs[p] or [])
             for box, key, i, vals, ids, flat, at in places:
                 v = vals[i] = box[key]
                 ids[i] = id(v)
