@@ -190,3 +190,35 @@ def test_jit_retraces_on_a_changed_hyperparameter_and_matches_plain() -> None:
 
     for a, b in zip(run(False), run(True)):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+def test_the_snapshot_keeps_no_replaced_tensor_alive() -> None:
+    """Tensors the replays replaced (the optimizer's state of earlier steps, earlier batches)
+    are freed: the snapshot holds only the current ones."""
+    import gc
+    import weakref
+
+    idrak.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+
+    def step(x: idrak.Tensor) -> idrak.Tensor:
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), idrak.zeros(4, 2))
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = idrak.jit(step, state=[model, opt])
+    olds, batches = [], []
+    for i in range(8):
+        x = idrak.tensor(np.full((4, 3), 0.1 * i, np.float32))
+        fn(x)
+        olds.append(weakref.ref(_first_state(opt)["exp_avg"]))
+        batches.append(weakref.ref(x))
+        del x
+    assert fn.stats["replays"] >= 5 and fn._snap is not None
+    gc.collect()
+    alive = [i for i, r in enumerate(olds[:-1]) if r() is not None]
+    assert alive == [] and olds[-1]() is not None
+    assert [i for i, r in enumerate(batches[:-1]) if r() is not None] == []

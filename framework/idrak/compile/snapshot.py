@@ -59,7 +59,12 @@ class Snapshot:
     """
 
     def __init__(self, st: State, roots: tuple[Any, Any, Any], fresh: bool) -> None:
-        self.st, self.fresh = st, fresh
+        # what a check needs of the walk (not the State itself: its lists of tensors would
+        # keep tensors the replays have since replaced, and their buffers, alive)
+        self.fresh = fresh
+        self.mirrors, self.objects = st.mirrors, st.objects
+        self.locs, self.reach, self.sig = st.locs, st.reach, st.sig
+        self.sigt = st._sigt if st._sigt is not None else _Sig(st.sig)
         self.shape = (len(roots[0]), tuple(roots[1]))
         self.top = _top(roots, fresh)
         self.top_ids = list(map(id, self.top))
@@ -88,13 +93,13 @@ class Snapshot:
         args, kwargs, _ = roots
         if len(args) != self.shape[0] or tuple(kwargs) != self.shape[1]:
             return None
-        for o, made in self.st.mirrors:  # first: a mirror may put new tensors in the state
+        for o, made in self.mirrors:  # first: a mirror may put new tensors in the state
             now = type(o)._idrak_jit_inputs(o)
             if len(now) != len(made) or any(
                 d is not d0 or k != k0 for (d, k), (d0, k0) in zip(now, made)
             ):
                 return None
-        for o, typ, d in self.st.objects:
+        for o, typ, d in self.objects:
             if type(o) is not typ or vars(o) is not d:
                 return None
         repl: dict[int, Tensor] = {}
@@ -220,12 +225,10 @@ class Snapshot:
     def _state(self, ts: list[Tensor]) -> State:
         st = State.__new__(State)
         st.tensors = list(ts)
-        st.locs = self.st.locs
-        st.sig, st.paths, st.inputs = self.st.sig, [], []
-        st.records, st.objects, st.mirrors, st.reach = [], [], [], self.st.reach
-        if self.st._sigt is None:
-            self.st._sigt = _Sig(self.st.sig)
-        st._sigt = self.st._sigt
+        st.locs = self.locs
+        st.sig, st.paths, st.inputs = self.sig, [], []
+        st.records, st.objects, st.mirrors, st.reach = [], [], [], self.reach
+        st._sigt = self.sigt
         st.checked = True
         return st
 
