@@ -59,7 +59,13 @@ class State:
     (``state["exp_avg"] = m``) is replayed by putting a new Tensor there again.
     """
 
-    def __init__(self, roots: Any, budget: int = 20_000, paths: bool = False) -> None:
+    def __init__(
+        self,
+        roots: Any,
+        budget: int = 20_000,
+        paths: bool = False,
+        record: frozenset[int] | None = None,
+    ) -> None:
         self.tensors: list[Tensor] = []
         #: the dict/list slots holding each tensor (None: one is not a slot, so the tensor cannot
         #: be rebound); a tensor shared by several slots (an optimizer's one step counter) is
@@ -69,6 +75,18 @@ class State:
         self.paths: list[str] = []  # where each item was found (only when asked: slower)
         #: the replay inputs' values (float hex), in walk order: a traced call must not change them
         self.inputs: list[str] = []
+        #: with ``record`` (the ids of fresh containers not to record): what
+        #: :class:`idrak.compile.snapshot.Snapshot` needs to verify the walk cheaply: every
+        #: mutable container walked ``(container, keys or None, values, replay-input keys)``,
+        #: every object ``(obj, type, its __dict__)``, every replay-input mirror call
+        #: ``(obj, result)``, and how often each tensor was reached
+        self.records: list[tuple[Any, list[Any] | None, list[Any], dict[Any, bool]]] = []
+        self.objects: list[tuple[Any, type, dict[str, Any]]] = []
+        self.mirrors: list[tuple[Any, list[tuple[Any, dict[Any, bool]]]]] = []
+        self.reach: list[int] = []
+        self._sigt: _Sig | None = None
+        self.checked = False  # made by Snapshot.check, not by a walk
+        skip = record
         #: id(dict) -> {key: whether 0 steers Python} for the numbers that are replay inputs
         dynamic: dict[int, dict[Any, bool]] = {}
         pos: dict[int, int] = {}
@@ -94,6 +112,8 @@ class State:
                 if isinstance(o, dict):
                     attrs = isinstance(key, _Attrs)
                     live = dynamic.get(id(o), _NONE)
+                    if skip is not None and id(o) not in skip:
+                        self.records.append((o, list(o), list(o.values()), live))
                     for k, v in reversed(list(o.items())):
                         tv = type(v)
                         if k in live and (tv is float or tv is int):  # a replay input
@@ -119,6 +139,8 @@ class State:
                         else:
                             stack.append((k, None, None, path and _sub(path, "<key>", False)))
                 else:
+                    if skip is not None and box is not None and id(o) not in skip:
+                        self.records.append((o, None, list(o), _NONE))
                     stack.extend(
                         (v, box, i, path and _sub(path, i, False))
                         for i, v in reversed(list(enumerate(o)))
@@ -129,8 +151,10 @@ class State:
                     pos[id(o)] = len(self.tensors)
                     self.tensors.append(o)
                     self.locs.append([(box, key)] if box is not None else None)
+                    self.reach.append(1)
                     sig.append((o.shape, o.dtype, o.device, o.requires_grad))
                 else:  # reached again: one more slot, or not rebindable
+                    self.reach[p] += 1
                     slots = self.locs[p]
                     if slots is not None and box is not None:
                         slots.append((box, key))
@@ -149,8 +173,13 @@ class State:
                 sig.append(t)
                 mirror = getattr(t, "_idrak_jit_inputs", None)
                 if mirror is not None:  # before its attributes are walked: mirrors made current
-                    for d, keys in mirror(o):
+                    made = mirror(o)
+                    for d, keys in made:
                         dynamic[id(d)] = keys
+                    if skip is not None:
+                        self.mirrors.append((o, [(d, dict(k)) for d, k in made]))
+                if skip is not None:
+                    self.objects.append((o, t, vars(o)))
                 stack.append((vars(o), None, _Attrs(), path))
             if len(seen) > budget:
                 raise JitError(
@@ -174,7 +203,19 @@ class State:
         grads = tuple(
             None if t.grad is None else (t.grad.shape, t.grad.dtype) for t in self.tensors
         )
-        return (tuple(self.sig), alias, grads, _ag.is_grad_enabled(), _fusion.enabled())
+        if self._sigt is None:
+            self._sigt = _Sig(self.sig)
+        return (self._sigt, alias, grads, _ag.is_grad_enabled(), _fusion.enabled())
+
+
+class _Sig(tuple[Any, ...]):
+    """A walk's items as a tuple that hashes once (a cache key is looked up on every call)."""
+
+    def __hash__(self) -> int:
+        h: int | None = self.__dict__.get("hash")
+        if h is None:
+            h = self.__dict__["hash"] = tuple.__hash__(self)
+        return h
 
 
 def _numbers(v: Any) -> bool:

@@ -53,8 +53,10 @@ from typing import Any
 
 import numpy as np
 
+from idrak.compile.replay import compile_steps
+from idrak.compile.snapshot import Snapshot
 from idrak.compile.state import JitError, State, auto_state, side_effect
-from idrak.contract.ops import Op
+from idrak.contract.ops import VIEWS, Op
 from idrak.core import random as _random
 from idrak.core.tensor import Tensor
 from idrak.engine import lazy as _lazy
@@ -175,7 +177,7 @@ class _Program:
         ]
         live = set(outputs)
         steps: list[_Slot] = []
-        for dev, op, srcs, arg, out in reversed(rec.steps):  # drop dead steps
+        for dev, op, srcs, arg, out in reversed(_shared_views(rec.steps, live)):  # drop dead
             if out not in live:
                 continue
             frees = [s for s in set(srcs) if s not in live and s >= n_inputs]
@@ -186,35 +188,69 @@ class _Program:
             st.frees = tuple(self.slots[f] for f in frees)
             steps.append(st)
         self.steps, self.hoisted = _hoist(steps[::-1], self.slots[:n_inputs], self.draws)
-        self._hoisted_bufs: list[Any] | None = None  # computed by the first run, then kept
+        self._compiled: Callable[..., list[Any]] | None = None  # made by the first run
         self.n_kernels = len(self.steps)
 
     def run(self, inputs: list[Any]) -> list[Any]:
-        """Execute on ``inputs`` (one backend buffer per input slot); the output buffers."""
+        """Execute on ``inputs`` (one backend buffer per input slot); the output buffers.
+
+        The first run computes the hoisted steps and compiles the others
+        (:func:`idrak.compile.replay.compile_steps`); every run calls the compiled function.
+        """
+        words = []
+        for gen, n, dev, into in self.draws:  # in the traced order: the same stream positions
+            key = gen.take(n)
+            if into is not None:
+                w = _random.threefry2x32(n, *key)
+                words.append(dev.backend.from_numpy(w, dev.index))
+        if self._compiled is None:
+            self._compile(inputs)
+        assert self._compiled is not None
+        return self._compiled(*inputs, *words)
+
+    def _compile(self, inputs: list[Any]) -> None:
+        """Compute the hoisted steps (kept from now on) and compile the varying ones."""
         slots = self.slots
         for slot, b in zip(slots, inputs):
             slot.buf = b
         for slot, b in self.consts:
             slot.buf = b
-        for gen, n, dev, into in self.draws:  # in the traced order: the same stream positions
-            words = _random.threefry2x32(n, *gen.take(n))
-            if into is not None:
-                into.buf = dev.backend.from_numpy(words, dev.index)
-        if self._hoisted_bufs is None:
+        try:
             for st in self.hoisted:
                 st.buf = None
             _lazy.execute(self.hoisted, release=False)
-            self._hoisted_bufs = [st.buf for st in self.hoisted]
-        for st, b in zip(self.hoisted, self._hoisted_bufs):
-            st.buf = b
-        for st in self.steps:
-            st.buf = None
-        try:
-            _lazy.execute(self.steps, release=False)
-            return [slots[o].buf for o in self.outputs]
+            kept = [*self.consts, *((st, st.buf) for st in self.hoisted)]
         finally:
-            for slot in slots:  # hold no buffer between calls
+            for slot in slots:  # hold no buffer in the slots: the compiled function keeps them
                 slot.buf = None
+        params = slots[: self.n_inputs] + [into for *_, into in self.draws if into is not None]
+        outs = [slots[o] for o in self.outputs]
+        self._compiled = compile_steps(self.steps, params, kept, outs)
+
+
+def _shared_views(steps: list[tuple[Any, ...]], keep: set[int]) -> list[tuple[Any, ...]]:
+    """``steps`` with repeated views computed once: a view step (RESHAPE, EXPAND, PERMUTE...)
+    with the same device, op, source and argument as an earlier one is dropped and its readers
+    read the earlier one (the optimizer reshapes one 0-d bias correction for every parameter of
+    the same rank). Views are never overwritten in place (a fused kernel only reuses a buffer
+    that owns its memory), so sharing one is safe; slots in ``keep`` (the program's outputs) are
+    not merged."""
+    alias: dict[int, int] = {}
+    first: dict[Any, int] = {}
+    out_steps = []
+    for dev, op, srcs, arg, out in steps:
+        if alias:
+            srcs = tuple(alias.get(s, s) for s in srcs)
+        if op in VIEWS and out not in keep:
+            try:
+                k = first.setdefault((id(dev), op, srcs, arg), out)
+            except TypeError:  # an unhashable argument: keep the step
+                k = out
+            if k != out:
+                alias[out] = k
+                continue
+        out_steps.append((dev, op, srcs, arg, out))
+    return out_steps
 
 
 def _hoist(
@@ -268,6 +304,7 @@ class Jitted:
         self._plain_streak = 0
         self._disabled = ""
         self._warned = False
+        self._snap: Snapshot | None = None  # the last full walk, to re-check cheaply
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -275,6 +312,7 @@ class Jitted:
         """Forget every recording (the next call traces again)."""
         self._cache.clear()
         self._disabled, self._plain_streak = "", 0
+        self._snap = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._disabled or getattr(_tracing, "active", False):
@@ -287,11 +325,20 @@ class Jitted:
                     "(host data converted inside a jitted function would be frozen "
                     "into the recording)"
                 )
-        roots = (args, kwargs, auto_state(self.fn) if self.state is None else self.state)
-        st = State(roots)
+        fresh = self.state is None
+        roots = (args, kwargs, auto_state(self.fn) if fresh else self.state)
+        snap = self._snap
+        st = snap.check(roots) if snap is not None else None
+        if st is None:  # a full walk, remembered for the next call's check
+            snap = None
+            st = State(roots, record=frozenset((id(kwargs), id(roots[2]) if fresh else 0)))
         key = st.key()
         entry = self._cache.get(key)
+        if entry is None and st.checked:  # a trace needs a full walk (paths, inputs)
+            st = State(roots)
+            key = st.key()
         if entry is None:
+            self._snap = None
             entry, result = self._trace(args, kwargs, roots, st)
             self._cache[key] = entry
             if len(self._cache) > self.max_cache:
@@ -309,7 +356,12 @@ class Jitted:
                 )
             return self.fn(*args, **kwargs)
         self.stats["replays"] += 1
-        return entry.replay(st)
+        if snap is None:
+            snap = self._snap = Snapshot(st, roots, fresh)
+        result = entry.replay(st)
+        if entry.moved:
+            snap.rebound(st, entry.moved_positions)
+        return result
 
     def _trace(self, args: Any, kwargs: Any, roots: Any, st: State) -> tuple[_Entry | str, Any]:
         """Run the function once, recording; returns the recording (or why not) and the result."""
@@ -461,6 +513,7 @@ class _Entry:
             if t1 is not t0
         ]
         moved = {p for p, _, _ in self.moved}
+        self.moved_positions = sorted(moved)
         self.values = [
             (p, out(t.lazy))
             for p, t in enumerate(st.tensors)
@@ -503,6 +556,7 @@ class _Entry:
                 _grad(t).lazy = lbs[oi]
             else:
                 t.grad = Tensor._from_lazy(lbs[oi])
+        st.tensors = ts
         return _build(self.template, ts, lbs)
 
 

@@ -20,6 +20,7 @@ record: no params -> ``method(*arrays)``; one -> ``method(*arrays, arg)``; sever
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -238,6 +239,46 @@ class Backend:
         if not self.supports(op, arg):  # CAST: the target dtype must be declared too
             raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
         return fn(*srcs, arg)
+
+    def bound(
+        self, op: Op, dtype: DType, arg: Any, device_index: int
+    ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """What :meth:`run` calls for ``op`` at operand ``dtype`` with ``arg``, resolved once:
+        ``(fn, tail)`` such that ``run(op, srcs, arg, dtype, device_index)`` is
+        ``fn(*srcs, *tail)``. For a caller that runs one recorded op many times
+        (:func:`idrak.jit`'s compiled replay); the checks are :meth:`run`'s (same cache).
+        A backend that overrides :meth:`run` (the CUDA one enters the device and translates
+        CUDA errors there) gets ``fn`` calling its ``run``, so nothing it adds is skipped.
+
+        Raises:
+            NotSupportedError: when ``op`` or ``dtype`` (a CAST's target too) is not declared.
+        """
+        key = (op._value_, dtype.name if dtype is not None else None)
+        entry = self.__dict__.get("_dispatch", _NO_ENTRIES).get(key)
+        if entry is None:
+            entry = self._resolve(op, dtype)
+            self.__dict__.setdefault("_dispatch", {})[key] = entry
+        if type(self).run is not Backend.run:
+            if op is Op.CAST and not self.supports(op, arg):
+                raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
+            run = self.run
+
+            def through_run(*srcs: Any) -> Any:
+                return run(op, srcs, arg, dtype, device_index)
+
+            return through_run, ()
+        fn, mode = entry
+        if mode == _PLAIN:
+            return fn, ()
+        if mode == _ARG:
+            return fn, (arg,)
+        if mode == _SPREAD:
+            return fn, tuple(arg)
+        if mode == _CREATE:
+            return fn, (*arg, device_index)
+        if not self.supports(op, arg):  # CAST: the target dtype must be declared too
+            raise NotSupportedError(self.name, "CAST", arg.name, "target dtype not declared")
+        return fn, (arg,)
 
     def _resolve(self, op: Op, dtype: DType) -> tuple[Any, int]:
         """``(method, calling convention)`` of ``op`` at ``dtype``, checked against what is
