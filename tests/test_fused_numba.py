@@ -432,6 +432,8 @@ def test_parallel_loop_and_thread_limit(monkeypatch: pytest.MonkeyPatch) -> None
     assert numba.get_num_threads() <= 2
     plan = kernel_cache("numpy")._data[k]
     assert plan.numba.parallel.signatures  # the parallel variant ran
+    if "NUMBA_THREADING_LAYER" not in os.environ:  # OpenMP's spinning workers are not used
+        assert numba.threading_layer() == "workqueue"
 
 
 def test_parallel_loops_from_two_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -253,6 +253,7 @@ class NumbaKernel:
             try:
                 import numba
 
+                _choose_threading_layer(numba)
                 t = min(threads, numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
                 if numba.get_num_threads() != t:
                     numba.set_num_threads(t)
@@ -264,6 +265,23 @@ class NumbaKernel:
 
 
 _parallel_lock = threading.Lock()
+_layer_chosen = False
+
+
+def _choose_threading_layer(numba: Any) -> None:
+    """Use numba's ``workqueue`` threading layer unless ``NUMBA_THREADING_LAYER`` says otherwise.
+
+    numba prefers OpenMP where it finds it; OpenMP's worker threads spin for a while after each
+    parallel loop, and on a machine with few cores they take the cores from OpenBLAS's threads
+    and the next kernel: the jitted MLP step at 2 threads on 2 cores took 9-10 ms with the
+    OpenMP layer against 4.4 ms with ``workqueue``, whose workers sleep (``train_step.py
+    --threads 2``). The layer is chosen at numba's first parallel launch, so this runs before it.
+    """
+    global _layer_chosen
+    if not _layer_chosen:
+        _layer_chosen = True
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            numba.config.THREADING_LAYER = "workqueue"
 
 
 _modules: dict[str, types.ModuleType] = {}
