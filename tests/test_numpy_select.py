@@ -55,3 +55,24 @@ def test_backend_where_through_idrak() -> None:
     x = idrak.tensor(np.linspace(-1, 1, 8192, dtype=np.float32))
     got = idrak.where(x > 0, x, idrak.zeros_like(x)).numpy()
     np.testing.assert_array_equal(got, np.where(x.numpy() > 0, x.numpy(), 0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16"])
+def test_select_over_its_own_b(dtype: str) -> None:
+    """The fused engine writes a select over its dying input ``b``: still exact."""
+    rng = np.random.default_rng(1)
+    c = rng.random((64, 128)) > 0.5
+    a = np.asarray(rng.standard_normal(128) * 50).astype(dtype)
+    b = np.asarray(rng.standard_normal((64, 128)) * 50).astype(dtype)
+    want = np.where(c, a, b)
+    got = _select.select(np, c, a, b, b)
+    assert got is b
+    np.testing.assert_array_equal(_bits(b), _bits(want))
+
+
+def test_select_with_partial_overlap_falls_back() -> None:
+    base = np.arange(20, dtype=np.float64)
+    b, out = base[:-1], base[1:]  # overlapping, shifted by one element
+    c = np.arange(19) % 3 == 0
+    want = np.where(c, -1.0, b.copy())
+    np.testing.assert_array_equal(_select.select(np, c, np.float64(-1.0), b, out), want)

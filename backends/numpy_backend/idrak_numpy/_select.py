@@ -24,17 +24,39 @@ _UINTS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 def select(xp: Any, c: Any, a: Any, b: Any, out: Any) -> Any:
     """``where(c, a, b)`` written into ``out`` (same dtype as ``a`` and ``b``; all three
     broadcast to ``out``'s shape); falls back to ``xp.where`` for CuPy, without ``out``, or
-    when ``out`` overlaps ``b`` (read after the first write)."""
-    if xp is not np or out is None or np.may_share_memory(out, b):
+    when ``out`` overlaps ``b`` other than exactly (``out`` *is* ``b``, the fused engine
+    writing over a dying input, takes one temporary instead)."""
+    if xp is not np or out is None:
         return xp.where(c, a, b)
+    b = np.asarray(b)
     u = _UINTS[out.dtype.itemsize]
+    if np.may_share_memory(out, b):
+        if not _same_view(out, b):
+            return np.where(c, a, b)
+        m = np.asarray(c).astype(u)
+        np.negative(m, out=m)
+        bu = b.view(u)
+        t = np.bitwise_xor(np.asarray(a).view(u), bu)
+        np.bitwise_and(t, m, out=t)
+        np.bitwise_xor(bu, t, out=bu)  # elementwise in place: b's bits read before written
+        return out
     m = np.asarray(c).astype(u)
     np.negative(m, out=m)  # 0 or all ones
-    r, bu = out.view(u), np.asarray(b).view(u)
+    r, bu = out.view(u), b.view(u)
     np.bitwise_xor(np.asarray(a).view(u), bu, out=r)
     np.bitwise_and(r, m, out=r)
     np.bitwise_xor(r, bu, out=r)
     return out
+
+
+def _same_view(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``x`` and ``y`` are the same elements in the same order (same start, shape and
+    strides), so an elementwise ufunc may write one while reading the other."""
+    return bool(
+        x.shape == y.shape
+        and x.strides == y.strides
+        and x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
+    )
 
 
 def where(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
