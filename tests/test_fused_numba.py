@@ -401,6 +401,22 @@ def test_auto_uses_numba_from_the_size_threshold(monkeypatch: pytest.MonkeyPatch
     assert not ran_on_numba(interp_only)
 
 
+def test_hot_kernels_move_to_numba_from_a_lower_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel under NUMBA_MIN_SIZE runs on the interpreter until it has run NUMBA_HOT_CALLS
+    times (a replayed step's kernels), then on numba; one under NUMBA_HOT_MIN_SIZE never."""
+    monkeypatch.setattr(nf, "NUMBA_MIN_SIZE", 1000)
+    monkeypatch.setattr(nf, "NUMBA_HOT_MIN_SIZE", 100)
+    monkeypatch.setattr(nf, "NUMBA_HOT_CALLS", 3)
+    hot, tiny = _unary(Op.SQRT, "float32", 500), _unary(Op.SQRT, "float32", 50)
+    xs, xt = np.linspace(0, 9, 500, dtype=np.float32), np.linspace(0, 9, 50, dtype=np.float32)
+    for _ in range(3):
+        assert not ran_on_numba(hot)
+        np.testing.assert_array_equal(run(hot, [xs], "auto"), np.sqrt(xs))
+        run(tiny, [xt], "auto")
+    assert ran_on_numba(hot) and not ran_on_numba(tiny)
+    np.testing.assert_array_equal(run(hot, [xs], "auto"), np.sqrt(xs))
+
+
 def test_failing_compile_falls_back_with_one_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(kernel: FusedKernel) -> None:
         raise RuntimeError("no LLVM today")

@@ -79,6 +79,11 @@ ENGINE = _engine_from_env()
 #: costs 0.2-1 s to compile once (then milliseconds to load from the disk cache), so small and
 #: rare kernels stay on the interpreter
 NUMBA_MIN_SIZE = int(os.environ.get("IDRAK_NUMBA_MIN_SIZE", str(1 << 17)))
+#: ...and a *hot* kernel (run :data:`NUMBA_HOT_CALLS` times in this process, as a replayed
+#: training step's kernels are) from this many: its compile is paid once and its 10-20 us per
+#: call saved every step (the jitted MLP step's ReLU selects and small Adam updates)
+NUMBA_HOT_MIN_SIZE = int(os.environ.get("IDRAK_NUMBA_HOT_MIN_SIZE", str(1 << 12)))
+NUMBA_HOT_CALLS = 32
 #: the numba engine runs its parallel loop (on up to _THREADS threads) from this many elements;
 #: below it the serial loop is as fast (measured at 2 threads: 113 vs 126 us at 200K elements,
 #: 228 vs 168 us at 1M, 1.25 vs 0.81 ms at 4M, an elementwise chain through the lazy path)
@@ -149,6 +154,7 @@ class _Plan:
         self.xp = xp
         self.numexpr: Any = None  # compiled on first large call; False when not expressible
         self.numba: Any = None  # likewise, for the numba engine
+        self.calls = 0  # runs below NUMBA_MIN_SIZE, counted up to NUMBA_HOT_CALLS
         self.n = math.prod(kernel.shape)
         self.elementwise = kernel.reduce is None
         self._consts: tuple[Any, list[Any]] = ((), [])
@@ -357,10 +363,16 @@ class FusedEngine:
     def _wants_numba(self, plan: _Plan) -> bool:
         if ENGINE == "numba":
             return self.backend.xp is np and numba_available()
+        if ENGINE != "auto":
+            return False
+        if plan.n < NUMBA_MIN_SIZE:
+            if plan.n < NUMBA_HOT_MIN_SIZE:
+                return False
+            plan.calls += 1
+            if plan.calls < NUMBA_HOT_CALLS:
+                return False
         return (
-            ENGINE == "auto"
-            and plan.n >= NUMBA_MIN_SIZE
-            and self.backend.xp is np
+            self.backend.xp is np
             and not (self.use_numexpr and _wants_numexpr(plan.n) and plan.numexpr is not False)
             and numba_available()
         )
