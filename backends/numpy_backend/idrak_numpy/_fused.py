@@ -155,6 +155,9 @@ class _Plan:
         self.numexpr: Any = None  # compiled on first large call; False when not expressible
         self.numba: Any = None  # likewise, for the numba engine
         self.calls = 0  # runs below NUMBA_MIN_SIZE, counted up to NUMBA_HOT_CALLS
+        #: id(kernel) -> (kernel, its constants as NumPy scalars of their dtypes): a replayed
+        #: step passes the same kernel object every call (equal kernels differ in constants)
+        self.numba_consts: dict[int, tuple[FusedKernel, list[Any]]] = {}
         self.n = math.prod(kernel.shape)
         self.elementwise = kernel.reduce is None
         self._consts: tuple[Any, list[Any]] = ((), [])
@@ -388,13 +391,8 @@ class FusedEngine:
             out = self._reusable(inputs, kernel) if kernel.reduce is None else None
             if out is None:
                 out = self._empty(kernel.shape, plan.np_dtypes[-1])
-            consts = [
-                plan.np_dtypes[plan.n_in + j].type(kernel.consts[o.arg])
-                for j, o in enumerate(kernel.ops)
-                if o.op is Op.FULL
-            ]
             threads = _THREADS if plan.n >= NUMBA_PARALLEL_MIN_SIZE else 1
-            plan.numba.run(inputs, out, consts, threads)
+            plan.numba.run(inputs, out, _numba_consts(plan, kernel), threads)
         except Exception as e:  # a numba that fails to import or compile: the interpreter runs
             plan.numba = False
             if not _numba_warned:
@@ -488,3 +486,18 @@ def set_num_threads(n: int) -> None:
         import numexpr
 
         numexpr.set_num_threads(n)
+
+
+def _numba_consts(plan: _Plan, kernel: FusedKernel) -> list[Any]:
+    """The kernel's constants as NumPy scalars of their dtypes, kept per kernel object (equal
+    kernels may differ in their constants; a replayed step passes the same object each call)."""
+    got = plan.numba_consts.get(id(kernel))
+    if got is not None and got[0] is kernel:
+        return got[1]
+    n_in, dts = plan.n_in, plan.np_dtypes
+    ops = kernel.ops
+    vals = [dts[n_in + j].type(kernel.consts[o.arg]) for j, o in enumerate(ops) if o.op is Op.FULL]
+    if len(plan.numba_consts) >= 64:
+        plan.numba_consts.clear()
+    plan.numba_consts[id(kernel)] = (kernel, vals)
+    return vals

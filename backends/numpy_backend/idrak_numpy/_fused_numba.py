@@ -243,10 +243,15 @@ class NumbaKernel:
     def run(self, xs: tuple[Any, ...], out: Any, consts: list[Any], threads: int) -> None:
         """Compute into ``out`` (C-contiguous, the kernel's shape) from the input buffers."""
         args = [
-            np.ascontiguousarray(x).reshape(1 if sc else shp)
+            x
+            if x.shape == shp and x.flags.c_contiguous
+            else np.ascontiguousarray(x).reshape(1 if sc else shp)
             for x, shp, sc in zip(xs, self.shapes, self.scalar)
         ]
-        o = out.reshape(self.dims)
+        o = out if out.shape == self.dims else out.reshape(self.dims)
+        if threads <= 1:  # the common case first
+            self.serial(o, *args, *consts)
+            return
         # numba's default "workqueue" threading layer aborts the process when two threads run
         # parallel loops at once: a caller that finds it busy runs the serial loop
         if threads > 1 and o.shape[0] > 1 and _parallel_lock.acquire(blocking=False):

@@ -14,6 +14,7 @@ owners. At most ``POOL_SIZE`` arrays are retained after their users are done wit
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from typing import Any
@@ -34,7 +35,7 @@ _lock = threading.Lock()
 def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """``np.empty(shape, dtype)``, from the pool when a kept array of that kind is free."""
     dt = np.dtype(dtype)
-    if dt.itemsize * int(np.prod(shape, dtype=np.int64)) < MIN_BYTES:
+    if dt.itemsize * math.prod(shape) < MIN_BYTES:
         return np.empty(shape, dt)
     with _lock:
         for a in _pool:
