@@ -65,4 +65,4 @@ def where(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     shape = np.broadcast_shapes(c.shape, a.shape, b.shape)
     if a.dtype != b.dtype or a.dtype.itemsize not in _UINTS or np.prod(shape) < MIN_SIZE:
         return np.where(c, a, b)
-    return select(np, c, a, b, np.empty(shape, a.dtype))  # type: ignore[no-any-return]
+    return select(np, c, a, b, np.empty(shape, a.dtype))
