@@ -1,10 +1,12 @@
 """One thread policy for everything idrak runs on the host.
 
-idrak's host work has three thread pools: the BLAS library's (matmul, conv2d through matmul), the
-NumPy backend's fused-kernel engine, and numexpr's. They run one after the other (the scheduler
-executes one kernel at a time), so each may use every core idrak is given, but never more: on a
-shared machine a pool sized by ``os.cpu_count()`` oversubscribes the cores and makes small
-kernels many times slower. The DataLoader's prefetch adds one thread that mostly waits.
+idrak's host work has these thread pools: the BLAS library's (matmul, conv2d through matmul), the
+NumPy backend's fused-kernel engines (the numba engine's parallel loops, the interpreter's block
+threads, numexpr's). They run one after the other (the scheduler executes one kernel at a time),
+so each may use every core idrak is given, but never more: on a shared machine a pool sized by
+``os.cpu_count()`` oversubscribes the cores and makes small kernels many times slower. numba runs
+on its ``workqueue`` layer, whose idle workers sleep (OpenMP's spin and took the cores from
+OpenBLAS: ``docs/performance.md``). The DataLoader's prefetch adds one thread that mostly waits.
 
 The number of threads is, in order: :func:`set_num_threads`, the environment variable
 ``IDRAK_NUM_THREADS``, or the cores this process may run on (``os.sched_getaffinity``, which a
