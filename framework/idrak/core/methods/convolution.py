@@ -152,6 +152,20 @@ def _place(t: T, axis: int, offset: int, size: int) -> T:
     )
 
 
+def _sum_taps(x: T, axis: int, shape: tuple[int, ...], to: int, offsets: list[int], size: int) -> T:
+    """The sum over ``k`` of slice ``k`` of ``x``'s ``axis``, reshaped to ``shape`` and placed
+    at ``offsets[k]`` along axis ``to`` of a zero axis of length ``size`` (:func:`_place`): one
+    fold step of col2im."""
+    total = None
+    xs = x.shape
+    for k, off in enumerate(offsets):
+        tap = x._shrink(tuple((k, k + 1) if a == axis else (0, s) for a, s in enumerate(xs)))
+        tap = _place(tap.reshape(shape), to, off, size)
+        total = tap if total is None else total + tap
+    assert total is not None
+    return total
+
+
 def fold2d(
     cols: T,
     in_hw: tuple[int, int],
@@ -180,21 +194,9 @@ def fold2d(
             ((0, 0),) * 5 + ((0, sh - 1), (0, 0), (0, sw - 1)), 0.0
         )
         cols = cols.reshape(n, c, kh, kw, oh * sh, ow * sw)
-    rows = None  # (N, C, KH, OH*sh, W): the column taps summed
-    cs = cols.shape
-    for j in range(kw):
-        tap = cols._shrink(tuple((j, j + 1) if a == 3 else (0, s) for a, s in enumerate(cs)))
-        tap = _place(tap.reshape(n, c, kh, oh * sh, ow * sw), 4, j * dw - pw, w)
-        rows = tap if rows is None else rows + tap
-    assert rows is not None
-    out = None
-    rs = rows.shape
-    for i in range(kh):
-        tap = rows._shrink(tuple((i, i + 1) if a == 2 else (0, s) for a, s in enumerate(rs)))
-        tap = _place(tap.reshape(n, c, oh * sh, w), 2, i * dh - ph, h)
-        out = tap if out is None else out + tap
-    assert out is not None
-    return out
+    # (N, C, KH, OH*sh, W): the column taps summed, then the row taps
+    rows = _sum_taps(cols, 3, (n, c, kh, oh * sh, ow * sw), 4, [j * dw - pw for j in range(kw)], w)
+    return _sum_taps(rows, 2, (n, c, oh * sh, w), 2, [i * dh - ph for i in range(kh)], h)
 
 
 def fold2d_rows(
@@ -217,20 +219,8 @@ def fold2d_rows(
     h, w = in_hw
     (ph, pw), (dh, dw) = padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
-    rows = None  # (N, C, KH, OH * Wp)
-    cs = cols.shape
-    for j in range(kw):
-        tap = cols._shrink(tuple((j, j + 1) if a == 3 else (0, s) for a, s in enumerate(cs)))
-        tap = _place(tap.reshape(n, c, kh, length), 3, j * dw, length)
-        rows = tap if rows is None else rows + tap
-    assert rows is not None
-    out = None
-    rs = rows.shape
-    for i in range(kh):
-        tap = rows._shrink(tuple((i, i + 1) if a == 2 else (0, s) for a, s in enumerate(rs)))
-        tap = _place(tap.reshape(n, c, length), 2, i * dh * wp, hp * wp)
-        out = tap if out is None else out + tap
-    assert out is not None
+    rows = _sum_taps(cols, 3, (n, c, kh, length), 3, [j * dw for j in range(kw)], length)
+    out = _sum_taps(rows, 2, (n, c, length), 2, [i * dh * wp for i in range(kh)], hp * wp)
     out = out.reshape(n, c, hp, wp)
     if ph or pw:
         out = out._shrink(((0, n), (0, c), (ph, ph + h), (pw, pw + w)))
