@@ -77,23 +77,28 @@ def idrak_epoch(model: Any, opt: Any, x: np.ndarray, y: np.ndarray, epoch: int, 
     return time.perf_counter() - t0
 
 
+def idrak_step(model: Any, opt: Any) -> Callable[[Any, Any], Any]:
+    """The training step every benchmark times: forward, cross-entropy, backward, optimizer
+    step; returns the loss (wrap it in ``idrak.jit(step, state=[model, opt])`` to compile it)."""
+    import idrak.nn.functional as F
+
+    def step(xb: Any, yb: Any) -> Any:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def idrak_jit_epoch(
     model: Any, opt: Any, x: np.ndarray, y: np.ndarray, epoch: int, seed: int
 ) -> float:
     """The same loop with the step under ``idrak.jit`` (what ``Runner`` does by default)."""
-    import idrak.nn.functional as F
-
     fn = JITTED.get(id(model))
     if fn is None:
-
-        def step(xb: Any, yb: Any) -> Any:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-            return loss
-
-        fn = JITTED[id(model)] = idrak.jit(step, state=[model, opt])
+        fn = JITTED[id(model)] = idrak.jit(idrak_step(model, opt), state=[model, opt])
     model.train()
     t0 = time.perf_counter()
     for idx in batches(len(x), epoch, seed):

@@ -38,7 +38,7 @@ def _child(lib: str, model: str, steps: int, threads: int, jit: bool) -> dict[st
     import numpy as np
 
     sys.path.insert(0, str(HERE))
-    from fashion_mnist import BATCH, LR, idrak_model, torch_model
+    from fashion_mnist import BATCH, LR, idrak_model, idrak_step, torch_model
 
     rng = np.random.default_rng(0)
     shape = (BATCH, 1, 28, 28) if model == "cnn" else (BATCH, 784)
@@ -66,20 +66,13 @@ def _child(lib: str, model: str, steps: int, threads: int, jit: bool) -> dict[st
         from threadpoolctl import threadpool_limits
 
         import idrak
-        import idrak.nn.functional as F
 
         threadpool_limits(threads)
         idrak.set_num_threads(threads)
         net = idrak_model(model)
         opt = idrak.optim.Adam(net.parameters(), lr=LR)
 
-        def step(xb: Any, yb: Any) -> Any:
-            opt.zero_grad()
-            loss = F.cross_entropy(net(xb), yb)
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = idrak_step(net, opt)
         fn = idrak.jit(step, state=[net, opt]) if jit else step
         xi, yi = idrak.tensor(x), idrak.tensor(y)
         for _ in range(steps):

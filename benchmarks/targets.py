@@ -75,6 +75,18 @@ def _interleaved(
     return ta, tb
 
 
+def _timed(f: Callable[[], object], number: int = 1) -> Callable[[], float]:
+    """A function that calls ``f`` ``number`` times and returns the seconds per call."""
+
+    def run() -> float:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            f()
+        return (time.perf_counter() - t0) / number
+
+    return run
+
+
 def _ratio(ta: list[float], tb: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(ta, tb))
 
@@ -142,18 +154,8 @@ def part_per_op(threads: int, rounds: int) -> dict[str, Any]:
     an, bn = rng.random(1000, dtype=np.float32), rng.random(1000, dtype=np.float32)
     a, b = idrak.tensor(an).realize(), idrak.tensor(bn).realize()
     ta_, tb_ = torch.from_numpy(an.copy()), torch.from_numpy(bn.copy())
-    number = 20_000
-
-    def timed(f: Callable[[], object]) -> Callable[[], float]:
-        def run() -> float:
-            t0 = time.perf_counter()
-            for _ in range(number):
-                f()
-            return (time.perf_counter() - t0) / number
-
-        return run
-
-    ri, rt = timed(lambda: (a + b).numpy()), timed(lambda: (ta_ + tb_).numpy())
+    ri = _timed(lambda: (a + b).numpy(), 20_000)
+    rt = _timed(lambda: (ta_ + tb_).numpy(), 20_000)
     ri(), rt()  # warm-up
     ti, tt = _interleaved(ri, rt, rounds)
     return {
@@ -177,18 +179,10 @@ def part_fused(threads: int, rounds: int, size: int = 1 << 24) -> dict[str, Any]
     out = np.empty_like(xs)
     x, xt = idrak.tensor(xs), torch.from_numpy(xs)
 
-    def timed(f: Callable[[], object]) -> Callable[[], float]:
-        def run() -> float:
-            t0 = time.perf_counter()
-            f()
-            return time.perf_counter() - t0
-
-        return run
-
     rc, ri, rt = (
-        timed(lambda: np.copyto(out, xs)),
-        timed(lambda: chain8(x).realize()),
-        timed(lambda: chain8(xt)),
+        _timed(lambda: np.copyto(out, xs)),
+        _timed(lambda: chain8(x).realize()),
+        _timed(lambda: chain8(xt)),
     )
     for f in (rc, ri, rt):
         f()
@@ -225,10 +219,9 @@ def part_tinygrad(threads: int, rounds: int) -> dict[str, Any]:
     except ImportError:
         return {"skipped": "tinygrad is not installed (pip install tinygrad; needs clang)"}
     sys.path.insert(0, str(HERE))
-    from fashion_mnist import LR, idrak_model
+    from fashion_mnist import LR, idrak_model, idrak_step
 
     import idrak
-    import idrak.nn.functional as F
     import idrak.optim
 
     _pin(threads)
@@ -238,13 +231,7 @@ def part_tinygrad(threads: int, rounds: int) -> dict[str, Any]:
     model = idrak_model("mlp")
     opt = idrak.optim.Adam(model.parameters(), lr=LR)
 
-    def step(xb: Any, yb: Any) -> Any:
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = idrak_step(model, opt)
     fn = idrak.jit(step, state=[model, opt])
     layers = [nn.Linear(784, 256), nn.Linear(256, 128), nn.Linear(128, 10)]
     params = nn.state.get_parameters(layers)
@@ -266,19 +253,8 @@ def part_tinygrad(threads: int, rounds: int) -> dict[str, Any]:
         topt.step()
         return loss.realize()
 
-    steps = 20
-
-    def ri() -> float:
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            fn(idrak.tensor(xs), idrak.tensor(ys)).item()
-        return (time.perf_counter() - t0) / steps
-
-    def rt() -> float:
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            tstep(TT(xs), TT(ys.astype(np.int32))).item()
-        return (time.perf_counter() - t0) / steps
+    ri = _timed(lambda: fn(idrak.tensor(xs), idrak.tensor(ys)).item(), 20)
+    rt = _timed(lambda: tstep(TT(xs), TT(ys.astype(np.int32))).item(), 20)
 
     ri(), rt()
     ti, tt = _interleaved(ri, rt, rounds)

@@ -18,10 +18,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any
 
 import numpy as np
-from fashion_mnist import BATCH, LR, idrak_model, torch_model
+from fashion_mnist import BATCH, LR, idrak_model, idrak_step, torch_model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,7 +36,6 @@ def main(argv: list[str] | None = None) -> None:
     from threadpoolctl import threadpool_limits
 
     import idrak
-    import idrak.nn.functional as F
     import idrak.optim
 
     threadpool_limits(args.threads)
@@ -52,19 +50,13 @@ def main(argv: list[str] | None = None) -> None:
     model = idrak_model(args.model)
     opt = idrak.optim.Adam(model.parameters(), lr=LR)
 
-    def step(xb: Any, yb: Any) -> Any:
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = idrak_step(model, opt)
     fn = step if args.plain else idrak.jit(step, state=[model, opt])
     tmodel = torch_model(args.model)
     topt = torch.optim.Adam(tmodel.parameters(), lr=LR)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
-    def idrak_step() -> float:
+    def run_idrak() -> float:
         return float(fn(idrak.tensor(x), idrak.tensor(y)).item())
 
     def torch_step() -> float:
@@ -75,11 +67,11 @@ def main(argv: list[str] | None = None) -> None:
         return float(loss.item())
 
     for _ in range(3):  # warm-up: optimizer state, the jit trace, caches
-        idrak_step()
+        run_idrak()
         torch_step()
     ti, tt = [], []
     for _ in range(args.rounds):
-        for f, out in ((idrak_step, ti), (torch_step, tt)):
+        for f, out in ((run_idrak, ti), (torch_step, tt)):
             t0 = time.perf_counter()
             for _ in range(args.steps):
                 f()
