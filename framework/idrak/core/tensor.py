@@ -11,9 +11,11 @@ The methods live in mixins split by concern: elementwise math
 (:mod:`idrak.core.methods.activation`), reductions (:mod:`idrak.core.methods.reduce`), movement and
 indexing
 (:mod:`idrak.core.methods.movement`, :mod:`idrak.core.methods.indexing`), neural-network ops
-(:mod:`idrak.core.methods.neural`) and
-device/dtype conversion (:mod:`idrak.core.methods.conversion`). They share the interface declared by
-:class:`~idrak.core.methods.base.TensorBase`, which this class implements.
+(:mod:`idrak.core.methods.neural`),
+device/dtype conversion (:mod:`idrak.core.methods.conversion`) and the value on the host
+(:mod:`idrak.core.methods.values`: ``realize``, ``numpy``, ``item``, ``repr``, ...). They
+share the interface declared by :class:`~idrak.core.methods.base.TensorBase`, which this class
+implements.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from idrak.core.methods.conversion import ConvertMixin, host_buffer
 from idrak.core.methods.elementwise import MathMixin
 from idrak.core.methods.indexing import IndexingMixin
 from idrak.core.methods.inplace import InplaceMixin
-from idrak.core.methods.inplace import sync_view as _sync_view
 from idrak.core.methods.inplace import synced_lazy as _synced_lazy
 from idrak.core.methods.inplace import version_of as _version_of
 from idrak.core.methods.like import LikeMixin
@@ -51,9 +52,10 @@ from idrak.core.methods.sampling import SamplingMixin
 from idrak.core.methods.scatter import ScatterMixin
 from idrak.core.methods.sorting import SortingMixin
 from idrak.core.methods.trig import TrigMixin
+from idrak.core.methods.values import ValuesMixin
 from idrak.engine import fusion as _fusion
 from idrak.engine import lazy as _lazy
-from idrak.errors import DeviceError, IdrakError, ShapeError
+from idrak.errors import DeviceError, IdrakError
 from idrak.runtime.devices import Device, DeviceLike
 from idrak.runtime.devices import device as _device
 
@@ -82,7 +84,7 @@ def _shape_of(shape: Any) -> tuple[int, ...]:
 
 
 class Tensor(
-    InplaceMixin, ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin,
+    ValuesMixin, InplaceMixin, ConvertMixin, MathMixin, ActivationMixin, ReduceMixin, MovementMixin,
     IndexingMixin, NNOpsMixin, LikeMixin, TrigMixin, PairwiseMixin, MatrixMixin, SortingMixin,
     ScatterMixin, SamplingMixin, MoreActivationMixin, MoreMethodsMixin,
 ):  # fmt: skip
@@ -266,94 +268,9 @@ class Tensor(
             )
         return d % max(n, 1)
 
-    # values --------------------------------------------------------------------------------
-    def realize(self) -> Tensor:
-        """Compute this tensor's value now. Returns ``self``."""
-        if self._base is not None:
-            _sync_view(self)
-        if self.lazy.buf is None:
-            _lazy.realize(self.lazy)
-        return self
-
-    def numpy(self) -> np.ndarray:
-        """A NumPy copy of the value (realizes it). Unlike torch, allowed on a tensor that
-        requires grad: the result is a copy, so it cannot alias the graph."""
-        if self._base is not None:
-            _sync_view(self)
-        lz = self.lazy
-        if lz.buf is None:
-            _lazy.realize(lz)
-        return lz.device.backend.to_numpy(lz.buf)
-
-    def item(self) -> Scalar:
-        """The value of a one-element tensor as a Python number."""
-        if self.numel() != 1:
-            raise ShapeError(f"item() needs a tensor with one element, got shape {self.shape}")
-        value: Scalar = self.numpy().reshape(()).item()
-        return value
-
-    def tolist(self) -> Any:
-        return self.numpy().tolist()
-
-    def __bool__(self) -> bool:
-        if self.numel() != 1:
-            raise ShapeError(
-                f"the truth value of a tensor with {self.numel()} elements "
-                f"(shape {self.shape}) is ambiguous; use .any() or .all()"
-            )
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.dtype.kind not in "ui":
-            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
-        return int(self.item())
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
-    def __iter__(self) -> Any:
-        if not self.shape:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.shape[0]))
-
+    # values: idrak.core.methods.values ---------------------------------------------------
     def __hash__(self) -> int:
         return id(self)
-
-    def __repr__(self) -> str:
-        """PyTorch's format: ``tensor([1.5000, 2.0000], dtype=idrak.float64, grad_fn=<...>)``."""
-        from idrak.core._printing import add_suffixes, format_array
-
-        arr = self.numpy()
-        suffixes = []
-        dflt = get_default_dtype()
-        if self.device.type != "numpy":
-            suffixes.append(f"device='{self.device}'")
-        if arr.size == 0:
-            if self.ndim != 1:
-                suffixes.append(f"size={self.shape}")
-            if self.dtype != dflt:
-                suffixes.append(f"dtype={self.dtype!r}")
-        elif self.dtype not in (dflt, int64, bool_):
-            suffixes.append(f"dtype={self.dtype!r}")
-        if self._ctx is not None:
-            name = "".join(w.capitalize() for w in self._ctx[0].name.split("_"))
-            suffixes.append(f"grad_fn=<{name}Backward0>")
-        elif self.requires_grad:
-            suffixes.append("requires_grad=True")
-        return add_suffixes("tensor(" + format_array(arr, self.dtype.kind == "f"), suffixes)
-
-    def __format__(self, spec: str) -> str:
-        if spec and self.ndim == 0:  # f"{loss:.3f}" on a 0-d tensor, as torch allows
-            return format(self.item(), spec)
-        return object.__format__(self, spec) if spec else repr(self)
 
     # autograd ------------------------------------------------------------------------------
     def backward(
