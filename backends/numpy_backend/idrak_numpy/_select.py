@@ -61,8 +61,11 @@ def _same_view(x: np.ndarray, y: np.ndarray) -> bool:
 
 def where(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.where(c, a, b)`` (``c`` bool, ``a`` and ``b`` of one dtype, broadcasting), by
-    :func:`select` into a new array when the result has at least :data:`MIN_SIZE` elements."""
-    shape = np.broadcast_shapes(c.shape, a.shape, b.shape)
-    if a.dtype != b.dtype or a.dtype.itemsize not in _UINTS or np.prod(shape) < MIN_SIZE:
+    :func:`select` into a new array when an operand has at least :data:`MIN_SIZE` elements
+    (a cheap lower bound of the result's size: small WHEREs pay nothing for the choice)."""
+    if max(c.size, a.size, b.size) < MIN_SIZE or a.dtype != b.dtype:
         return np.where(c, a, b)
+    if a.dtype.itemsize not in _UINTS:
+        return np.where(c, a, b)
+    shape = np.broadcast_shapes(c.shape, a.shape, b.shape)
     return select(np, c, a, b, np.empty(shape, a.dtype))
